@@ -1,0 +1,91 @@
+"""Entry point: `python -m bot [sync]` or the `circlekeeper` command.
+
+- no argument: run the bot (needs DISCORD_TOKEN);
+- `sync`: push the slash commands to Discord once, then exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+import discord
+
+from bot.db import DatabaseError
+from bot.logs import configure_logging
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("bot")
+
+EXIT_CONFIG = 2
+
+NO_TOKEN_MESSAGE = """\
+No DISCORD_TOKEN is set, so Circlekeeper cannot connect to Discord.
+
+To get a token:
+  1. Open https://discord.com/developers/applications and choose "New Application".
+  2. Under "Bot", choose "Reset Token" and copy the token.
+  3. Put it in a file named .env in this folder:  DISCORD_TOKEN=your-token
+     (.env.example lists every setting). Never commit or share the token.
+Then run `make run` again. README.md explains how to invite the bot to your server."""
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="circlekeeper", description=__doc__)
+    parser.add_argument(
+        "action",
+        nargs="?",
+        default="run",
+        choices=("run", "sync"),
+        help="run the bot (default) or push slash commands to Discord once",
+    )
+    return parser.parse_args(argv)
+
+
+async def _run(settings: Settings, *, sync_only: bool) -> None:
+    from bot.client import create_bot
+
+    bot = create_bot(settings)
+    if sync_only:
+        async with bot:
+            await bot.login(settings.discord_token or "")
+            await bot.setup_hook()
+            commands = await bot.tree.sync()
+            print(f"Pushed {len(commands)} slash commands to Discord.")
+        return
+    async with bot:
+        await bot.start(settings.discord_token or "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(settings.log_level)
+    if settings.discord_token is None:
+        print(NO_TOKEN_MESSAGE, file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        asyncio.run(_run(settings, sync_only=args.action == "sync"))
+    except DatabaseError as error:
+        print(f"Database error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except discord.LoginFailure:
+        print(
+            "Discord refused DISCORD_TOKEN. Copy the token again from the Developer Portal "
+            "(Bot -> Reset Token) into .env.",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        log.info("Stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

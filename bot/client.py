@@ -1,0 +1,74 @@
+"""The bot: owns start-up (database, extensions, persistent buttons, command sync) and shutdown.
+
+`create_bot(settings)` is the one way to build it — for a live connection, tests, benchmarks and
+the offline rehearsal alike.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord.ext import commands
+
+from bot.db import Database
+from bot.errors import CircleTree
+from bot.logs import quiet_third_party_loggers
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Loaded in this order; each module's `setup` adds its cog and its persistent buttons.
+EXTENSIONS = (
+    "cogs.setup",
+    "cogs.about",
+)
+
+
+class CircleBot(commands.Bot):
+    """discord.py bot with the database and settings every cog reads through `bot`."""
+
+    def __init__(self, settings: Settings) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True  # threads and channels; no members, no message content
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            tree_cls=CircleTree,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        quiet_third_party_loggers()
+        self.settings = settings
+        self._db: Database | None = None
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            raise RuntimeError("The database is opened in setup_hook; the bot has not started")
+        return self._db
+
+    async def setup_hook(self) -> None:
+        self._db = await Database.open(self.settings.database_path)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        if self.settings.sync_commands:
+            await self.tree.sync()
+        elif self.settings.dev_guild_id is not None:
+            guild = discord.Object(id=self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+            log.info("Synced commands to the development server")
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            if self._db is not None:
+                await self._db.close()
+                self._db = None
+
+
+def create_bot(settings: Settings) -> CircleBot:
+    """Build the bot, ready for `start()` or for the simulated Discord."""
+    return CircleBot(settings)

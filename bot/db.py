@@ -1,0 +1,210 @@
+"""The database: one aiosqlite connection (WAL, foreign keys on) and numbered migrations.
+
+Migrations live in `bot/migrations/NNN_name.sql`; the schema version is SQLite's own
+`PRAGMA user_version`. Each migration runs in its own transaction. Before a database that
+already holds data is migrated, it is copied to `<file>.bak-v<old version>`.
+A landed migration is never edited: add a new file instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+BUSY_TIMEOUT_MS = 5000
+_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+Params = Sequence[Any]
+
+
+class DatabaseError(Exception):
+    """The database cannot be used (too new, unreadable); the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    path: Path
+
+    def sql(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+
+def discover_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    """Every migration file in version order; refuses gaps and duplicates."""
+    found: list[Migration] = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if match is None:
+            raise DatabaseError(f"Badly named migration {path.name} (want NNN_name.sql)")
+        found.append(Migration(int(match.group(1)), path))
+    for expected, migration in enumerate(found, start=1):
+        if migration.version != expected:
+            raise DatabaseError(f"Migration {migration.path.name} is out of sequence")
+    return found
+
+
+class Database:
+    """A thin async wrapper: one small method per kind of query, `?` parameters only."""
+
+    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+        self._conn = connection
+        self.path = path
+        self._tx_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path, *, migrations: Iterable[Migration] | None = None) -> Database:
+        """Open (creating if needed) and migrate the database at `path`.
+
+        Raises DatabaseError when the file is newer than this code.
+        """
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        try:
+            db = cls(conn, path)
+            await db.fetchone(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await db.fetchone("PRAGMA journal_mode = WAL")
+            await db.execute("PRAGMA foreign_keys = ON")
+            await db.execute("PRAGMA synchronous = NORMAL")
+            await db._migrate(list(migrations) if migrations is not None else discover_migrations())
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        """Close the connection. Idempotent."""
+        await self._conn.close()
+
+    async def version(self) -> int:
+        row = await self.fetchone("PRAGMA user_version")
+        return int(row[0]) if row else 0
+
+    async def _migrate(self, migrations: list[Migration]) -> None:
+        current = await self.version()
+        latest = migrations[-1].version if migrations else 0
+        if current > latest:
+            raise DatabaseError(
+                f"The database {self.path} is at schema version {current}, newer than this "
+                f"code understands ({latest}). Update Circlekeeper, or restore a backup."
+            )
+        pending = [m for m in migrations if m.version > current]
+        if not pending:
+            return
+        if await self._has_data():
+            await self.backup_to(self.path.with_name(f"{self.path.name}.bak-v{current}"))
+        for migration in pending:
+            await self._apply(migration)
+            log.info("Applied migration %s", migration.path.name)
+
+    async def _has_data(self) -> bool:
+        row = await self.fetchone(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+        return bool(row and row[0])
+
+    async def _apply(self, migration: Migration) -> None:
+        # executescript() would commit on its own; run statement by statement inside one
+        # transaction instead, so a failing migration leaves the previous version intact.
+        statements = [s for s in _split_sql(migration.sql()) if s.strip()]
+        await self.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in statements:
+                await self.execute(statement)
+            await self.execute(f"PRAGMA user_version = {migration.version}")
+        except BaseException:
+            await self.execute("ROLLBACK")
+            raise
+        await self.execute("COMMIT")
+
+    async def backup_to(self, target: Path) -> None:
+        """Write a consistent copy of the live database to `target` (SQLite online backup)."""
+
+        def run(source: sqlite3.Connection) -> None:
+            dest = sqlite3.connect(target)
+            try:
+                source.backup(dest)
+            finally:
+                dest.close()
+
+        await self._conn._execute(run, self._conn._conn)  # runs on the connection's own thread
+
+    # --- queries -------------------------------------------------------------------------
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; return the number of rows changed."""
+        cursor = await self._conn.execute(sql, params)
+        count = cursor.rowcount
+        await cursor.close()
+        return count
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Run one INSERT; return the new row id."""
+        cursor = await self._conn.execute(sql, params)
+        rowid = cursor.lastrowid
+        await cursor.close()
+        if rowid is None:
+            raise DatabaseError("insert returned no row id")
+        return rowid
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        await self._conn.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+        cursor = await self._conn.execute(sql, params)
+        row = await cursor.fetchone()
+        await cursor.close()
+        return row
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+        cursor = await self._conn.execute(sql, params)
+        rows = await cursor.fetchall()
+        await cursor.close()
+        return list(rows)
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Database]:
+        """Group statements atomically. Not re-entrant: do not nest.
+
+        The lock keeps two tasks from opening a transaction on the one connection at once.
+        """
+        async with self._tx_lock:
+            await self.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                await self.execute("ROLLBACK")
+                raise
+            await self.execute("COMMIT")
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements, respecting quotes and trigger bodies."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer)
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer)
+    return statements

@@ -1,0 +1,90 @@
+"""Small Discord-side helpers shared by cogs: who counts as a moderator, posting to the mod log."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+
+from bot.db import Database
+from bot.errors import NO_MENTIONS, UserFacingError
+from bot.services import modlog
+from bot.services.config import GuildConfig, get_config
+
+log = logging.getLogger(__name__)
+
+
+def is_moderator(member: discord.Member, config: GuildConfig) -> bool:
+    """Moderators have the configured moderator role or Manage Messages."""
+    if member.guild_permissions.manage_messages or member.guild_permissions.administrator:
+        return True
+    return config.moderator_role_id is not None and any(
+        role.id == config.moderator_role_id for role in member.roles
+    )
+
+
+def require_member(interaction: discord.Interaction[Any]) -> discord.Member:
+    """The invoking member; UserFacingError outside a server."""
+    if interaction.guild is None or not isinstance(interaction.user, discord.Member):
+        raise UserFacingError("This only works inside a server.")
+    return interaction.user
+
+
+async def require_moderator(db: Database, interaction: discord.Interaction[Any]) -> GuildConfig:
+    """The server's config, after checking the user is a moderator (UserFacingError if not)."""
+    member = require_member(interaction)
+    config = await get_config(db, member.guild.id)
+    if not is_moderator(member, config):
+        raise UserFacingError("Only moderators can do that.")
+    return config
+
+
+def text_channel(guild: discord.Guild, channel_id: int | None) -> discord.TextChannel | None:
+    channel = guild.get_channel(channel_id) if channel_id else None
+    return channel if isinstance(channel, discord.TextChannel) else None
+
+
+def format_entry(entry: modlog.LogEntry) -> str:
+    who = f"<@{entry.moderator_id}>" if entry.moderator_id else "Circlekeeper"
+    target = ""
+    if entry.target_user_id is not None:
+        target = f" → <@{entry.target_user_id}>"
+    elif entry.target_label:
+        target = f" → {entry.target_label}"
+    details = f": {entry.details}" if entry.details else ""
+    return f"**{entry.action}** by {who}{target}{details}"[:2000]
+
+
+async def log_action(
+    db: Database,
+    guild: discord.Guild,
+    *,
+    moderator_id: int | None,
+    action: str,
+    target_user_id: int | None = None,
+    target_label: str | None = None,
+    details: str = "",
+) -> modlog.LogEntry:
+    """Record an action in the database, then post it to the mod-log channel if one is set.
+
+    A failure to post is logged and does not undo the action: the database row is the record.
+    """
+    entry = await modlog.record(
+        db,
+        guild_id=guild.id,
+        moderator_id=moderator_id,
+        action=action,
+        now=discord.utils.utcnow(),
+        target_user_id=target_user_id,
+        target_label=target_label,
+        details=details,
+    )
+    config = await get_config(db, guild.id)
+    channel = text_channel(guild, config.modlog_channel_id)
+    if channel is not None:
+        try:
+            await channel.send(format_entry(entry), allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as error:
+            log.warning("Could not post mod-log entry %s (HTTP %s)", entry.id, error.status)
+    return entry

@@ -1,0 +1,163 @@
+"""Errors users see, and the one place where any error becomes a private reply.
+
+Raise `UserFacingError("what happened and what to do")` anywhere in a command, view or modal:
+the tree (or the view's `on_error`) turns it into an ephemeral reply. Failed checks become
+plain-language replies; anything unexpected is logged with a short error id and the user is
+told that id, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+import discord
+from discord import app_commands
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+class UserFacingError(app_commands.AppCommandError):
+    """An expected problem, explained to the user in plain words."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+_PERMISSION_NAMES = {
+    "manage_guild": "Manage Server",
+    "manage_messages": "Manage Messages",
+    "manage_threads": "Manage Threads",
+    "moderate_members": "Timeout Members",
+    "create_private_threads": "Create Private Threads",
+    "create_public_threads": "Create Public Threads",
+    "send_messages_in_threads": "Send Messages in Threads",
+}
+
+
+def permission_names(permissions: list[str]) -> str:
+    return ", ".join(_PERMISSION_NAMES.get(p, p.replace("_", " ").title()) for p in permissions)
+
+
+def describe_error(error: BaseException) -> tuple[str, str | None]:
+    """The message to show for `error`, and an error id when it was unexpected."""
+    original = getattr(error, "original", None) or error
+    if isinstance(original, UserFacingError):
+        return original.message, None
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command only works inside a server.", None
+    if isinstance(error, app_commands.MissingPermissions):
+        return (
+            f"You need the {permission_names(error.missing_permissions)} permission for this.",
+            None,
+        )
+    if isinstance(error, app_commands.BotMissingPermissions):
+        return (
+            "I am missing the "
+            f"{permission_names(error.missing_permissions)} permission here. "
+            "A server admin can grant it in the channel or role settings.",
+            None,
+        )
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down a little: try again in {error.retry_after:.0f} seconds.", None
+    if isinstance(error, app_commands.CheckFailure):
+        return "You can't use this here.", None
+    if isinstance(error, app_commands.TransformerError):
+        return "That value could not be understood; please check it and try again.", None
+    if isinstance(original, discord.Forbidden):
+        return (
+            "Discord refused: I don't have the permission to do that here. "
+            "A server admin can check my role and the channel's permissions.",
+            None,
+        )
+    if isinstance(original, discord.NotFound):
+        return "That no longer exists on Discord (it may have been deleted).", None
+    if isinstance(original, discord.DiscordServerError):
+        return "Discord is having trouble right now. Nothing was changed; please try again.", None
+    error_id = secrets.token_hex(4)
+    return (
+        f"Something went wrong (error id {error_id}). Please try again; if it keeps "
+        "happening, tell a moderator this error id.",
+        error_id,
+    )
+
+
+async def reply_privately(interaction: discord.Interaction[Any], content: str) -> None:
+    """Answer ephemerally whether or not the interaction was already answered or deferred."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(content, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        else:
+            await interaction.response.send_message(
+                content, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+    except discord.HTTPException:
+        log.warning("Could not deliver an error message for interaction %s", interaction.id)
+
+
+async def handle_interaction_error(
+    interaction: discord.Interaction[Any], error: BaseException, where: str
+) -> None:
+    """Turn `error` into a private reply; log unexpected ones with their error id."""
+    message, error_id = describe_error(error)
+    if error_id is not None:
+        original = getattr(error, "original", None) or error
+        log.error(
+            "Unexpected error %s in %s",
+            error_id,
+            where,
+            exc_info=(type(original), original, original.__traceback__),
+        )
+    await reply_privately(interaction, message)
+
+
+class CircleTree(app_commands.CommandTree[Any]):
+    """A command tree whose errors become ephemeral replies."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        name = interaction.command.qualified_name if interaction.command else "a command"
+        await handle_interaction_error(interaction, error, f"/{name}")
+
+
+class ErrorHandlingView(discord.ui.View):
+    """A view whose callback errors get the same handling as commands."""
+
+    async def on_error(
+        self,
+        interaction: discord.Interaction[Any],
+        error: Exception,
+        item: discord.ui.Item[Any],
+    ) -> None:
+        await handle_interaction_error(interaction, error, f"a {type(self).__name__} button")
+
+
+class ErrorHandlingModal(discord.ui.Modal):
+    """A modal whose submit errors get the same handling as commands."""
+
+    async def on_error(  # type: ignore[override]  # Modal.on_error takes no item
+        self, interaction: discord.Interaction[Any], error: Exception
+    ) -> None:
+        await handle_interaction_error(interaction, error, f"the {type(self).__name__} form")
+
+
+class GuardedItem:
+    """Mix into a `discord.ui.DynamicItem` ahead of it: implement `run` instead of `callback`.
+
+    Persistent buttons are dispatched outside any view of ours, so their errors are caught
+    here and answered the same way as commands.
+    """
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        raise NotImplementedError
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            await self.run(interaction)
+        except Exception as error:
+            await handle_interaction_error(interaction, error, f"the {type(self).__name__}")

@@ -1,0 +1,1 @@
+"""Domain logic as plain functions and dataclasses over the database. Never imports discord."""

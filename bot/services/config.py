@@ -1,0 +1,90 @@
+"""Per-server configuration: moderator role, queue and mod-log channels, retention, delay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.db import Database
+
+RETENTION_RANGE = (1, 365)
+DELAY_RANGE = (0, 600)
+
+# Settable columns, so a column name never comes from user input.
+_CHANNEL_COLUMNS = {
+    "queue": "queue_channel_id",
+    "modlog": "modlog_channel_id",
+    "escalation": "escalation_channel_id",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class GuildConfig:
+    guild_id: int
+    moderator_role_id: int | None = None
+    queue_channel_id: int | None = None
+    modlog_channel_id: int | None = None
+    escalation_channel_id: int | None = None
+    retention_days: int = 30
+    delay_max_seconds: int = 0
+    ping_moderators: bool = False
+
+
+async def get_config(db: Database, guild_id: int) -> GuildConfig:
+    """The server's configuration, or the defaults when nothing was set. Read-only."""
+    row = await db.fetchone("SELECT * FROM guild_config WHERE guild_id = ?", (guild_id,))
+    if row is None:
+        return GuildConfig(guild_id)
+    return GuildConfig(
+        guild_id=row["guild_id"],
+        moderator_role_id=row["moderator_role_id"],
+        queue_channel_id=row["queue_channel_id"],
+        modlog_channel_id=row["modlog_channel_id"],
+        escalation_channel_id=row["escalation_channel_id"],
+        retention_days=row["retention_days"],
+        delay_max_seconds=row["delay_max_seconds"],
+        ping_moderators=bool(row["ping_moderators"]),
+    )
+
+
+async def _set(db: Database, guild_id: int, column: str, value: int | None) -> GuildConfig:
+    await db.execute(
+        f"INSERT INTO guild_config (guild_id, {column}) VALUES (?, ?) "
+        f"ON CONFLICT (guild_id) DO UPDATE SET {column} = excluded.{column}",
+        (guild_id, value),
+    )
+    return await get_config(db, guild_id)
+
+
+async def set_moderator_role(db: Database, guild_id: int, role_id: int | None) -> GuildConfig:
+    """Idempotent."""
+    return await _set(db, guild_id, "moderator_role_id", role_id)
+
+
+async def set_channel(
+    db: Database, guild_id: int, kind: str, channel_id: int | None
+) -> GuildConfig:
+    """Set the `queue`, `modlog` or `escalation` channel. Idempotent; KeyError on another kind."""
+    return await _set(db, guild_id, _CHANNEL_COLUMNS[kind], channel_id)
+
+
+def _check_range(value: int, bounds: tuple[int, int], what: str) -> None:
+    low, high = bounds
+    if not low <= value <= high:
+        raise ValueError(f"{what} must be between {low} and {high}.")
+
+
+async def set_retention(db: Database, guild_id: int, days: int) -> GuildConfig:
+    """Idempotent; ValueError outside 1-365."""
+    _check_range(days, RETENTION_RANGE, "Retention days")
+    return await _set(db, guild_id, "retention_days", days)
+
+
+async def set_delay(db: Database, guild_id: int, max_seconds: int) -> GuildConfig:
+    """Idempotent; ValueError outside 0-600."""
+    _check_range(max_seconds, DELAY_RANGE, "The delay")
+    return await _set(db, guild_id, "delay_max_seconds", max_seconds)
+
+
+async def set_ping_moderators(db: Database, guild_id: int, enabled: bool) -> GuildConfig:
+    """Idempotent."""
+    return await _set(db, guild_id, "ping_moderators", int(enabled))

@@ -1,0 +1,46 @@
+"""`/about`: what Circlekeeper is for, and exactly what its anonymity promises."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import CircleBot
+from bot.errors import NO_MENTIONS
+
+ABOUT_TEXT = """\
+**Circlekeeper** runs moderated discussion circles for communities where speaking up is risky: \
+sex workers, sex-worker-rights and anti-trafficking advocates, and trafficking survivors. \
+A keeper opens a circle, members join by accepting its agreements, and the circle moves through \
+a predictable structure with prompts drawn from an essay on naming harm in the sex trades \
+without being harassed, outed or used for someone else's agenda.
+
+**What anonymous really means here**
+• Moderators, other members, and anyone holding only the bot's database cannot tell who wrote \
+an anonymous post.
+• The operator who runs the bot holds a master secret; with it and the database they could \
+work out which member wrote which post, except in *strict* circles, whose keys live only in \
+memory.
+• Discord itself still knows who pressed which button.
+
+Passing never needs a reason. Use `/privacy` for what is stored and for how long, and \
+`/resources` for support lines."""
+
+
+class About(commands.Cog):
+    def __init__(self, bot: CircleBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="about")
+    async def about(self, interaction: discord.Interaction[Any]) -> None:
+        """What Circlekeeper is for, and what its anonymity does and does not promise."""
+        await interaction.response.send_message(
+            ABOUT_TEXT, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+
+async def setup(bot: CircleBot) -> None:
+    await bot.add_cog(About(bot))

@@ -1,0 +1,180 @@
+"""`/setup`: per-server configuration, for members with Manage Server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import CircleBot
+from bot.discord_utils import log_action, require_member
+from bot.errors import NO_MENTIONS, UserFacingError
+from bot.services import config as config_service
+from bot.services.config import GuildConfig
+
+
+def _channel(channel_id: int | None) -> str:
+    return f"<#{channel_id}>" if channel_id else "not set"
+
+
+def describe_config(config: GuildConfig) -> str:
+    role = f"<@&{config.moderator_role_id}>" if config.moderator_role_id else "not set"
+    delay = (
+        f"up to {config.delay_max_seconds} seconds" if config.delay_max_seconds else "off (instant)"
+    )
+    return "\n".join(
+        [
+            "**Circlekeeper settings for this server**",
+            f"Moderator role: {role} (members with Manage Messages are moderators too)",
+            f"Queue channel (held anonymous posts, reports): {_channel(config.queue_channel_id)}",
+            f"Mod-log channel: {_channel(config.modlog_channel_id)}",
+            f"Escalation channel (reports about moderators or keepers): "
+            f"{_channel(config.escalation_channel_id)}",
+            f"Retention of review items, reports and mod-log rows: {config.retention_days} days",
+            f"Random delay before anonymous posts appear: {delay}",
+            f"Mention the moderator role on new queue items: "
+            f"{'yes' if config.ping_moderators else 'no'}",
+        ]
+    )
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class Setup(commands.GroupCog, group_name="setup"):
+    """Configure Circlekeeper for this server (Manage Server)."""
+
+    def __init__(self, bot: CircleBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        # Discord hides /setup from others, but a server can override that; check again.
+        member = require_member(interaction)
+        if not member.guild_permissions.manage_guild:
+            raise app_commands.MissingPermissions(["manage_guild"])
+        return True
+
+    async def _changed(
+        self, interaction: discord.Interaction[Any], config: GuildConfig, what: str
+    ) -> None:
+        assert interaction.guild is not None
+        await log_action(
+            self.bot.db,
+            interaction.guild,
+            moderator_id=interaction.user.id,
+            action="setup",
+            details=what,
+        )
+        await interaction.response.send_message(
+            f"Saved: {what}.\n\n{describe_config(config)}",
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @app_commands.command(name="show")
+    async def show(self, interaction: discord.Interaction[Any]) -> None:
+        """Show this server's Circlekeeper settings."""
+        assert interaction.guild is not None
+        config = await config_service.get_config(self.bot.db, interaction.guild.id)
+        await interaction.response.send_message(
+            describe_config(config), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @app_commands.command(name="moderators")
+    @app_commands.describe(role="Members with this role can moderate circles")
+    async def moderators(self, interaction: discord.Interaction[Any], role: discord.Role) -> None:
+        """Choose the moderator role."""
+        assert interaction.guild is not None
+        if role.is_default():
+            raise UserFacingError("Choose a role other than @everyone.")
+        config = await config_service.set_moderator_role(self.bot.db, interaction.guild.id, role.id)
+        await self._changed(interaction, config, f"moderator role set to {role.mention}")
+
+    async def _set_channel(
+        self,
+        interaction: discord.Interaction[Any],
+        kind: str,
+        channel: discord.TextChannel,
+        label: str,
+    ) -> None:
+        assert interaction.guild is not None
+        me = interaction.guild.me
+        perms = channel.permissions_for(me)
+        if not (perms.view_channel and perms.send_messages and perms.embed_links):
+            raise UserFacingError(
+                f"I can't post in {channel.mention}: give me View Channel, Send Messages and "
+                "Embed Links there, then try again."
+            )
+        config = await config_service.set_channel(
+            self.bot.db, interaction.guild.id, kind, channel.id
+        )
+        await self._changed(interaction, config, f"{label} set to {channel.mention}")
+
+    @app_commands.command(name="queue")
+    @app_commands.describe(channel="Where held anonymous posts and reports go (moderators only)")
+    async def queue(
+        self, interaction: discord.Interaction[Any], channel: discord.TextChannel
+    ) -> None:
+        """Choose the moderators' queue channel."""
+        await self._set_channel(interaction, "queue", channel, "queue channel")
+
+    @app_commands.command(name="modlog")
+    @app_commands.describe(channel="Where every moderator action is recorded")
+    async def modlog(
+        self, interaction: discord.Interaction[Any], channel: discord.TextChannel
+    ) -> None:
+        """Choose the mod-log channel."""
+        await self._set_channel(interaction, "modlog", channel, "mod-log channel")
+
+    @app_commands.command(name="escalation")
+    @app_commands.describe(channel="Where reports about moderators or keepers go (admins only)")
+    async def escalation(
+        self, interaction: discord.Interaction[Any], channel: discord.TextChannel
+    ) -> None:
+        """Choose the escalation channel for reports about moderators or keepers."""
+        await self._set_channel(interaction, "escalation", channel, "escalation channel")
+
+    @app_commands.command(name="retention")
+    @app_commands.describe(days="Days to keep review items, reports and mod-log rows (1-365)")
+    async def retention(
+        self, interaction: discord.Interaction[Any], days: app_commands.Range[int, 1, 365]
+    ) -> None:
+        """Set how long moderation records are kept."""
+        assert interaction.guild is not None
+        try:
+            config = await config_service.set_retention(self.bot.db, interaction.guild.id, days)
+        except ValueError as error:
+            raise UserFacingError(str(error)) from None
+        await self._changed(interaction, config, f"retention set to {days} days")
+
+    @app_commands.command(name="delay")
+    @app_commands.describe(
+        max_seconds="Anonymous posts appear after a random wait up to this long (0-600; 0 = off)"
+    )
+    async def delay(
+        self, interaction: discord.Interaction[Any], max_seconds: app_commands.Range[int, 0, 600]
+    ) -> None:
+        """Set a random delay for anonymous posts, so timing does not give anyone away."""
+        assert interaction.guild is not None
+        try:
+            config = await config_service.set_delay(self.bot.db, interaction.guild.id, max_seconds)
+        except ValueError as error:
+            raise UserFacingError(str(error)) from None
+        await self._changed(interaction, config, f"anonymous delay set to {max_seconds} seconds")
+
+    @app_commands.command(name="ping_moderators")
+    @app_commands.describe(enabled="Mention the moderator role when something new is queued")
+    async def ping_moderators(self, interaction: discord.Interaction[Any], enabled: bool) -> None:
+        """Choose whether new queue items mention the moderator role."""
+        assert interaction.guild is not None
+        config = await config_service.set_ping_moderators(
+            self.bot.db, interaction.guild.id, enabled
+        )
+        state = "on" if enabled else "off"
+        await self._changed(interaction, config, f"moderator mentions on queue items {state}")
+
+
+async def setup(bot: CircleBot) -> None:
+    await bot.add_cog(Setup(bot))

@@ -1,0 +1,88 @@
+"""`/setup` and `/about` end to end in the simulated Discord."""
+
+from __future__ import annotations
+
+import pytest
+import simcord
+
+from tests.conftest import World
+
+
+async def test_setup_saves_settings_and_logs_each_change(world: World) -> None:
+    """An admin's /setup changes are stored, shown back privately and posted to the mod log."""
+    await world.configure()
+    result = await world.admin.slash(world.general, "setup retention", days=90)
+    assert result.ephemeral
+    assert "90 days" in result.response.content
+
+    shown = await world.admin.slash(world.general, "setup show")
+    text = shown.response.content
+    assert shown.ephemeral
+    assert f"<@&{world.moderators.id}>" in text
+    assert f"<#{world.queue.id}>" in text
+    assert f"<#{world.modlog.id}>" in text
+    assert "90 days" in text
+
+    # Every change is stored; those made once the mod-log channel existed are posted there too.
+    stored = await world.db.fetchall("SELECT details FROM mod_log ORDER BY id")
+    assert [row["details"].split(" set to")[0] for row in stored] == [
+        "moderator role",
+        "queue channel",
+        "mod-log channel",
+        "retention",
+    ]
+    logged = [m.content for m in world.modlog.history()]
+    assert any("mod-log channel set to" in line for line in logged)
+    assert any("retention set to 90 days" in line for line in logged)
+    assert all(f"<@{world.admin.id}>" in line for line in logged)
+
+
+async def test_setup_delay_and_ping_are_stored(world: World) -> None:
+    """The anonymous delay and moderator mentions are per-server settings."""
+    await world.admin.slash(world.general, "setup delay", max_seconds=120)
+    await world.admin.slash(world.general, "setup ping_moderators", enabled=True)
+    shown = await world.admin.slash(world.general, "setup show")
+    assert "up to 120 seconds" in shown.response.content
+    assert "role on new queue items: yes" in shown.response.content
+
+
+async def test_setup_is_hidden_from_members(world: World) -> None:
+    """A member without Manage Server cannot even see /setup."""
+    with pytest.raises(simcord.SetupError, match="not visible"):
+        await world.alice.slash(world.general, "setup show")
+
+
+async def test_setup_refused_by_bot_check_when_discord_shows_it(world: World) -> None:
+    """If a server override shows /setup to a member, the bot still refuses them."""
+    commands = await world.bot.tree.fetch_commands()
+    setup_command = next(c for c in commands if c.name == "setup")
+    world.guild.set_command_permissions(setup_command, {world.alice: True})
+    result = await world.alice.slash(world.general, "setup retention", days=5)
+    assert result.ephemeral
+    assert "Manage Server" in result.response.content
+    shown = await world.admin.slash(world.general, "setup show")
+    assert "30 days" in shown.response.content
+
+
+async def test_setup_channel_the_bot_cannot_post_in_is_refused(world: World) -> None:
+    """Choosing a channel the bot cannot write to gets a clear private message."""
+    import discord
+
+    hidden = world.guild.create_text_channel(
+        "secret",
+        overwrites={world.guild.me: discord.PermissionOverwrite(send_messages=False)},
+    )
+    result = await world.admin.slash(world.general, "setup queue", channel=hidden)
+    assert result.ephemeral
+    assert "can't post" in result.response.content
+    shown = await world.admin.slash(world.general, "setup show")
+    assert "Queue channel (held anonymous posts, reports): not set" in shown.response.content
+
+
+async def test_about_explains_the_anonymity_promise(world: World) -> None:
+    """/about says who can and cannot unmask an anonymous post."""
+    result = await world.alice.slash(world.general, "about")
+    assert result.ephemeral
+    text = result.response.content
+    assert "Moderators, other members, and anyone holding only the bot's database" in text
+    assert "strict" in text
