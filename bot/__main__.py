@@ -14,6 +14,7 @@ import sys
 import discord
 
 from bot.db import DatabaseError
+from bot.decks import DeckError
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -72,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     try:
         asyncio.run(_run(settings, sync_only=args.action == "sync"))
+    except DeckError as error:
+        print(f"Prompt file error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
     except DatabaseError as error:
         print(f"Database error: {error}", file=sys.stderr)
         return EXIT_CONFIG

@@ -12,6 +12,7 @@ import discord
 from discord.ext import commands
 
 from bot.db import Database
+from bot.decks import Library, load_library
 from bot.errors import CircleTree
 from bot.logs import quiet_third_party_loggers
 from bot.settings import Settings
@@ -22,13 +23,14 @@ log = logging.getLogger(__name__)
 EXTENSIONS = (
     "cogs.setup",
     "cogs.about",
+    "cogs.circles",
 )
 
 
 class CircleBot(commands.Bot):
     """discord.py bot with the database and settings every cog reads through `bot`."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, library: Library | None = None) -> None:
         intents = discord.Intents.none()
         intents.guilds = True  # threads and channels; no members, no message content
         super().__init__(
@@ -40,6 +42,8 @@ class CircleBot(commands.Bot):
         )
         quiet_third_party_loggers()
         self.settings = settings
+        # Decks and fixed texts are validated here, so a broken file stops start-up at once.
+        self.library = library if library is not None else load_library()
         self._db: Database | None = None
 
     @property

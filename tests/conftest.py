@@ -61,6 +61,7 @@ class World:
     admin: simcord.MemberActor
     bots: list[CircleBot]
     settings: Settings
+    configured: bool = False
 
     @property
     def bot(self) -> CircleBot:
@@ -79,6 +80,7 @@ class World:
 
     async def configure(self) -> None:
         """Set the moderator role, queue and mod-log channels through /setup."""
+        self.configured = True
         await self.admin.slash(self.general, "setup moderators", role=self.moderators)
         await self.admin.slash(self.general, "setup queue", channel=self.queue)
         await self.admin.slash(self.general, "setup modlog", channel=self.modlog)

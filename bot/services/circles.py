@@ -1,0 +1,392 @@
+"""Circles: creation, agreements, membership, keepers, removal and closing.
+
+A circle is created in two steps so that no half-made circle is left behind: `create_circle`
+writes the record (holding its name), the caller makes the Discord thread and card, then
+`attach_thread` completes it — or `discard_circle` removes the record if Discord refused.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.db import Database
+from bot.decks import Agreement
+
+MAX_NAME = 80
+MAX_AGREEMENT = 300
+SALT_BYTES = 32
+REMOVED = "A keeper removed you from this circle, so you can't rejoin it."
+
+
+class CircleError(Exception):
+    """A refusal to show the user as it is."""
+
+
+@dataclass(frozen=True, slots=True)
+class Circle:
+    id: int
+    guild_id: int
+    channel_id: int
+    thread_id: int | None
+    card_message_id: int | None
+    name: str
+    deck_id: str
+    private: bool
+    review: bool
+    strict: bool
+    salt: bytes | None
+    state: str
+    created_at: datetime
+    closed_at: datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == "open"
+
+
+@dataclass(frozen=True, slots=True)
+class CircleAgreement:
+    position: int
+    short: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    circle_id: int
+    user_id: int
+    agreed_count: int
+    agreed_at: datetime
+
+
+def _circle(r: sqlite3.Row) -> Circle:
+    return Circle(
+        id=r["id"],
+        guild_id=r["guild_id"],
+        channel_id=r["channel_id"],
+        thread_id=r["thread_id"],
+        card_message_id=r["card_message_id"],
+        name=r["name"],
+        deck_id=r["deck_id"],
+        private=bool(r["private"]),
+        review=bool(r["review"]),
+        strict=bool(r["strict"]),
+        salt=r["salt"],
+        state=r["state"],
+        created_at=datetime.fromisoformat(r["created_at"]),
+        closed_at=(datetime.fromisoformat(r["closed_at"]) if r["closed_at"] else None),
+    )
+
+
+def clean_name(name: str) -> str:
+    """A circle name, stripped; CircleError when empty or too long."""
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise CircleError("A circle needs a name.")
+    if len(cleaned) > MAX_NAME:
+        raise CircleError(f"Circle names can be at most {MAX_NAME} characters.")
+    return cleaned
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+async def get_circle(db: Database, circle_id: int) -> Circle | None:
+    row = await db.fetchone("SELECT * FROM circles WHERE id = ?", (circle_id,))
+    return _circle(row) if row else None
+
+
+async def circle_for_thread(db: Database, thread_id: int) -> Circle | None:
+    """The circle whose thread this is (open or closed), or None."""
+    row = await db.fetchone("SELECT * FROM circles WHERE thread_id = ?", (thread_id,))
+    return _circle(row) if row else None
+
+
+async def open_circle_by_name(db: Database, guild_id: int, name: str) -> Circle | None:
+    row = await db.fetchone(
+        "SELECT * FROM circles WHERE guild_id = ? AND state = 'open' AND thread_id IS NOT NULL"
+        " AND name = ? COLLATE NOCASE",
+        (guild_id, " ".join(name.split())),
+    )
+    return _circle(row) if row else None
+
+
+async def open_circles(db: Database, guild_id: int | None = None) -> list[Circle]:
+    """Open circles, oldest first; every server's when `guild_id` is None."""
+    if guild_id is None:
+        rows = await db.fetchall(
+            "SELECT * FROM circles WHERE state = 'open' AND thread_id IS NOT NULL ORDER BY id"
+        )
+    else:
+        rows = await db.fetchall(
+            "SELECT * FROM circles WHERE guild_id = ? AND state = 'open'"
+            " AND thread_id IS NOT NULL ORDER BY id",
+            (guild_id,),
+        )
+    return [_circle(r) for r in rows]
+
+
+async def keepers(db: Database, circle_id: int) -> list[int]:
+    rows = await db.fetchall(
+        "SELECT user_id FROM circle_keepers WHERE circle_id = ? ORDER BY rowid", (circle_id,)
+    )
+    return [r["user_id"] for r in rows]
+
+
+async def is_keeper(db: Database, circle_id: int, user_id: int) -> bool:
+    return bool(
+        await db.fetchval(
+            "SELECT 1 FROM circle_keepers WHERE circle_id = ? AND user_id = ?",
+            (circle_id, user_id),
+        )
+    )
+
+
+async def agreements(db: Database, circle_id: int) -> list[CircleAgreement]:
+    rows = await db.fetchall(
+        "SELECT position, short, text FROM circle_agreements WHERE circle_id = ? ORDER BY position",
+        (circle_id,),
+    )
+    return [CircleAgreement(r["position"], r["short"], r["text"]) for r in rows]
+
+
+async def membership(db: Database, circle_id: int, user_id: int) -> Membership | None:
+    row = await db.fetchone(
+        "SELECT * FROM memberships WHERE circle_id = ? AND user_id = ?", (circle_id, user_id)
+    )
+    if row is None:
+        return None
+    return Membership(
+        row["circle_id"],
+        row["user_id"],
+        row["agreed_count"],
+        datetime.fromisoformat(row["agreed_at"]),
+    )
+
+
+async def agreed_members(db: Database, circle_id: int) -> list[int]:
+    """Members who accepted every current agreement, in joining order."""
+    rows = await db.fetchall(
+        "SELECT m.user_id FROM memberships m WHERE m.circle_id = ? AND m.agreed_count >="
+        " (SELECT count(*) FROM circle_agreements a WHERE a.circle_id = m.circle_id)"
+        " ORDER BY m.rowid",
+        (circle_id,),
+    )
+    return [r["user_id"] for r in rows]
+
+
+async def has_current_agreement(db: Database, circle_id: int, user_id: int) -> bool:
+    """True when the member joined and accepted every agreement the circle has now."""
+    row = await db.fetchone(
+        "SELECT m.agreed_count >= (SELECT count(*) FROM circle_agreements a"
+        " WHERE a.circle_id = m.circle_id) FROM memberships m"
+        " WHERE m.circle_id = ? AND m.user_id = ?",
+        (circle_id, user_id),
+    )
+    return bool(row and row[0])
+
+
+async def was_removed(db: Database, circle_id: int, user_id: int) -> bool:
+    return bool(
+        await db.fetchval(
+            "SELECT 1 FROM circle_removals WHERE circle_id = ? AND user_id = ?",
+            (circle_id, user_id),
+        )
+    )
+
+
+# --- creating and closing ----------------------------------------------------------------
+
+
+async def create_circle(
+    db: Database,
+    *,
+    guild_id: int,
+    channel_id: int,
+    name: str,
+    deck_id: str,
+    keeper_id: int,
+    default_agreements: Sequence[Agreement],
+    now: datetime,
+    private: bool = True,
+    review: bool = False,
+    strict: bool = False,
+) -> Circle:
+    """Record a new circle (no thread yet) with its first keeper and agreements.
+
+    Raises CircleError when the name is empty, too long or taken by an open circle.
+    """
+    cleaned = clean_name(name)
+    if await open_circle_by_name(db, guild_id, cleaned) is not None:
+        raise CircleError(f"There is already an open circle called “{cleaned}”.")
+    async with db.transaction():
+        pending = await db.fetchval(
+            "SELECT 1 FROM circles WHERE guild_id = ? AND state = 'open'"
+            " AND name = ? COLLATE NOCASE",
+            (guild_id, cleaned),
+        )
+        if pending:
+            raise CircleError(f"A circle called “{cleaned}” is being created right now.")
+        circle_id = await db.insert(
+            "INSERT INTO circles (guild_id, channel_id, name, deck_id, private, review, strict,"
+            " salt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                guild_id,
+                channel_id,
+                cleaned,
+                deck_id,
+                int(private),
+                int(review),
+                int(strict),
+                secrets.token_bytes(SALT_BYTES),
+                now.isoformat(),
+            ),
+        )
+        await db.execute(
+            "INSERT INTO circle_keepers (circle_id, user_id) VALUES (?, ?)", (circle_id, keeper_id)
+        )
+        await db.executemany(
+            "INSERT INTO circle_agreements (circle_id, position, short, text) VALUES (?, ?, ?, ?)",
+            [(circle_id, i, a.short, a.text) for i, a in enumerate(default_agreements, start=1)],
+        )
+    circle = await get_circle(db, circle_id)
+    assert circle is not None
+    return circle
+
+
+async def attach_thread(
+    db: Database, circle_id: int, *, thread_id: int, card_message_id: int | None
+) -> Circle:
+    """Complete a circle once its thread (and card) exist. Idempotent."""
+    await db.execute(
+        "UPDATE circles SET thread_id = ?, card_message_id = ? WHERE id = ?",
+        (thread_id, card_message_id, circle_id),
+    )
+    circle = await get_circle(db, circle_id)
+    assert circle is not None
+    return circle
+
+
+async def set_card_message(db: Database, circle_id: int, message_id: int) -> None:
+    await db.execute("UPDATE circles SET card_message_id = ? WHERE id = ?", (message_id, circle_id))
+
+
+async def discard_circle(db: Database, circle_id: int) -> None:
+    """Remove a circle that never got its thread (Discord refused). Idempotent."""
+    await db.execute("DELETE FROM circles WHERE id = ?", (circle_id,))
+
+
+async def close_circle(db: Database, circle_id: int, *, now: datetime) -> Circle:
+    """Close a circle: destroy its salt and its anonymous records, end its schedule.
+
+    Memberships and keepers stay (they hold no anonymous content) until a member deletes
+    their data. Idempotent.
+    """
+    async with db.transaction():
+        await db.execute(
+            "UPDATE circles SET state = 'closed', salt = NULL, closed_at = coalesce(closed_at, ?)"
+            " WHERE id = ?",
+            (now.isoformat(), circle_id),
+        )
+        for table in ("anon_posts", "anon_labels", "anon_blocks", "prompt_schedules"):
+            await db.execute(f"DELETE FROM {table} WHERE circle_id = ?", (circle_id,))
+    circle = await get_circle(db, circle_id)
+    assert circle is not None
+    return circle
+
+
+# --- membership --------------------------------------------------------------------------
+
+
+async def accept_agreements(
+    db: Database, circle_id: int, user_id: int, *, now: datetime
+) -> Membership:
+    """Record that the member accepted every current agreement (joining if new). Idempotent.
+
+    Raises CircleError when the member was removed from this circle.
+    """
+    if await was_removed(db, circle_id, user_id):
+        raise CircleError(REMOVED)
+    count = len(await agreements(db, circle_id))
+    await db.execute(
+        "INSERT INTO memberships (circle_id, user_id, agreed_count, agreed_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (circle_id, user_id) DO UPDATE SET agreed_count = excluded.agreed_count,"
+        " agreed_at = excluded.agreed_at",
+        (circle_id, user_id, count, now.isoformat()),
+    )
+    member = await membership(db, circle_id, user_id)
+    assert member is not None
+    return member
+
+
+async def leave(db: Database, circle_id: int, user_id: int) -> bool:
+    """Take the member out of the circle (and its keepers). True if they were in it."""
+    async with db.transaction():
+        left = await db.execute(
+            "DELETE FROM memberships WHERE circle_id = ? AND user_id = ?", (circle_id, user_id)
+        )
+        await db.execute(
+            "DELETE FROM circle_keepers WHERE circle_id = ? AND user_id = ?", (circle_id, user_id)
+        )
+    return left > 0
+
+
+async def remove_member(db: Database, circle_id: int, user_id: int) -> None:
+    """Take a member out and bar them from rejoining this circle. Idempotent."""
+    async with db.transaction():
+        await db.execute(
+            "DELETE FROM memberships WHERE circle_id = ? AND user_id = ?", (circle_id, user_id)
+        )
+        await db.execute(
+            "DELETE FROM circle_keepers WHERE circle_id = ? AND user_id = ?", (circle_id, user_id)
+        )
+        await db.execute(
+            "INSERT OR IGNORE INTO circle_removals (circle_id, user_id) VALUES (?, ?)",
+            (circle_id, user_id),
+        )
+
+
+async def add_agreement(db: Database, circle_id: int, text: str) -> CircleAgreement:
+    """Append an agreement; members who agreed earlier must accept it before taking part."""
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise CircleError("An agreement needs some text.")
+    if len(cleaned) > MAX_AGREEMENT:
+        raise CircleError(f"Agreements can be at most {MAX_AGREEMENT} characters.")
+    async with db.transaction():
+        position = (
+            await db.fetchval(
+                "SELECT coalesce(max(position), 0) + 1 FROM circle_agreements WHERE circle_id = ?",
+                (circle_id,),
+            )
+            or 1
+        )
+        await db.execute(
+            "INSERT INTO circle_agreements (circle_id, position, short, text) VALUES (?, ?, ?, ?)",
+            (circle_id, position, cleaned[:100], cleaned),
+        )
+    return CircleAgreement(position, cleaned[:100], cleaned)
+
+
+# --- keepers -----------------------------------------------------------------------------
+
+
+async def add_keeper(db: Database, circle_id: int, user_id: int) -> bool:
+    """Make the member a keeper. True if they were not one already."""
+    added = await db.execute(
+        "INSERT OR IGNORE INTO circle_keepers (circle_id, user_id) VALUES (?, ?)",
+        (circle_id, user_id),
+    )
+    return added > 0
+
+
+async def remove_keeper(db: Database, circle_id: int, user_id: int) -> bool:
+    """True if they were a keeper. With no keepers left, moderators keep the circle running."""
+    removed = await db.execute(
+        "DELETE FROM circle_keepers WHERE circle_id = ? AND user_id = ?", (circle_id, user_id)
+    )
+    return removed > 0

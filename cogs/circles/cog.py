@@ -1,0 +1,529 @@
+"""`/circle`: create, join, leave, list and close circles; agreements; keepers; removal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+from typing import Any, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import CircleBot
+from bot.discord_utils import is_moderator, log_action, require_member
+from bot.errors import NO_MENTIONS, UserFacingError
+from bot.services import circles
+from bot.services.circles import Circle, CircleError
+from bot.services.config import get_config
+from cogs.circles.access import circle_here, keeper_here
+from cogs.circles.views import (
+    DYNAMIC_ITEMS,
+    JoinButton,
+    agreements_embed,
+    card_embed,
+    card_view,
+    show_agreements,
+)
+
+log = logging.getLogger(__name__)
+
+THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week: the longest Discord allows
+BULK_DELETE_MAX_AGE = timedelta(days=14)  # Discord refuses bulk deletes of older messages
+BULK_DELETE_CHUNK = 100
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _explain_http(error: discord.HTTPException, doing: str) -> str:
+    if isinstance(error, discord.Forbidden):
+        return (
+            f"Discord would not let me {doing}: I need Create Private Threads (or Create Public "
+            "Threads), Manage Threads, Send Messages in Threads and Embed Links in this channel."
+        )
+    return f"Discord had a problem while I tried to {doing}. Nothing was created; please try again."
+
+
+async def get_thread(bot: CircleBot, circle: Circle) -> discord.Thread | None:
+    """The circle's thread, fetched if it is not cached; None if it was deleted."""
+    if circle.thread_id is None:
+        return None
+    guild = bot.get_guild(circle.guild_id)
+    thread = guild.get_thread(circle.thread_id) if guild else None
+    if thread is not None:
+        return thread
+    try:
+        channel = await bot.fetch_channel(circle.thread_id)
+    except (discord.NotFound, discord.Forbidden):
+        return None
+    return channel if isinstance(channel, discord.Thread) else None
+
+
+async def refresh_card(bot: CircleBot, circle: Circle) -> None:
+    """Redraw the circle card (keepers, agreements, open or closed). Failures are logged only."""
+    if circle.card_message_id is None:
+        return
+    channel = bot.get_channel(circle.channel_id)
+    if not isinstance(channel, discord.TextChannel):
+        return
+    embed = card_embed(
+        circle,
+        await circles.keepers(bot.db, circle.id),
+        await circles.agreements(bot.db, circle.id),
+        _deck_title(bot, circle.deck_id),
+    )
+    try:
+        await channel.get_partial_message(circle.card_message_id).edit(
+            embed=embed, view=card_view(circle)
+        )
+    except discord.HTTPException as error:
+        log.warning("Could not update the card of circle %s (HTTP %s)", circle.id, error.status)
+
+
+def _deck_title(bot: CircleBot, deck_id: str) -> str:
+    deck = bot.library.deck(deck_id)
+    return deck.title if deck else deck_id
+
+
+async def join_circle(
+    bot: CircleBot, interaction: discord.Interaction[Any], circle: Circle
+) -> None:
+    """Record acceptance of the agreements and add the member to the thread."""
+    member = require_member(interaction)
+    existing = await circles.membership(bot.db, circle.id, member.id)
+    try:
+        await circles.accept_agreements(bot.db, circle.id, member.id, now=discord.utils.utcnow())
+    except CircleError as error:
+        raise UserFacingError(str(error)) from None
+    thread = await get_thread(bot, circle)
+    if thread is None:
+        raise UserFacingError("This circle's thread no longer exists; ask a keeper.")
+    try:
+        await thread.add_user(member)
+    except discord.HTTPException:
+        if existing is None:
+            await circles.leave(bot.db, circle.id, member.id)
+        raise UserFacingError(
+            "I couldn't add you to the circle's thread (Discord refused). Nothing was saved; "
+            "please try again or ask a keeper."
+        ) from None
+    welcome = (
+        f"Thank you. You're in: {thread.mention}"
+        if existing is None
+        else f"Thank you for accepting the updated agreements. {thread.mention}"
+    )
+    await interaction.response.edit_message(content=welcome, embed=None, view=None)
+
+
+# --- the cog -----------------------------------------------------------------------------
+
+
+@app_commands.guild_only()
+class Circles(commands.GroupCog, group_name="circle"):
+    """Moderated discussion circles."""
+
+    agreements_group = app_commands.Group(name="agreements", description="A circle's agreements.")
+    keeper_group = app_commands.Group(name="keeper", description="A circle's keepers.")
+
+    def __init__(self, bot: CircleBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    # create ------------------------------------------------------------------------------
+
+    @app_commands.command(name="create")
+    @app_commands.describe(
+        name="The circle's name (shown on its card and thread)",
+        deck="Which prompt deck the circle uses",
+        private="Private thread: only members who join can see it (default yes)",
+        review="A moderator reads anonymous posts before they appear (default no)",
+        strict="Anonymity keys live only in memory, out of even the operator's reach",
+    )
+    async def create(
+        self,
+        interaction: discord.Interaction[Any],
+        name: str,
+        deck: str | None = None,
+        private: bool = True,
+        review: bool = False,
+        strict: bool = False,
+    ) -> None:
+        """Open a new circle in this channel. You become its first keeper."""
+        member = require_member(interaction)
+        channel = interaction.channel
+        if not isinstance(channel, discord.TextChannel):
+            raise UserFacingError("Create circles in a text channel (not in a thread or DM).")
+        config = await get_config(self.bot.db, member.guild.id)
+        if not (member.guild_permissions.manage_threads or is_moderator(member, config)):
+            raise UserFacingError(
+                "Creating circles needs the moderator role or the Manage Threads permission."
+            )
+        deck_id = deck or "essay"
+        if self.bot.library.deck(deck_id) is None:
+            raise UserFacingError(f"There is no deck called “{deck_id}”. See `/prompt decks`.")
+        try:
+            circle = await circles.create_circle(
+                self.bot.db,
+                guild_id=member.guild.id,
+                channel_id=channel.id,
+                name=name,
+                deck_id=deck_id,
+                keeper_id=member.id,
+                default_agreements=self.bot.library.agreements,
+                now=discord.utils.utcnow(),
+                private=private,
+                review=review,
+                strict=strict,
+            )
+        except CircleError as error:
+            raise UserFacingError(str(error)) from None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            circle = await self._make_thread_and_card(circle, channel, member)
+        except BaseException:
+            await circles.discard_circle(self.bot.db, circle.id)
+            raise
+        await interaction.followup.send(
+            f"Your circle is open: <#{circle.thread_id}>. Members join with the button on its "
+            "card. Use `/prompt next` in the thread to post the first prompt.",
+            ephemeral=True,
+        )
+
+    async def _make_thread_and_card(
+        self, circle: Circle, channel: discord.TextChannel, keeper: discord.Member
+    ) -> Circle:
+        thread: discord.Thread | None = None
+        try:
+            thread = await channel.create_thread(
+                name=circle.name,
+                type=(
+                    discord.ChannelType.private_thread
+                    if circle.private
+                    else discord.ChannelType.public_thread
+                ),
+                auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+                invitable=False,
+            )
+            await thread.add_user(keeper)
+            agreements = await circles.agreements(self.bot.db, circle.id)
+            card = await channel.send(
+                embed=card_embed(
+                    circle, [keeper.id], agreements, _deck_title(self.bot, circle.deck_id)
+                ),
+                view=card_view(circle),
+                allowed_mentions=NO_MENTIONS,
+            )
+        except discord.HTTPException as error:
+            if thread is not None:
+                try:
+                    await thread.delete()
+                except discord.HTTPException:
+                    log.warning("Could not delete the thread of a circle that failed to open")
+            raise UserFacingError(_explain_http(error, "open the circle")) from None
+        circle = await circles.attach_thread(
+            self.bot.db, circle.id, thread_id=thread.id, card_message_id=card.id
+        )
+        try:
+            await thread.send(
+                embed=agreements_embed(circle, agreements), allowed_mentions=NO_MENTIONS
+            )
+        except discord.HTTPException:
+            log.warning("Could not post the agreements in circle %s", circle.id)
+        return circle
+
+    @create.autocomplete("deck")
+    async def _deck_choices(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [
+            app_commands.Choice(name=deck.title[:100], value=deck.id)
+            for deck in self.bot.library.decks.values()
+            if current.lower() in deck.id or current.lower() in deck.title.lower()
+        ][:25]
+
+    # join, leave, list ---------------------------------------------------------------------
+
+    @app_commands.command(name="join")
+    @app_commands.describe(name="The name of the circle to join")
+    async def join(self, interaction: discord.Interaction[Any], name: str) -> None:
+        """Read a circle's agreements and join it."""
+        member = require_member(interaction)
+        circle = await circles.open_circle_by_name(self.bot.db, member.guild.id, name)
+        if circle is None:
+            raise UserFacingError(f"There is no open circle called “{name}”. See `/circle list`.")
+        await show_agreements(self.bot, interaction, circle)
+
+    @app_commands.command(name="leave")
+    async def leave(self, interaction: discord.Interaction[Any]) -> None:
+        """Leave this circle. No reason needed."""
+        here = await circle_here(self.bot, interaction)
+        was_member = await circles.leave(self.bot.db, here.circle.id, here.member.id)
+        try:
+            await here.thread.remove_user(here.member)
+        except discord.HTTPException:
+            log.warning("Could not remove a leaving member from circle %s", here.circle.id)
+        await refresh_card(self.bot, here.circle)
+        text = "You've left this circle." if was_member else "You weren't a member of this circle."
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @app_commands.command(name="list")
+    async def list_circles(self, interaction: discord.Interaction[Any]) -> None:
+        """The open circles in this server."""
+        member = require_member(interaction)
+        found = await circles.open_circles(self.bot.db, member.guild.id)
+        if not found:
+            await interaction.response.send_message(
+                "There are no open circles right now.", ephemeral=True
+            )
+            return
+        lines = [
+            f"• **{c.name}**" + (" (private)" if c.private else "") + f" — in <#{c.channel_id}>"
+            for c in found
+        ]
+        await interaction.response.send_message(
+            "Open circles:\n" + "\n".join(lines)[:1900], ephemeral=True
+        )
+
+    # close ---------------------------------------------------------------------------------
+
+    @app_commands.command(name="close")
+    @app_commands.describe(
+        delete_bot_messages="First delete this bot's messages in the thread (default no)"
+    )
+    async def close(
+        self, interaction: discord.Interaction[Any], delete_bot_messages: bool = False
+    ) -> None:
+        """Close this circle: lock and archive it and destroy its anonymous records."""
+        here = await keeper_here(self.bot, interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if delete_bot_messages:
+            await self._delete_own_messages(interaction, here.thread)
+        closed = await circles.close_circle(self.bot.db, here.circle.id, now=discord.utils.utcnow())
+        forget = getattr(self.bot, "forget_circle_key", None)
+        if forget is not None:
+            forget(closed.id)
+        problems = []
+        try:
+            await here.thread.send(
+                "This circle is now closed. Thank you for what you shared and for how you "
+                "listened. Anonymous labels from this circle can no longer be linked to anyone. "
+                "Take care of yourself; `/resources` lists support lines.",
+                allowed_mentions=NO_MENTIONS,
+            )
+        except discord.HTTPException:
+            problems.append("post the closing message")
+        try:
+            await here.thread.edit(locked=True, archived=True)
+        except discord.HTTPException:
+            problems.append("lock and archive the thread (I need Manage Threads)")
+        await refresh_card(self.bot, closed)
+        assert interaction.guild is not None
+        await log_action(
+            self.bot.db,
+            interaction.guild,
+            moderator_id=here.member.id,
+            action="circle close",
+            details=closed.name,
+        )
+        message = "The circle is closed and its anonymous records are gone."
+        if problems:
+            message += " But I couldn't " + " or ".join(problems) + "."
+        await interaction.followup.send(message, ephemeral=True)
+
+    async def _delete_own_messages(
+        self, interaction: discord.Interaction[Any], thread: discord.Thread
+    ) -> None:
+        me = self.bot.user
+        assert me is not None
+        cutoff = discord.utils.utcnow() - BULK_DELETE_MAX_AGE + timedelta(minutes=5)
+        recent: list[discord.Message] = []
+        old: list[discord.Message] = []
+        async for message in thread.history(limit=None):
+            if message.author.id == me.id:
+                (recent if message.created_at > cutoff else old).append(message)
+        total = len(recent) + len(old)
+        done = 0
+
+        async def progress() -> None:
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.edit_original_response(
+                    content=f"Deleting my messages: {done} of {total}…"
+                )
+
+        for start in range(0, len(recent), BULK_DELETE_CHUNK):
+            chunk = recent[start : start + BULK_DELETE_CHUNK]
+            if len(chunk) == 1:
+                await chunk[0].delete()
+            else:
+                await thread.delete_messages(chunk)
+            done += len(chunk)
+            await progress()
+        for message in old:
+            # One at a time: discord.py waits out rate limits between these for us.
+            with contextlib.suppress(discord.NotFound):
+                await message.delete()
+            done += 1
+            if done % 10 == 0:
+                await progress()
+            await asyncio.sleep(0)
+        await progress()
+
+    # remove --------------------------------------------------------------------------------
+
+    @app_commands.command(name="remove")
+    @app_commands.describe(
+        member="Who to take out of this circle", reason="Why (kept in the mod log)"
+    )
+    async def remove(
+        self,
+        interaction: discord.Interaction[Any],
+        member: discord.Member,
+        reason: str | None = None,
+    ) -> None:
+        """Take a member out of this circle and keep them from rejoining it."""
+        here = await keeper_here(self.bot, interaction)
+        if member.id == here.member.id:
+            raise UserFacingError("To leave the circle yourself, use `/circle leave`.")
+        await circles.remove_member(self.bot.db, here.circle.id, member.id)
+        try:
+            await here.thread.remove_user(member)
+        except discord.NotFound:
+            pass
+        except discord.HTTPException:
+            raise UserFacingError(
+                "They can no longer rejoin, but Discord would not let me take them out of the "
+                "thread: I need Manage Threads."
+            ) from None
+        await refresh_card(self.bot, here.circle)
+        await log_action(
+            self.bot.db,
+            member.guild,
+            moderator_id=here.member.id,
+            action="circle remove",
+            target_user_id=member.id,
+            details=f"{here.circle.name}: {reason or 'no reason given'}",
+        )
+        await interaction.response.send_message(
+            f"{member.mention} is out of this circle and can't rejoin it.",
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    # agreements ----------------------------------------------------------------------------
+
+    @agreements_group.command(name="show")
+    async def agreements_show(self, interaction: discord.Interaction[Any]) -> None:
+        """Show this circle's agreements."""
+        here = await circle_here(self.bot, interaction)
+        if await circles.has_current_agreement(self.bot.db, here.circle.id, here.member.id):
+            current = await circles.agreements(self.bot.db, here.circle.id)
+            await interaction.response.send_message(
+                embed=agreements_embed(here.circle, current), ephemeral=True
+            )
+            return
+        await show_agreements(self.bot, interaction, here.circle)
+
+    @agreements_group.command(name="add")
+    @app_commands.describe(text="The new agreement, in one or two plain sentences")
+    async def agreements_add(self, interaction: discord.Interaction[Any], text: str) -> None:
+        """Add an agreement to this circle; members accept it before they next take part."""
+        here = await keeper_here(self.bot, interaction)
+        try:
+            added = await circles.add_agreement(self.bot.db, here.circle.id, text)
+        except CircleError as error:
+            raise UserFacingError(str(error)) from None
+        await refresh_card(self.bot, here.circle)
+        view = discord.ui.View(timeout=None)
+        view.add_item(JoinButton(here.circle.id, label="Read and accept"))
+        await interaction.response.send_message(
+            f"Added agreement {added.position}.", ephemeral=True
+        )
+        try:
+            await here.thread.send(
+                f"A new agreement was added: **{added.text}**\nPlease read and accept it "
+                "before you next take part.",
+                view=view,
+                allowed_mentions=NO_MENTIONS,
+            )
+        except discord.HTTPException:
+            log.warning("Could not announce a new agreement in circle %s", here.circle.id)
+
+    # keepers -------------------------------------------------------------------------------
+
+    @keeper_group.command(name="add")
+    @app_commands.describe(member="Who should help run this circle")
+    async def keeper_add(
+        self, interaction: discord.Interaction[Any], member: discord.Member
+    ) -> None:
+        """Make a member a keeper of this circle."""
+        here = await keeper_here(self.bot, interaction)
+        if member.bot:
+            raise UserFacingError("Bots can't be keepers.")
+        if await circles.was_removed(self.bot.db, here.circle.id, member.id):
+            raise UserFacingError("That member was removed from this circle.")
+        added = await circles.add_keeper(self.bot.db, here.circle.id, member.id)
+        if added:
+            try:
+                await here.thread.add_user(member)
+            except discord.HTTPException:
+                log.warning("Could not add a keeper to the thread of circle %s", here.circle.id)
+            await refresh_card(self.bot, here.circle)
+            await log_action(
+                self.bot.db,
+                member.guild,
+                moderator_id=here.member.id,
+                action="keeper add",
+                target_user_id=member.id,
+                details=here.circle.name,
+            )
+        text = f"{member.mention} is a keeper." if added else f"{member.mention} already was one."
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    @keeper_group.command(name="remove")
+    @app_commands.describe(member="Who should stop being a keeper of this circle")
+    async def keeper_remove(
+        self, interaction: discord.Interaction[Any], member: discord.Member
+    ) -> None:
+        """Stop a member being a keeper of this circle (they stay a member)."""
+        here = await keeper_here(self.bot, interaction)
+        removed = await circles.remove_keeper(self.bot.db, here.circle.id, member.id)
+        if not removed:
+            raise UserFacingError(f"{member.display_name} is not a keeper of this circle.")
+        await refresh_card(self.bot, here.circle)
+        await log_action(
+            self.bot.db,
+            member.guild,
+            moderator_id=here.member.id,
+            action="keeper remove",
+            target_user_id=member.id,
+            details=here.circle.name,
+        )
+        remaining = await circles.keepers(self.bot.db, here.circle.id)
+        note = "" if remaining else " The circle has no keepers now; moderators can run it."
+        await interaction.response.send_message(
+            f"{member.mention} is no longer a keeper.{note}",
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    # keeping open circles unarchived -------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_thread_update(self, before: discord.Thread, after: discord.Thread) -> None:
+        if not after.archived or before.archived:
+            return
+        circle = await circles.circle_for_thread(self.bot.db, after.id)
+        if circle is None or not circle.is_open:
+            return
+        try:
+            await after.edit(archived=False)
+        except discord.HTTPException as error:
+            log.warning("Could not unarchive circle %s (HTTP %s)", circle.id, error.status)
+
+
+async def setup(bot: CircleBot) -> None:
+    bot.add_dynamic_items(*DYNAMIC_ITEMS)
+    await bot.add_cog(Circles(bot))

@@ -1,0 +1,212 @@
+"""The circle card, the agreements card and their persistent buttons."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.errors import NO_MENTIONS, GuardedItem, UserFacingError
+from bot.services import circles
+from bot.services.circles import REMOVED, Circle, CircleAgreement
+
+if TYPE_CHECKING:
+    from bot.client import CircleBot
+
+CARD_COLOUR = discord.Colour.from_rgb(94, 129, 172)
+STRICT_NOTE = (
+    "Strict circle: anonymous labels, blocks and your post history here live only in the bot's "
+    "memory, so they start afresh whenever the bot restarts. Not even the operator can link them."
+)
+
+
+def card_embed(
+    circle: Circle,
+    keeper_ids: Sequence[int],
+    agreements: Sequence[CircleAgreement],
+    deck_title: str,
+) -> discord.Embed:
+    embed = discord.Embed(title=circle.name, colour=CARD_COLOUR)
+    if not circle.is_open:
+        embed.description = "This circle has closed. Thank you to everyone who took part."
+        return embed
+    embed.description = (
+        "A moderated discussion circle. Join by accepting its agreements; you can leave at any "
+        "time with `/circle leave`, and passing never needs a reason."
+    )
+    keepers = ", ".join(f"<@{k}>" for k in keeper_ids) or "the server's moderators"
+    embed.add_field(name="Keepers", value=keepers[:1024], inline=True)
+    embed.add_field(name="Prompts", value=deck_title[:1024], inline=True)
+    embed.add_field(name="Agreements", value=agreement_lines(agreements, short=True), inline=False)
+    notes = []
+    if circle.review:
+        notes.append("Anonymous posts are read by a moderator before they appear.")
+    if circle.strict:
+        notes.append(STRICT_NOTE)
+    if notes:
+        embed.add_field(name="Anonymous posting", value="\n".join(notes)[:1024], inline=False)
+    return embed
+
+
+def agreement_lines(agreements: Sequence[CircleAgreement], *, short: bool) -> str:
+    lines = [f"{a.position}. {a.short if short else a.text}" for a in agreements]
+    text = "\n".join(lines)
+    return text if len(text) <= 1024 else text[:1020] + "…"
+
+
+def agreements_embed(circle: Circle, agreements: Sequence[CircleAgreement]) -> discord.Embed:
+    embed = discord.Embed(
+        title=f"Agreements for “{circle.name}”",
+        colour=CARD_COLOUR,
+        description="\n".join(f"**{a.position}.** {a.text}" for a in agreements)[:4000],
+    )
+    embed.set_footer(text="Accepting adds you to the circle's thread. You can leave any time.")
+    return embed
+
+
+class JoinButton(
+    GuardedItem,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"ck:circle:join:(?P<circle_id>[0-9]+)",
+):
+    """The persistent Join button on a circle card."""
+
+    def __init__(self, circle_id: int, *, label: str = "Join") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.primary,
+                custom_id=f"ck:circle:join:{circle_id}",
+            )
+        )
+        self.circle_id = circle_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> JoinButton:
+        return cls(int(match["circle_id"]))
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        circle = await circles.get_circle(bot.db, self.circle_id)
+        if circle is None or not circle.is_open:
+            raise UserFacingError("This circle has closed.")
+        await show_agreements(bot, interaction, circle)
+
+
+class AgreeButton(
+    GuardedItem,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"ck:circle:agree:(?P<circle_id>[0-9]+):(?P<count>[0-9]+)",
+):
+    """I agree: records acceptance of the agreements that were shown, and adds to the thread."""
+
+    def __init__(self, circle_id: int, count: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="I agree",
+                style=discord.ButtonStyle.success,
+                custom_id=f"ck:circle:agree:{circle_id}:{count}",
+            )
+        )
+        self.circle_id = circle_id
+        self.count = count
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> AgreeButton:
+        return cls(int(match["circle_id"]), int(match["count"]))
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        from cogs.circles.cog import join_circle
+
+        bot: CircleBot = interaction.client
+        circle = await circles.get_circle(bot.db, self.circle_id)
+        if circle is None or not circle.is_open:
+            raise UserFacingError("This circle has closed.")
+        current = await circles.agreements(bot.db, circle.id)
+        if len(current) != self.count:
+            # An agreement was added after these were shown: show the current ones instead.
+            await show_agreements(bot, interaction, circle, edit=True)
+            return
+        await join_circle(bot, interaction, circle)
+
+
+class NotNowButton(
+    GuardedItem,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"ck:circle:notnow",
+):
+    """Not now: closes the agreements without joining, and without asking why."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Not now", style=discord.ButtonStyle.secondary, custom_id="ck:circle:notnow"
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> NotNowButton:
+        return cls()
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        await interaction.response.edit_message(
+            content="No problem. The Join button will be there if you change your mind.",
+            embed=None,
+            view=None,
+        )
+
+
+def card_view(circle: Circle) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    if circle.is_open:
+        view.add_item(JoinButton(circle.id))
+    return view
+
+
+async def show_agreements(
+    bot: CircleBot,
+    interaction: discord.Interaction[Any],
+    circle: Circle,
+    *,
+    edit: bool = False,
+) -> None:
+    """Privately show the circle's agreements with I agree / Not now."""
+    current = await circles.agreements(bot.db, circle.id)
+    if await circles.was_removed(bot.db, circle.id, interaction.user.id):
+        raise UserFacingError(REMOVED)
+    view = discord.ui.View(timeout=None)
+    view.add_item(AgreeButton(circle.id, len(current)))
+    view.add_item(NotNowButton())
+    embed = agreements_embed(circle, current)
+    if edit:
+        await interaction.response.edit_message(
+            content="The agreements changed; here they are now.", embed=embed, view=view
+        )
+    else:
+        await interaction.response.send_message(
+            embed=embed, view=view, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
+    JoinButton,
+    AgreeButton,
+    NotNowButton,
+)
