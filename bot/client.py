@@ -15,6 +15,7 @@ from bot.db import Database
 from bot.decks import Library, load_library
 from bot.errors import CircleTree
 from bot.logs import quiet_third_party_loggers
+from bot.services.anonymous import CircleKeys
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,8 @@ EXTENSIONS = (
     "cogs.setup",
     "cogs.about",
     "cogs.circles",
+    "cogs.prompts",
+    "cogs.anonymous",
 )
 
 
@@ -45,6 +48,8 @@ class CircleBot(commands.Bot):
         # Decks and fixed texts are validated here, so a broken file stops start-up at once.
         self.library = library if library is not None else load_library()
         self._db: Database | None = None
+        # Derives anonymous label keys; holds strict circles' keys, which live only in memory.
+        self.circle_keys = CircleKeys(settings.secret)
 
     @property
     def db(self) -> Database:

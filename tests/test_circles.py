@@ -9,9 +9,9 @@ from bot.services import circles
 from tests.conftest import World
 
 
-async def open_circle(world: World, name: str = "Tuesday circle", **options: object) -> tuple[
-    simcord.ChannelHandle, discord.Message
-]:
+async def open_circle(
+    world: World, name: str = "Tuesday circle", **options: object
+) -> tuple[simcord.ChannelHandle, discord.Message]:
     """A moderator creates a circle in #general; returns its thread and card."""
     if not world.configured:
         await world.configure()
@@ -206,7 +206,7 @@ async def test_keepers_add_and_remove(world: World) -> None:
 
 async def test_close_destroys_salt_and_locks_thread(world: World) -> None:
     """Closing posts a closing message, locks and archives the thread and destroys the salt."""
-    thread, card = await open_circle(world)
+    thread, _ = await open_circle(world)
     circle = await circles.circle_for_thread(world.db, thread.id)
     assert circle is not None
     mark = len(world.env.http_requests)
@@ -270,6 +270,9 @@ async def test_join_button_survives_restart(world: World) -> None:
     shown = await world.carol.click(card, label="Join")
     assert shown.ephemeral
     await world.carol.click(shown.response.message, label="I agree")
-    assert await world.db.fetchval(
-        "SELECT count(*) FROM memberships WHERE user_id = ?", (world.carol.id,)
-    ) == 1
+    assert (
+        await world.db.fetchval(
+            "SELECT count(*) FROM memberships WHERE user_id = ?", (world.carol.id,)
+        )
+        == 1
+    )

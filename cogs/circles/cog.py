@@ -302,9 +302,7 @@ class Circles(commands.GroupCog, group_name="circle"):
         if delete_bot_messages:
             await self._delete_own_messages(interaction, here.thread)
         closed = await circles.close_circle(self.bot.db, here.circle.id, now=discord.utils.utcnow())
-        forget = getattr(self.bot, "forget_circle_key", None)
-        if forget is not None:
-            forget(closed.id)
+        self.bot.circle_keys.forget(closed.id)
         problems = []
         try:
             await here.thread.send(

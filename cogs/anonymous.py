@@ -1,0 +1,709 @@
+"""`/anon` and "Reply anonymously": posting in a circle without a name.
+
+Rules this module keeps (see DESIGN.md, threat model):
+- anonymous text is composed only in a modal and never sent as an interaction response or
+  followup: the author gets a private acknowledgement, then the bot posts a separate message
+  with `channel.send`, always with no mentions allowed;
+- nothing stored or logged here holds the author's id: posts are found again by recomputing
+  the author's label key;
+- custom ids hold random tokens, never ids of people.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from datetime import timedelta
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot.client import CircleBot
+from bot.discord_utils import is_moderator, require_member, text_channel
+from bot.errors import (
+    NO_MENTIONS,
+    ErrorHandlingModal,
+    ErrorHandlingView,
+    GuardedItem,
+    UserFacingError,
+)
+from bot.services import anonymous as anon
+from bot.services import circles
+from bot.services.anonymous import AnonError, AnonPost
+from bot.services.circles import Circle
+from bot.services.config import get_config
+from cogs.circles.access import participant_here
+from cogs.circles.cog import get_thread
+
+log = logging.getLogger(__name__)
+
+OUTBOX_SECONDS = 15
+RETRY_AFTER_SERVER_ERROR = timedelta(seconds=30)
+RETRY_AFTER_FORBIDDEN = timedelta(minutes=5)
+RECOVERY_HISTORY = 50  # how far back to look for a post that may have gone out before a crash
+POST_COLOUR = discord.Colour.from_rgb(143, 161, 179)
+STATUS_WORDS = {
+    "review": "waiting for a moderator",
+    "queued": "waiting to be posted",
+    "sending": "being posted",
+    "posted": "posted",
+    "rejected": "not posted (rejected)",
+    "removed": "removed by a moderator",
+}
+
+
+# --- pure helpers ------------------------------------------------------------------------
+
+
+def post_embed(label: str, text: str, note: str | None, quote_link: str | None) -> discord.Embed:
+    """How an anonymous post looks: the content note first, then the text."""
+    parts = []
+    if note:
+        parts.append(f"**Content note:** {note}")
+    if quote_link:
+        parts.append(f"Replying to {quote_link}")
+    parts.append(text)
+    embed = discord.Embed(description="\n\n".join(parts), colour=POST_COLOUR)
+    embed.set_author(name=f"Anonymous · {label}")
+    return embed
+
+
+def findings_text(findings: list[anon.Finding]) -> str:
+    lines = "\n".join(f"• {f.kind}: `{f.excerpt}`" for f in findings)
+    return (
+        "Your message seems to contain details that could identify someone:\n"
+        f"{lines}\n\nYou can post it anyway, or edit it first. Nothing has been posted yet."
+    )
+
+
+def _user_message(error: AnonError) -> UserFacingError:
+    return UserFacingError(error.message)
+
+
+# --- buttons and forms -------------------------------------------------------------------
+
+
+class PostModal(ErrorHandlingModal):
+    """The only place anonymous text is written: a modal, so nothing is typed in public."""
+
+    def __init__(
+        self,
+        circle_id: int,
+        *,
+        reply_to_message_id: int | None = None,
+        quote_link: str | None = None,
+        draft_token: str | None = None,
+        text: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        title = "Reply anonymously" if reply_to_message_id or quote_link else "Post anonymously"
+        super().__init__(title=title, timeout=900)
+        self.circle_id = circle_id
+        self.reply_to_message_id = reply_to_message_id
+        self.quote_link = quote_link
+        self.draft_token = draft_token
+        self.message: discord.ui.TextInput[PostModal] = discord.ui.TextInput(
+            label="Your message",
+            style=discord.TextStyle.paragraph,
+            max_length=anon.MAX_TEXT,
+            custom_id="message",
+            default=text,
+            placeholder="Shown without your name. Only you can see this while you write.",
+        )
+        self.note: discord.ui.TextInput[PostModal] = discord.ui.TextInput(
+            label="Content note (optional)",
+            style=discord.TextStyle.short,
+            max_length=anon.MAX_NOTE,
+            required=False,
+            custom_id="content_note",
+            default=note,
+            placeholder="e.g. violence, policing",
+        )
+        self.add_item(self.message)
+        self.add_item(self.note)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        await submit_post(
+            bot,
+            interaction,
+            self.circle_id,
+            text=self.message.value,
+            note=self.note.value or None,
+            reply_to_message_id=self.reply_to_message_id,
+            quote_link=self.quote_link,
+            draft_token=self.draft_token,
+            confirmed=False,
+        )
+
+
+class ReplyButton(
+    GuardedItem,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"ck:anon:reply(?::(?P<token>[A-Za-z0-9_-]+))?",
+):
+    """Reply anonymously, on prompts and anonymous posts: the reply references that message."""
+
+    def __init__(self, token: str | None = None) -> None:
+        custom_id = f"ck:anon:reply:{token}" if token else "ck:anon:reply"
+        super().__init__(
+            discord.ui.Button(
+                label="Reply anonymously",
+                style=discord.ButtonStyle.secondary,
+                custom_id=custom_id,
+            )
+        )
+        self.token = token
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> ReplyButton:
+        return cls(match["token"])
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        here = await participant_here(bot, interaction)
+        target = interaction.message
+        await interaction.response.send_modal(
+            PostModal(here.circle.id, reply_to_message_id=target.id if target else None)
+        )
+
+
+class _DraftButton(GuardedItem):
+    """Shared lookup for the Post anyway / Edit buttons of a held draft."""
+
+    token: str
+
+    async def draft(self, bot: CircleBot) -> AnonPost:
+        draft = await anon.get_draft(bot.db, self.token, now=discord.utils.utcnow())
+        if draft is None:
+            raise UserFacingError(
+                "That draft has expired or was already handled. Nothing was posted; "
+                "use `/anon post` to write it again."
+            )
+        return draft
+
+
+class PostAnywayButton(
+    _DraftButton,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"ck:anon:confirm:(?P<token>[A-Za-z0-9_-]+)",
+):
+    def __init__(self, token: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Post anyway",
+                style=discord.ButtonStyle.danger,
+                custom_id=f"ck:anon:confirm:{token}",
+            )
+        )
+        self.token = token
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> PostAnywayButton:
+        return cls(match["token"])
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        draft = await self.draft(bot)
+        await submit_post(
+            bot,
+            interaction,
+            draft.circle_id,
+            text=draft.text or "",
+            note=draft.content_note,
+            reply_to_message_id=draft.reply_to_message_id,
+            quote_link=draft.quote_link,
+            draft_token=draft.token,
+            confirmed=True,
+        )
+
+
+class EditDraftButton(
+    _DraftButton,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"ck:anon:edit:(?P<token>[A-Za-z0-9_-]+)",
+):
+    def __init__(self, token: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Edit", style=discord.ButtonStyle.secondary, custom_id=f"ck:anon:edit:{token}"
+            )
+        )
+        self.token = token
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> EditDraftButton:
+        return cls(match["token"])
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        draft = await self.draft(bot)
+        await interaction.response.send_modal(
+            PostModal(
+                draft.circle_id,
+                reply_to_message_id=draft.reply_to_message_id,
+                quote_link=draft.quote_link,
+                draft_token=draft.token,
+                text=draft.text,
+                note=draft.content_note,
+            )
+        )
+
+
+class ReviewButton(
+    GuardedItem,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"ck:anon:(?P<decision>approve|reject):(?P<token>[A-Za-z0-9_-]+)",
+):
+    """Approve / Reject on a held post in the moderators' queue."""
+
+    def __init__(self, decision: str, token: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=decision.title(),
+                style=(
+                    discord.ButtonStyle.success
+                    if decision == "approve"
+                    else discord.ButtonStyle.danger
+                ),
+                custom_id=f"ck:anon:{decision}:{token}",
+            )
+        )
+        self.decision = decision
+        self.token = token
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> ReviewButton:
+        return cls(match["decision"], match["token"])
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        member = require_member(interaction)
+        if not is_moderator(member, await get_config(bot.db, member.guild.id)):
+            raise UserFacingError("Only moderators can decide on held posts.")
+        now = discord.utils.utcnow()
+        try:
+            if self.decision == "approve":
+                post = await anon.approve(bot.db, self.token, now=now)
+            else:
+                post = await anon.reject(bot.db, self.token, now=now)
+        except AnonError:
+            raise UserFacingError("Another moderator already decided on this post.") from None
+        verdict = "Approved" if self.decision == "approve" else "Rejected"
+        # The held text leaves the queue channel once decided: only the label stays.
+        await interaction.response.edit_message(
+            content=f"{verdict} by {member.mention}: a post by {post.label}.",
+            embed=None,
+            view=None,
+            allowed_mentions=NO_MENTIONS,
+        )
+        if self.decision == "approve":
+            cog = bot.get_cog("Anonymous")
+            if isinstance(cog, Anonymous):
+                await cog.deliver_due()
+
+
+def review_view(token: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(ReviewButton("approve", token))
+    view.add_item(ReviewButton("reject", token))
+    return view
+
+
+def post_view(token: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(ReplyButton(token))
+    return view
+
+
+class DeleteMineView(ErrorHandlingView):
+    """A private picker of the member's own posts, for /anon delete."""
+
+    def __init__(self, circle: Circle, label_key: bytes, posts: list[AnonPost]) -> None:
+        super().__init__(timeout=300)
+        self.circle = circle
+        self.label_key = label_key
+        options = [
+            discord.SelectOption(
+                label=f"{STATUS_WORDS.get(p.status, p.status)} · {p.created_at:%d %b %H:%M} UTC",
+                value=p.token,
+            )
+            for p in posts[:25]
+        ]
+        self.picker: discord.ui.Select[DeleteMineView] = discord.ui.Select(
+            placeholder="Choose a post to delete", options=options
+        )
+        self.picker.callback = self.chosen  # type: ignore[method-assign]
+        self.add_item(self.picker)
+
+    async def chosen(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        try:
+            post = await anon.delete_own(
+                bot.db, self.circle.id, self.label_key, self.picker.values[0]
+            )
+        except AnonError as error:
+            raise _user_message(error) from None
+        if post.message_id is not None and self.circle.thread_id is not None:
+            thread = await get_thread(bot, self.circle)
+            if thread is not None:
+                try:
+                    await thread.get_partial_message(post.message_id).delete()
+                except discord.NotFound:
+                    pass
+                except discord.HTTPException:
+                    raise UserFacingError(
+                        "The record is gone, but Discord would not let me delete the message. "
+                        "Ask a moderator to remove it with `/mod remove`."
+                    ) from None
+        await interaction.response.edit_message(content="Deleted.", view=None)
+
+
+# --- the flow ----------------------------------------------------------------------------
+
+
+async def submit_post(
+    bot: CircleBot,
+    interaction: discord.Interaction[Any],
+    circle_id: int,
+    *,
+    text: str,
+    note: str | None,
+    reply_to_message_id: int | None,
+    quote_link: str | None,
+    draft_token: str | None,
+    confirmed: bool,
+) -> None:
+    """Check, store and route one anonymous post; acknowledge the author privately."""
+    member = require_member(interaction)
+    circle = await circles.get_circle(bot.db, circle_id)
+    if circle is None or not circle.is_open:
+        raise UserFacingError("This circle has closed; nothing was posted.")
+    if not await circles.has_current_agreement(bot.db, circle.id, member.id):
+        raise UserFacingError("Please accept this circle's agreements before posting.")
+    now = discord.utils.utcnow()
+    try:
+        label_key = bot.circle_keys.label_key(circle, member.id)
+        await anon.check_can_post(bot.db, circle, label_key, now=now)
+        cleaned = anon.clean_text(text)
+        cleaned_note = (
+            anon.clean_text(note, limit=anon.MAX_NOTE, what="The content note")
+            if (note and note.strip())
+            else None
+        )
+        findings = [] if confirmed else anon.find_identifying_details(cleaned)
+        if findings:
+            if draft_token:
+                await anon.discard_draft(bot.db, draft_token)
+            draft = await anon.save_draft(
+                bot.db,
+                circle,
+                label_key,
+                text=cleaned,
+                content_note=cleaned_note,
+                reply_to_message_id=reply_to_message_id,
+                quote_link=quote_link,
+                now=now,
+            )
+            view = discord.ui.View(timeout=None)
+            view.add_item(PostAnywayButton(draft.token))
+            view.add_item(EditDraftButton(draft.token))
+            await _answer(interaction, findings_text(findings), view)
+            return
+        config = await get_config(bot.db, circle.guild_id)
+        post = await anon.submit(
+            bot.db,
+            circle,
+            label_key,
+            text=cleaned,
+            content_note=cleaned_note,
+            reply_to_message_id=reply_to_message_id,
+            quote_link=quote_link,
+            now=now,
+            delay_max_seconds=config.delay_max_seconds,
+            draft_token=draft_token,
+        )
+    except AnonError as error:
+        raise _user_message(error) from None
+    if post.status == "review":
+        await _answer(
+            interaction,
+            f"Thank you. Your post (as **{post.label}**) is with the moderators and will appear "
+            "once one of them approves it. `/anon mine` shows where it is.",
+        )
+        await send_for_review(bot, circle, post)
+        return
+    waiting = " after a short random delay" if config.delay_max_seconds else ""
+    await _answer(
+        interaction,
+        f"Thank you. Your post will appear as **{post.label}**{waiting}. Nobody, moderators "
+        "included, can see that it was you.",
+    )
+    cog = bot.get_cog("Anonymous")
+    if isinstance(cog, Anonymous):
+        await cog.deliver_due()
+
+
+async def _answer(
+    interaction: discord.Interaction[Any], content: str, view: discord.ui.View | None = None
+) -> None:
+    """A private acknowledgement; replaces the draft message when answering a button on it."""
+    if interaction.type is discord.InteractionType.component:
+        await interaction.response.edit_message(content=content, view=view)
+    elif view is not None:
+        await interaction.response.send_message(content, view=view, ephemeral=True)
+    else:
+        await interaction.response.send_message(content, ephemeral=True)
+
+
+async def send_for_review(bot: CircleBot, circle: Circle, post: AnonPost) -> None:
+    """Post a held post to the moderators' queue channel, with Approve / Reject."""
+    guild = bot.get_guild(circle.guild_id)
+    config = await get_config(bot.db, circle.guild_id)
+    channel = text_channel(guild, config.queue_channel_id) if guild else None
+    if channel is None:
+        log.warning("Circle %s holds a post for review but no queue channel is set", circle.id)
+        return
+    embed = post_embed(post.label, post.text or "", post.content_note, post.quote_link)
+    embed.title = f"Held for review · {circle.name}"
+    ping = ""
+    mentions = NO_MENTIONS
+    if config.ping_moderators and config.moderator_role_id:
+        ping = f"<@&{config.moderator_role_id}>"
+        mentions = discord.AllowedMentions(
+            everyone=False, users=False, roles=[discord.Object(config.moderator_role_id)]
+        )
+    try:
+        message = await channel.send(
+            ping, embed=embed, view=review_view(post.token), allowed_mentions=mentions
+        )
+    except discord.HTTPException as error:
+        log.warning("Could not post a held post to the queue (HTTP %s)", error.status)
+        return
+    await anon.set_review_message(bot.db, post.id, message.id)
+
+
+# --- the cog -----------------------------------------------------------------------------
+
+
+@app_commands.guild_only()
+class Anonymous(commands.GroupCog, group_name="anon"):
+    """Post in a circle without your name."""
+
+    def __init__(self, bot: CircleBot) -> None:
+        self.bot = bot
+        self._delivering = asyncio.Lock()
+        self.reply_menu = app_commands.ContextMenu(
+            name="Reply anonymously", callback=self.reply_to_message
+        )
+        self.reply_menu.guild_only = True
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.reply_menu)
+        self.outbox.start()
+
+    async def cog_unload(self) -> None:
+        self.outbox.cancel()
+        self.bot.tree.remove_command(self.reply_menu.name, type=self.reply_menu.type)
+
+    # commands ------------------------------------------------------------------------------
+
+    @app_commands.command(name="post")
+    async def post(self, interaction: discord.Interaction[Any]) -> None:
+        """Write a post that appears in this circle without your name."""
+        here = await participant_here(self.bot, interaction)
+        await interaction.response.send_modal(PostModal(here.circle.id))
+
+    async def reply_to_message(
+        self, interaction: discord.Interaction[Any], message: discord.Message
+    ) -> None:
+        """Reply anonymously to any message in a circle."""
+        here = await participant_here(self.bot, interaction)
+        me = self.bot.user
+        if me is not None and message.author.id == me.id:
+            modal = PostModal(here.circle.id, reply_to_message_id=message.id)
+        else:
+            # A reply reference would notify the member who wrote it: quote a link instead.
+            modal = PostModal(here.circle.id, quote_link=message.jump_url)
+        await interaction.response.send_modal(modal)
+
+    @app_commands.command(name="whoami")
+    async def whoami(self, interaction: discord.Interaction[Any]) -> None:
+        """Privately show the label your anonymous posts carry in this circle."""
+        here = await participant_here(self.bot, interaction)
+        try:
+            label_key = self.bot.circle_keys.label_key(here.circle, here.member.id)
+        except AnonError as error:
+            raise _user_message(error) from None
+        label = await anon.label_for(self.bot.db, here.circle.id, label_key)
+        note = (
+            " This is a strict circle, so your label changes whenever the bot restarts."
+            if here.circle.strict
+            else ""
+        )
+        await interaction.response.send_message(
+            f"In this circle your anonymous posts appear as **{label}**. Only you can see "
+            f"this message.{note}",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="mine")
+    async def mine(self, interaction: discord.Interaction[Any]) -> None:
+        """Privately list your anonymous posts in this circle and what happened to them."""
+        here = await participant_here(self.bot, interaction)
+        try:
+            label_key = self.bot.circle_keys.label_key(here.circle, here.member.id)
+        except AnonError as error:
+            raise _user_message(error) from None
+        posts = await anon.posts_by(self.bot.db, here.circle.id, label_key)
+        if not posts:
+            await interaction.response.send_message(
+                "You have no anonymous posts in this circle.", ephemeral=True
+            )
+            return
+        lines = []
+        for p in posts[:20]:
+            where = (
+                f" — https://discord.com/channels/{here.circle.guild_id}/{here.thread.id}/"
+                f"{p.message_id}"
+                if p.message_id and p.status == "posted"
+                else ""
+            )
+            lines.append(
+                f"• {p.created_at:%d %b %H:%M} UTC: {STATUS_WORDS.get(p.status, p.status)}{where}"
+            )
+        await interaction.response.send_message(
+            "Your anonymous posts here (only you can see this):\n" + "\n".join(lines),
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="delete")
+    async def delete(self, interaction: discord.Interaction[Any]) -> None:
+        """Delete one of your anonymous posts in this circle (the message and its record)."""
+        here = await participant_here(self.bot, interaction)
+        try:
+            label_key = self.bot.circle_keys.label_key(here.circle, here.member.id)
+        except AnonError as error:
+            raise _user_message(error) from None
+        posts = await anon.posts_by(self.bot.db, here.circle.id, label_key)
+        if not posts:
+            raise UserFacingError("You have no anonymous posts in this circle.")
+        await interaction.response.send_message(
+            "Which post should I delete?",
+            view=DeleteMineView(here.circle, label_key, posts),
+            ephemeral=True,
+        )
+
+    # delivery ------------------------------------------------------------------------------
+
+    @tasks.loop(seconds=OUTBOX_SECONDS)
+    async def outbox(self) -> None:
+        await self.deliver_due()
+
+    @outbox.before_loop
+    async def _before_outbox(self) -> None:
+        await self.bot.wait_until_ready()
+
+    @outbox.error
+    async def _outbox_error(self, error: BaseException) -> None:
+        log.error("The anonymous outbox stopped unexpectedly", exc_info=error)
+
+    async def deliver_due(self) -> None:
+        """Deliver every post whose time has come, in order per circle. Safe to call often."""
+        async with self._delivering:
+            now = discord.utils.utcnow()
+            stalled: set[int] = set()
+            for post in await anon.due_posts(self.bot.db, now=now):
+                if post.circle_id in stalled:
+                    continue  # keep order: nothing overtakes a post that failed to go out
+                if not await self._deliver(post, now):
+                    stalled.add(post.circle_id)
+
+    async def _deliver(self, post: AnonPost, now: Any) -> bool:
+        circle = await circles.get_circle(self.bot.db, post.circle_id)
+        thread = await get_thread(self.bot, circle) if circle else None
+        if circle is None or thread is None:
+            await anon.mark_undeliverable(self.bot.db, post.id, now=now)
+            log.warning("Dropped anonymous post %s: its circle's thread is gone", post.id)
+            return True
+        if post.status == "sending":
+            found = await self._find_sent(thread, post.token)
+            if found is not None:
+                await anon.mark_posted(self.bot.db, post.id, found, now=now)
+                return True
+        await anon.mark_sending(self.bot.db, post.id)
+        reference = (
+            discord.MessageReference(
+                message_id=post.reply_to_message_id,
+                channel_id=thread.id,
+                fail_if_not_exists=False,
+            )
+            if post.reply_to_message_id
+            else None
+        )
+        try:
+            kwargs: dict[str, Any] = {}
+            if reference is not None:
+                kwargs["reference"] = reference
+                kwargs["mention_author"] = False
+            message = await thread.send(
+                embed=post_embed(post.label, post.text or "", post.content_note, post.quote_link),
+                view=post_view(post.token),
+                allowed_mentions=NO_MENTIONS,
+                **kwargs,
+            )
+        except discord.HTTPException as error:
+            wait = (
+                RETRY_AFTER_FORBIDDEN
+                if isinstance(error, discord.Forbidden)
+                else RETRY_AFTER_SERVER_ERROR
+            )
+            await anon.mark_failed(self.bot.db, post.id, retry_at=now + wait)
+            log.warning(
+                "Anonymous post %s not delivered yet (HTTP %s); will retry", post.id, error.status
+            )
+            return False
+        await anon.mark_posted(self.bot.db, post.id, message.id, now=now)
+        return True
+
+    async def _find_sent(self, thread: discord.Thread, token: str) -> int | None:
+        """The id of a message already carrying this post's token, if one went out."""
+        wanted = f"ck:anon:reply:{token}"
+        try:
+            async for message in thread.history(limit=RECOVERY_HISTORY):
+                for row in message.components:
+                    for child in getattr(row, "children", []):
+                        if getattr(child, "custom_id", None) == wanted:
+                            return message.id
+        except discord.HTTPException:
+            return None
+        return None
+
+
+async def setup(bot: CircleBot) -> None:
+    bot.add_dynamic_items(ReplyButton, PostAnywayButton, EditDraftButton, ReviewButton)
+    await bot.add_cog(Anonymous(bot))
