@@ -1,7 +1,8 @@
-"""Entry point: `python -m bot [sync]` or the `circlekeeper` command.
+"""Entry point: `python -m bot [sync|backup [path]]` or the `circlekeeper` command.
 
 - no argument: run the bot (needs DISCORD_TOKEN);
-- `sync`: push the slash commands to Discord once, then exit.
+- `sync`: push the slash commands to Discord once, then exit;
+- `backup [path]`: write a consistent copy of the database, then exit.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 import discord
 
@@ -39,10 +41,33 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         "action",
         nargs="?",
         default="run",
-        choices=("run", "sync"),
-        help="run the bot (default) or push slash commands to Discord once",
+        choices=("run", "sync", "backup"),
+        help="run the bot (default), push slash commands to Discord once, or back up the data",
     )
+    parser.add_argument("path", nargs="?", help="for backup: where to write the copy")
     return parser.parse_args(argv)
+
+
+BACKUP_REMINDER = """\
+Keep the secret file ({secret}) with this backup, but store it apart from it:
+- without the secret, blocks and /anon mine stop matching anyone after a restore;
+- anyone holding both the secret and the database can compute anonymous labels."""
+
+
+def _backup(settings: Settings, path: str | None) -> int:
+    from datetime import UTC, datetime
+
+    from bot.services.safety import SafetyError, backup_database, default_backup_path
+
+    target = Path(path) if path else default_backup_path(settings.database_path, datetime.now(UTC))
+    try:
+        written = backup_database(settings.database_path, target)
+    except SafetyError as error:
+        print(f"Backup failed: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"Backed up {settings.database_path} to {written}.")
+    print(BACKUP_REMINDER.format(secret=settings.secret_file))
+    return 0
 
 
 async def _run(settings: Settings, *, sync_only: bool) -> None:
@@ -60,6 +85,29 @@ async def _run(settings: Settings, *, sync_only: bool) -> None:
         await bot.start(settings.discord_token or "")
 
 
+def _rehearse() -> int:
+    """With no token: explain how to get one, then run the offline rehearsal if installed."""
+    print(NO_TOKEN_MESSAGE, file=sys.stderr)
+    try:
+        from bot.rehearsal import run_rehearsal
+    except ImportError:
+        print(
+            "\nThe offline rehearsal is not installed (pip install -e '.[rehearsal]').",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    print(
+        "\nThere is no token, so this is an offline rehearsal: the real bot in a simulated "
+        "server, with a throwaway database. Nothing reaches Discord.",
+        file=sys.stderr,
+    )
+    try:
+        asyncio.run(run_rehearsal())
+    except KeyboardInterrupt:
+        print("Rehearsal stopped.", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
     try:
@@ -68,9 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Configuration error: {error}", file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(settings.log_level)
+    if args.action == "backup":
+        return _backup(settings, args.path)
     if settings.discord_token is None:
-        print(NO_TOKEN_MESSAGE, file=sys.stderr)
-        return EXIT_CONFIG
+        return _rehearse()
     try:
         asyncio.run(_run(settings, sync_only=args.action == "sync"))
     except DeckError as error:

@@ -27,6 +27,8 @@ EXTENSIONS = (
     "cogs.circles",
     "cogs.prompts",
     "cogs.anonymous",
+    "cogs.moderation",
+    "cogs.safety",
 )
 
 

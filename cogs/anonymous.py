@@ -35,11 +35,13 @@ from bot.services import circles
 from bot.services.anonymous import AnonError, AnonPost
 from bot.services.circles import Circle
 from bot.services.config import get_config
+from bot.timing import sleep_until_due, wake_by
 from cogs.circles.access import participant_here
 from cogs.circles.cog import get_thread
 
 log = logging.getLogger(__name__)
 
+# The outbox then sleeps until the next post falls due; this is only its first interval.
 OUTBOX_SECONDS = 15
 RETRY_AFTER_SERVER_ERROR = timedelta(seconds=30)
 RETRY_AFTER_FORBIDDEN = timedelta(minutes=5)
@@ -327,15 +329,22 @@ class ReviewButton(
 
 
 def review_view(token: str) -> discord.ui.View:
+    # Imported here because cogs.moderation imports this module.
+    from cogs.moderation import add_review_buttons
+
     view = discord.ui.View(timeout=None)
     view.add_item(ReviewButton("approve", token))
     view.add_item(ReviewButton("reject", token))
+    add_review_buttons(view, token)
     return view
 
 
 def post_view(token: str) -> discord.ui.View:
+    from cogs.moderation import add_post_buttons
+
     view = discord.ui.View(timeout=None)
     view.add_item(ReplyButton(token))
+    add_post_buttons(view)
     return view
 
 
@@ -464,7 +473,7 @@ async def submit_post(
     )
     cog = bot.get_cog("Anonymous")
     if isinstance(cog, Anonymous):
-        await cog.deliver_due()
+        await cog.queued(post)
 
 
 async def _answer(
@@ -623,6 +632,15 @@ class Anonymous(commands.GroupCog, group_name="anon"):
     @tasks.loop(seconds=OUTBOX_SECONDS)
     async def outbox(self) -> None:
         await self.deliver_due()
+        # A backlog still due after this pass goes out a second later, not a whole pass later.
+        sleep_until_due(self.outbox, await anon.next_delivery_at(self.bot.db), overdue_retry=1)
+
+    async def queued(self, post: AnonPost) -> None:
+        """A post entered the outbox: deliver it now, or make sure the outbox wakes for it."""
+        if post.deliver_at is None or post.deliver_at <= discord.utils.utcnow():
+            await self.deliver_due()
+        else:
+            wake_by(self.outbox, post.deliver_at)
 
     @outbox.before_loop
     async def _before_outbox(self) -> None:
@@ -642,6 +660,9 @@ class Anonymous(commands.GroupCog, group_name="anon"):
                     continue  # keep order: nothing overtakes a post that failed to go out
                 if not await self._deliver(post, now):
                     stalled.add(post.circle_id)
+            due = await anon.next_delivery_at(self.bot.db)
+            if due is not None:
+                wake_by(self.outbox, due)  # a retry, or a post due later than this pass
 
     async def _deliver(self, post: AnonPost, now: Any) -> bool:
         circle = await circles.get_circle(self.bot.db, post.circle_id)

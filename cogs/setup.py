@@ -12,6 +12,7 @@ from bot.client import CircleBot
 from bot.discord_utils import log_action, require_member
 from bot.errors import NO_MENTIONS, UserFacingError
 from bot.services import config as config_service
+from bot.services import safety
 from bot.services.config import GuildConfig
 
 
@@ -174,6 +175,81 @@ class Setup(commands.GroupCog, group_name="setup"):
         )
         state = "on" if enabled else "off"
         await self._changed(interaction, config, f"moderator mentions on queue items {state}")
+
+    # resources -----------------------------------------------------------------------------
+
+    resources = app_commands.Group(
+        name="resources", description="This server's own entries on the resource card."
+    )
+
+    @resources.command(name="add")
+    @app_commands.describe(
+        name="The service's name",
+        contact="Phone, text or web address, exactly as the service publishes it",
+        url="The service's own page (https://…)",
+        region="Where it helps, e.g. a city or country",
+        confidentiality="What the service says about confidentiality and reporting",
+    )
+    async def resources_add(
+        self,
+        interaction: discord.Interaction[Any],
+        name: str,
+        contact: str,
+        url: str | None = None,
+        region: str | None = None,
+        confidentiality: str | None = None,
+    ) -> None:
+        """Add a local support service to the resource card."""
+        assert interaction.guild is not None
+        fields = {"name": name, "contact": contact, "url": url, "region": region}
+        fields["confidentiality"] = confidentiality
+        data = {key: value for key, value in fields.items() if value is not None}
+        try:
+            added = await safety.add_resource(
+                self.bot.db, interaction.guild.id, data, now=discord.utils.utcnow()
+            )
+        except safety.SafetyError as error:
+            raise UserFacingError(str(error)) from None
+        await log_action(
+            self.bot.db,
+            interaction.guild,
+            moderator_id=interaction.user.id,
+            action="setup",
+            details=f"resource added: {added.name}",
+        )
+        await interaction.response.send_message(
+            f"Added **{added.name}** to the resource card (`/resources`).", ephemeral=True
+        )
+
+    @resources.command(name="list")
+    async def resources_list(self, interaction: discord.Interaction[Any]) -> None:
+        """List this server's own resources with their ids."""
+        assert interaction.guild is not None
+        own = await safety.server_resources(self.bot.db, interaction.guild.id)
+        text = "\n".join(f"`{rid}` {r.name}: {r.contact}" for rid, r in own)
+        await interaction.response.send_message(
+            text or "This server has added no resources of its own yet.",
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @resources.command(name="remove")
+    @app_commands.describe(resource_id="The id shown by /setup resources list")
+    async def resources_remove(
+        self, interaction: discord.Interaction[Any], resource_id: int
+    ) -> None:
+        """Remove one of this server's own resources."""
+        assert interaction.guild is not None
+        if not await safety.remove_resource(self.bot.db, interaction.guild.id, resource_id):
+            raise UserFacingError(f"This server has no resource with id {resource_id}.")
+        await log_action(
+            self.bot.db,
+            interaction.guild,
+            moderator_id=interaction.user.id,
+            action="setup",
+            details=f"resource {resource_id} removed",
+        )
+        await interaction.response.send_message("Removed.", ephemeral=True)
 
 
 async def setup(bot: CircleBot) -> None:

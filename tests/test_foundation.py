@@ -71,17 +71,26 @@ def test_damaged_secret_file_is_refused(tmp_path: Path) -> None:
         Settings.from_env({"SECRET_FILE": str(tmp_path / "key")}, base_dir=tmp_path)
 
 
-def test_main_without_token_explains_how_to_get_one(
+def test_main_without_token_explains_and_rehearses(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """With no token, start-up says how to create one and where to put it, and exits 2."""
+    """With no token, start-up says how to get one and that this is an offline rehearsal."""
+    started: list[bool] = []
+
+    async def fake_rehearsal() -> None:
+        started.append(True)
+
+    monkeypatch.setattr("bot.rehearsal.run_rehearsal", fake_rehearsal)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
-    assert entry.main([]) == 2
+    assert entry.main([]) == 0
     err = capsys.readouterr().err
     assert "DISCORD_TOKEN" in err
     assert ".env" in err
+    assert "offline rehearsal" in err
     assert "Traceback" not in err
+    assert started == [True]
+    assert not (tmp_path / "data" / "circlekeeper.db").exists()
 
 
 def test_main_with_bad_setting_prints_one_line(

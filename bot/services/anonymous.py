@@ -731,6 +731,14 @@ async def due_posts(db: Database, *, now: datetime, limit: int = 50) -> list[Ano
     return [_post(r) for r in rows]
 
 
+async def next_delivery_at(db: Database) -> datetime | None:
+    """When the earliest waiting post falls due, or None when the outbox is empty."""
+    value = await db.fetchval(
+        "SELECT min(deliver_at) FROM anon_posts WHERE status IN ('queued', 'sending')"
+    )
+    return None if value is None else datetime.fromisoformat(value)
+
+
 async def mark_sending(db: Database, post_id: int) -> bool:
     """Claim a queued post for delivery. True if it was queued; False when it is already
     sending (idempotent) or no longer waiting."""

@@ -1,23 +1,28 @@
-"""`/circle`: create, join, leave, list and close circles; agreements; keepers; removal."""
+"""`/circle`: create, join, leave, list and close circles; agreements; keepers; removal; and
+the circle's structure (check-in, rounds, pause, check-out), whose views live in
+`cogs.circles.structure`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import discord
 from discord import app_commands
-from discord.ext import commands
+from discord.ext import commands, tasks
 
 from bot.client import CircleBot
 from bot.discord_utils import is_moderator, log_action, require_member
 from bot.errors import NO_MENTIONS, UserFacingError
-from bot.services import circles
+from bot.services import circles, structure
 from bot.services.circles import Circle, CircleError
 from bot.services.config import get_config
+from bot.services.structure import Checkins
+from bot.timing import sleep_until_due, wake_by
+from cogs.circles import structure as structure_ui
 from cogs.circles.access import circle_here, keeper_here
 from cogs.circles.views import (
     DYNAMIC_ITEMS,
@@ -33,6 +38,8 @@ log = logging.getLogger(__name__)
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week: the longest Discord allows
 BULK_DELETE_MAX_AGE = timedelta(days=14)  # Discord refuses bulk deletes of older messages
 BULK_DELETE_CHUNK = 100
+# The clock wakes when the next pause or turn ends; this is only its first interval.
+CLOCK_SECONDS = 15
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -127,10 +134,21 @@ class Circles(commands.GroupCog, group_name="circle"):
 
     agreements_group = app_commands.Group(name="agreements", description="A circle's agreements.")
     keeper_group = app_commands.Group(name="keeper", description="A circle's keepers.")
+    round_group = app_commands.Group(
+        name="round", description="A talking piece passed round the circle."
+    )
 
     def __init__(self, bot: CircleBot) -> None:
         self.bot = bot
+        # Check-in totals and who was counted live here only, never in the database.
+        self.checkins = Checkins()
         super().__init__()
+
+    async def cog_load(self) -> None:
+        self.clock.start()
+
+    async def cog_unload(self) -> None:
+        self.clock.cancel()
 
     # create ------------------------------------------------------------------------------
 
@@ -261,6 +279,7 @@ class Circles(commands.GroupCog, group_name="circle"):
         """Leave this circle. No reason needed."""
         here = await circle_here(self.bot, interaction)
         was_member = await circles.leave(self.bot.db, here.circle.id, here.member.id)
+        await structure_ui.leave_round(self.bot, here.circle, here.member.id)
         try:
             await here.thread.remove_user(here.member)
         except discord.HTTPException:
@@ -303,6 +322,10 @@ class Circles(commands.GroupCog, group_name="circle"):
             await self._delete_own_messages(interaction, here.thread)
         closed = await circles.close_circle(self.bot.db, here.circle.id, now=discord.utils.utcnow())
         self.bot.circle_keys.forget(closed.id)
+        self.checkins.end_circle(closed.id)
+        await structure.end_round(self.bot.db, closed.id)
+        # Closing locks the thread for good: no pause may unlock it later.
+        await structure.clear_pause(self.bot.db, closed.id)
         problems = []
         try:
             await here.thread.send(
@@ -386,6 +409,7 @@ class Circles(commands.GroupCog, group_name="circle"):
         if member.id == here.member.id:
             raise UserFacingError("To leave the circle yourself, use `/circle leave`.")
         await circles.remove_member(self.bot.db, here.circle.id, member.id)
+        await structure_ui.leave_round(self.bot, here.circle, member.id)
         try:
             await here.thread.remove_user(member)
         except discord.NotFound:
@@ -507,6 +531,73 @@ class Circles(commands.GroupCog, group_name="circle"):
             allowed_mentions=NO_MENTIONS,
         )
 
+    # structure: check-in, rounds, pause, check-out ---------------------------------------
+
+    @app_commands.command(name="checkin")
+    async def checkin(self, interaction: discord.Interaction[Any]) -> None:
+        """Post the weather check-in: members answer with a button, and only totals show."""
+        await structure_ui.start_checkin(self.bot, interaction)
+
+    @app_commands.command(name="checkout")
+    async def checkout(self, interaction: discord.Interaction[Any]) -> None:
+        """Post the check-out: a private takeaway and self-care note, shared only if chosen."""
+        await structure_ui.start_checkout(self.bot, interaction)
+
+    @app_commands.command(name="pause")
+    @app_commands.describe(minutes="How long, from 1 to 120 minutes; the thread unlocks by itself")
+    async def pause(self, interaction: discord.Interaction[Any], minutes: int) -> None:
+        """Pause the circle: post a grounding text and lock the thread for a while."""
+        await structure_ui.pause(self.bot, interaction, minutes)
+
+    @round_group.command(name="start")
+    @app_commands.describe(
+        prompt_id="The prompt this round answers (its id from /prompt list); optional",
+        mode="named: people are named and share with their name; anonymous: labels only",
+        turn_minutes="How long each person may hold the talking piece (1-30, default 5)",
+    )
+    async def round_start(
+        self,
+        interaction: discord.Interaction[Any],
+        prompt_id: str | None = None,
+        mode: Literal["named", "anonymous"] = "named",
+        turn_minutes: int = 5,
+    ) -> None:
+        """Pass a talking piece, in random order, round everyone who accepted the agreements."""
+        await structure_ui.start_round(
+            self.bot, interaction, prompt_id=prompt_id, mode=mode, turn_minutes=turn_minutes
+        )
+
+    @round_group.command(name="next")
+    async def round_next(self, interaction: discord.Interaction[Any]) -> None:
+        """Move the talking piece on to the next person."""
+        await structure_ui.next_turn(self.bot, interaction)
+
+    @round_group.command(name="end")
+    async def round_end(self, interaction: discord.Interaction[Any]) -> None:
+        """End the round now."""
+        await structure_ui.end_round(self.bot, interaction)
+
+    @tasks.loop(seconds=CLOCK_SECONDS)
+    async def clock(self) -> None:
+        try:
+            await structure_ui.run_due(self.bot)
+        except Exception:
+            # One bad tick must not stop the clock: a stopped clock leaves threads locked.
+            log.exception("The circle clock failed on this tick")
+        sleep_until_due(self.clock, await structure.next_due(self.bot.db))
+
+    def wake_clock(self, due: datetime) -> None:
+        """A pause or turn now ends at `due`: make sure the clock runs by then."""
+        wake_by(self.clock, due)
+
+    @clock.before_loop
+    async def _before_clock(self) -> None:
+        await self.bot.wait_until_ready()
+        try:
+            await structure_ui.end_forgotten_rounds(self.bot)
+        except Exception:
+            log.exception("Could not end the rounds a restart made unusable")
+
     # keeping open circles unarchived -------------------------------------------------------
 
     @commands.Cog.listener()
@@ -523,5 +614,5 @@ class Circles(commands.GroupCog, group_name="circle"):
 
 
 async def setup(bot: CircleBot) -> None:
-    bot.add_dynamic_items(*DYNAMIC_ITEMS)
+    bot.add_dynamic_items(*DYNAMIC_ITEMS, *structure_ui.STRUCTURE_ITEMS)
     await bot.add_cog(Circles(bot))

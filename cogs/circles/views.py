@@ -11,6 +11,7 @@ import discord
 from bot.errors import NO_MENTIONS, GuardedItem, UserFacingError
 from bot.services import circles
 from bot.services.circles import REMOVED, Circle, CircleAgreement
+from cogs.circles.structure import show_break
 
 if TYPE_CHECKING:
     from bot.client import CircleBot
@@ -173,10 +174,53 @@ class NotNowButton(
         )
 
 
+class BreakButton(
+    GuardedItem,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"ck:circle:break(?::(?P<circle_id>[0-9]+))?",
+):
+    """I need a break: private grounding steps and support contacts; tells nobody.
+
+    On the circle card (in the parent channel) the custom id names the circle; on messages
+    inside a circle's thread, such as prompts, it is plain `ck:circle:break` and the circle
+    is the thread the click came from.
+    """
+
+    def __init__(self, circle_id: int | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="I need a break",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"ck:circle:break:{circle_id}" if circle_id else "ck:circle:break",
+            )
+        )
+        self.circle_id = circle_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> BreakButton:
+        return cls(int(match["circle_id"]) if match["circle_id"] else None)
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        if self.circle_id is not None:
+            circle = await circles.get_circle(bot.db, self.circle_id)
+        elif interaction.channel_id is not None:
+            circle = await circles.circle_for_thread(bot.db, interaction.channel_id)
+        else:
+            circle = None
+        await show_break(bot, interaction, circle)
+
+
 def card_view(circle: Circle) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     if circle.is_open:
         view.add_item(JoinButton(circle.id))
+        view.add_item(BreakButton(circle.id))
     return view
 
 
@@ -209,4 +253,5 @@ DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     JoinButton,
     AgreeButton,
     NotNowButton,
+    BreakButton,
 )

@@ -1,0 +1,450 @@
+"""Moderation records: members' reports, their rate limit, and named records about members.
+
+Reports keep no reporter id unless the reporter agreed to be contacted. The rate limit on
+reports is kept without knowing who reported: each filed report adds a row keyed by
+HMAC-SHA256(server key, reporter id), where the server key is HMAC-SHA256(master secret,
+b"reports:" + server id), and rows older than the window are deleted. Like anonymous labels,
+only someone holding the master secret could recompute the key, and only within the window.
+
+Warnings, timeouts and private notes are named: they keep the member's id.
+
+All times are timezone-aware UTC datetimes passed in by the caller, stored as fixed-width ISO
+strings so that string order is time order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.db import Database
+
+REPORT_LIMIT = 5
+REPORT_WINDOW = timedelta(hours=1)
+SNAPSHOT_CHARS = 300
+MAX_REASON = 1000
+MAX_NOTE = 1000
+BLOCK_DAYS = (1, 365)
+TIMEOUT_MINUTES = (1, 40320)  # Discord allows timeouts of up to 28 days
+SLOWMODE_SECONDS = (0, 21600)
+TOKEN_BYTES = 16
+
+REPORT_STATUSES = ("removed", "dismissed", "handled")
+RECORD_KINDS = ("warning", "timeout", "note")
+
+
+class ModerationError(Exception):
+    """A refusal whose `message` is shown to the user as it is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ReportLimited(ModerationError):
+    def __init__(self) -> None:
+        super().__init__(
+            "You have sent several reports in the last hour, which is the most I accept for "
+            "now. If something is urgent, please contact a moderator directly."
+        )
+
+
+# --- pure helpers --------------------------------------------------------------------------
+
+
+def _iso(when: datetime) -> str:
+    if when.tzinfo is None:
+        raise ValueError("times must be timezone-aware")
+    return when.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def clean_text(text: str, *, what: str, limit: int) -> str:
+    """`text` stripped, or ModerationError when it is empty or longer than `limit`."""
+    cleaned = text.replace("\r\n", "\n").strip()
+    if not cleaned:
+        raise ModerationError(f"{what} is empty. Please write a few words.")
+    if len(cleaned) > limit:
+        raise ModerationError(
+            f"{what} is {len(cleaned)} characters long; the limit is {limit}. Please shorten it."
+        )
+    return cleaned
+
+
+def snapshot(text: str) -> str:
+    """The start of a reported message, as much as the queue shows of it."""
+    cleaned = text.strip()
+    if not cleaned:
+        return "(no text: attachments or embeds only)"
+    if len(cleaned) <= SNAPSHOT_CHARS:
+        return cleaned
+    return cleaned[: SNAPSHOT_CHARS - 1] + "…"
+
+
+def wants_contact(answer: str | None) -> bool:
+    """Whether a free-text answer to "may moderators contact you?" is a clear yes.
+
+    Anything else counts as no: storing the reporter's id needs a clear choice.
+    """
+    return (answer or "").strip().lower().rstrip(".!") in {"yes", "y", "yes please", "ok", "okay"}
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """A message named by a moderator: from a link (server, channel, message) or a bare id."""
+
+    message_id: int
+    guild_id: int | None = None
+    channel_id: int | None = None
+
+
+_LINK = re.compile(
+    r"https?://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/channels/"
+    r"(?P<guild>\d{1,20})/(?P<channel>\d{1,20})/(?P<message>\d{1,20})/?"
+)
+_ID = re.compile(r"\d{15,20}")
+
+
+def parse_message_ref(text: str) -> MessageRef | None:
+    """A message link or id, or None when `text` is neither."""
+    cleaned = text.strip().strip("<>")
+    match = _LINK.fullmatch(cleaned)
+    if match is not None:
+        return MessageRef(
+            message_id=int(match["message"]),
+            guild_id=int(match["guild"]),
+            channel_id=int(match["channel"]),
+        )
+    if _ID.fullmatch(cleaned):
+        return MessageRef(message_id=int(cleaned))
+    return None
+
+
+def block_expiry(now: datetime, days: int | None) -> datetime | None:
+    """When a block of `days` days ends (None: until lifted). ValueError outside 1-365."""
+    if days is None:
+        return None
+    low, high = BLOCK_DAYS
+    if not low <= days <= high:
+        raise ValueError(f"A block lasts between {low} and {high} days.")
+    return now + timedelta(days=days)
+
+
+def timeout_refusal(
+    *,
+    bot_can_moderate: bool,
+    bot_top_position: int,
+    target_top_position: int,
+    target_is_owner: bool,
+    target_is_admin: bool,
+    target_is_bot: bool,
+    target_is_self: bool,
+) -> str | None:
+    """Why the bot cannot time this member out, in words a moderator can act on; else None.
+
+    Mirrors Discord's own rules, so the moderator gets the reason rather than a bare
+    "Missing Permissions".
+    """
+    if target_is_self:
+        return "You can't time yourself out."
+    if target_is_bot:
+        return "Bots can't be timed out."
+    if target_is_owner:
+        return "The server owner can't be timed out."
+    if target_is_admin:
+        return "Members with the Administrator permission can't be timed out."
+    if not bot_can_moderate:
+        return (
+            "I don't have the Timeout Members permission. A server admin can grant it to my "
+            "role in Server Settings → Roles, then try again."
+        )
+    if target_top_position >= bot_top_position:
+        return (
+            "Their highest role is at or above mine, so Discord won't let me time them out. "
+            "A server admin can move my role above theirs in Server Settings → Roles."
+        )
+    return None
+
+
+# --- reports -------------------------------------------------------------------------------
+
+
+def reporter_key(secret: bytes, guild_id: int, user_id: int) -> bytes:
+    """The reporter's rate-limit key in this server: unlinkable across servers, and not
+    reversible without the master secret."""
+    server_key = hmac.new(secret, b"reports:" + str(guild_id).encode(), hashlib.sha256).digest()
+    return hmac.new(server_key, str(user_id).encode(), hashlib.sha256).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A member's report. `snapshot` and `reason` are None once it is decided."""
+
+    id: int
+    token: str
+    guild_id: int
+    channel_id: int
+    message_id: int
+    anonymous: bool
+    escalated: bool
+    snapshot: str | None
+    reason: str | None
+    contact_user_id: int | None
+    queue_channel_id: int | None
+    queue_message_id: int | None
+    status: str
+    created_at: datetime
+    decided_at: datetime | None
+
+    @property
+    def jump_url(self) -> str:
+        return f"https://discord.com/channels/{self.guild_id}/{self.channel_id}/{self.message_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class FiledReport:
+    """A new report and its rate-limit row, kept only in memory so a report that could not
+    be delivered can be withdrawn without storing any link between the two."""
+
+    report: Report
+    limit_row: int
+
+
+def _report(r: sqlite3.Row) -> Report:
+    return Report(
+        id=r["id"],
+        token=r["token"],
+        guild_id=r["guild_id"],
+        channel_id=r["channel_id"],
+        message_id=r["message_id"],
+        anonymous=bool(r["anonymous"]),
+        escalated=bool(r["escalated"]),
+        snapshot=r["snapshot"],
+        reason=r["reason"],
+        contact_user_id=r["contact_user_id"],
+        queue_channel_id=r["queue_channel_id"],
+        queue_message_id=r["queue_message_id"],
+        status=r["status"],
+        created_at=datetime.fromisoformat(r["created_at"]),
+        decided_at=_time(r["decided_at"]),
+    )
+
+
+async def file_report(
+    db: Database,
+    *,
+    guild_id: int,
+    channel_id: int,
+    message_id: int,
+    anonymous: bool,
+    escalated: bool,
+    snapshot_text: str,
+    reason: str,
+    contact_user_id: int | None,
+    reporter: bytes,
+    now: datetime,
+) -> FiledReport:
+    """Store a report and count it against the reporter's limit.
+
+    `reporter` is `reporter_key(...)`; `contact_user_id` is set only when the reporter
+    agreed to be contacted. Raises ReportLimited after REPORT_LIMIT reports in
+    REPORT_WINDOW, and ModerationError for an empty or too long reason.
+    """
+    cleaned = clean_text(reason, what="The reason", limit=MAX_REASON)
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    async with db.transaction():
+        await db.execute(
+            "DELETE FROM report_limits WHERE created_at <= ?", (_iso(now - REPORT_WINDOW),)
+        )
+        count = await db.fetchval(
+            "SELECT count(*) FROM report_limits WHERE reporter_key = ?", (reporter,)
+        )
+        if count >= REPORT_LIMIT:
+            raise ReportLimited()
+        limit_row = await db.insert(
+            "INSERT INTO report_limits (reporter_key, created_at) VALUES (?, ?)",
+            (reporter, _iso(now)),
+        )
+        await db.insert(
+            "INSERT INTO reports (token, guild_id, channel_id, message_id, anonymous, escalated,"
+            " snapshot, reason, contact_user_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                token,
+                guild_id,
+                channel_id,
+                message_id,
+                int(anonymous),
+                int(escalated),
+                snapshot(snapshot_text),
+                cleaned,
+                contact_user_id,
+                _iso(now),
+            ),
+        )
+    report = await get_report(db, token)
+    assert report is not None
+    return FiledReport(report, limit_row)
+
+
+async def withdraw_report(db: Database, filed: FiledReport) -> None:
+    """Undo `file_report` for a report that never reached the moderators. Idempotent."""
+    async with db.transaction():
+        await db.execute("DELETE FROM reports WHERE id = ?", (filed.report.id,))
+        await db.execute("DELETE FROM report_limits WHERE rowid = ?", (filed.limit_row,))
+
+
+async def set_report_message(
+    db: Database, report_id: int, channel_id: int, message_id: int
+) -> None:
+    """Remember where the report was posted for moderators. Idempotent."""
+    await db.execute(
+        "UPDATE reports SET queue_channel_id = ?, queue_message_id = ? WHERE id = ?",
+        (channel_id, message_id, report_id),
+    )
+
+
+async def get_report(db: Database, token: str) -> Report | None:
+    row = await db.fetchone("SELECT * FROM reports WHERE token = ?", (token,))
+    return _report(row) if row else None
+
+
+async def open_reports(db: Database, guild_id: int) -> list[Report]:
+    """The server's undecided reports, oldest first."""
+    rows = await db.fetchall(
+        "SELECT * FROM reports WHERE guild_id = ? AND status = 'open' ORDER BY created_at, id",
+        (guild_id,),
+    )
+    return [_report(r) for r in rows]
+
+
+async def decide_report(db: Database, token: str, status: str, *, now: datetime) -> Report:
+    """Close an open report as removed, dismissed or handled, and drop its text.
+
+    ModerationError if it is not open (another moderator was quicker) or does not exist.
+    """
+    if status not in REPORT_STATUSES:
+        raise ValueError(f"unknown report status {status!r}")
+    changed = await db.execute(
+        "UPDATE reports SET status = ?, snapshot = NULL, reason = NULL, decided_at = ?"
+        " WHERE token = ? AND status = 'open'",
+        (status, _iso(now), token),
+    )
+    report = await get_report(db, token) if changed else None
+    if report is None:
+        raise ModerationError("That report was already handled or no longer exists.")
+    return report
+
+
+async def purge_report_limits(db: Database, *, now: datetime) -> int:
+    """Delete rate-limit rows older than the window; return how many went."""
+    return await db.execute(
+        "DELETE FROM report_limits WHERE created_at <= ?", (_iso(now - REPORT_WINDOW),)
+    )
+
+
+async def purge_old_reports(db: Database, *, now: datetime) -> list[Report]:
+    """Delete reports older than their server's retention window; return the deleted open
+    ones, whose queue messages still show their text, so the caller can delete those."""
+    rows = await db.fetchall(
+        "SELECT DISTINCT r.guild_id, coalesce(c.retention_days, 30) AS days FROM reports r"
+        " LEFT JOIN guild_config c ON c.guild_id = r.guild_id"
+    )
+    still_open: list[Report] = []
+    for row in rows:
+        cutoff = _iso(now - timedelta(days=row["days"]))
+        async with db.transaction():
+            found = await db.fetchall(
+                "SELECT * FROM reports WHERE guild_id = ? AND created_at < ? AND status = 'open'",
+                (row["guild_id"], cutoff),
+            )
+            await db.execute(
+                "DELETE FROM reports WHERE guild_id = ? AND created_at < ?",
+                (row["guild_id"], cutoff),
+            )
+        still_open.extend(_report(r) for r in found)
+    return still_open
+
+
+# --- named records -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ModRecord:
+    """A warning, timeout or private note about a member."""
+
+    id: int
+    guild_id: int
+    kind: str
+    target_user_id: int | None
+    moderator_id: int | None
+    text: str
+    minutes: int | None
+    dm_delivered: bool | None
+    created_at: datetime
+
+
+def _record(r: sqlite3.Row) -> ModRecord:
+    return ModRecord(
+        id=r["id"],
+        guild_id=r["guild_id"],
+        kind=r["kind"],
+        target_user_id=r["target_user_id"],
+        moderator_id=r["moderator_id"],
+        text=r["text"],
+        minutes=r["minutes"],
+        dm_delivered=None if r["dm_delivered"] is None else bool(r["dm_delivered"]),
+        created_at=datetime.fromisoformat(r["created_at"]),
+    )
+
+
+async def add_record(
+    db: Database,
+    *,
+    guild_id: int,
+    kind: str,
+    target_user_id: int,
+    moderator_id: int,
+    text: str,
+    now: datetime,
+    minutes: int | None = None,
+    dm_delivered: bool | None = None,
+) -> ModRecord:
+    """Store a warning, timeout or note. Not idempotent: each call is a new record."""
+    if kind not in RECORD_KINDS:
+        raise ValueError(f"unknown record kind {kind!r}")
+    record_id = await db.insert(
+        "INSERT INTO mod_records (guild_id, kind, target_user_id, moderator_id, text, minutes,"
+        " dm_delivered, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            guild_id,
+            kind,
+            target_user_id,
+            moderator_id,
+            text,
+            minutes,
+            None if dm_delivered is None else int(dm_delivered),
+            _iso(now),
+        ),
+    )
+    row = await db.fetchone("SELECT * FROM mod_records WHERE id = ?", (record_id,))
+    assert row is not None
+    return _record(row)
+
+
+async def records_about(db: Database, guild_id: int, user_id: int) -> list[ModRecord]:
+    """Warnings, timeouts and notes about a member in this server, newest first."""
+    rows = await db.fetchall(
+        "SELECT * FROM mod_records WHERE guild_id = ? AND target_user_id = ?"
+        " ORDER BY created_at DESC, id DESC",
+        (guild_id, user_id),
+    )
+    return [_record(r) for r in rows]

@@ -1,0 +1,287 @@
+"""Prompts in circles: which one comes next, the ones keepers add, and posting schedules.
+
+A circle works through its deck in deck order, then through the prompts its keepers added
+(oldest first). A circle's own prompts have the id ``c<row id>`` and are moderate, with at
+most one content note. ``posted_prompts`` holds one row per prompt and circle, so nothing is
+chosen twice however it was posted.
+
+Times are passed in (``now``) and stored as ISO strings.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
+
+from bot.db import Database
+from bot.decks import MAX_CONTENT_NOTE, MAX_PROMPT_TEXT, Library, Prompt
+from bot.services.circles import Circle
+
+CUSTOM_PREFIX = "c"
+CUSTOM_INTENSITY = "moderate"
+MIN_EVERY_HOURS = 1
+MAX_EVERY_HOURS = 720  # 30 days, the schema's limit
+FIRST_AT_EXAMPLE = "2026-12-01T18:00:00+01:00"
+FIRST_AT_FORMAT = (
+    "Give the start time as an ISO 8601 date and time with its UTC offset, for example "
+    f"{FIRST_AT_EXAMPLE} (or 2026-12-01T17:00:00Z for UTC)."
+)
+
+_CUSTOM_ID = re.compile(r"c([0-9]+)")
+
+
+class PromptError(Exception):
+    """A refusal to show the user as it is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Schedule(NamedTuple):
+    """A circle's posting schedule: a prompt every `every_hours`, the next one at `next_at`."""
+
+    circle_id: int
+    every_hours: int
+    next_at: datetime
+
+
+def _stamp(moment: datetime) -> str:
+    # One fixed width in UTC, so that comparing the stored strings compares the times.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _custom_prompt(row_id: int, text: str, content_note: str) -> Prompt:
+    return Prompt(
+        id=f"{CUSTOM_PREFIX}{row_id}",
+        text=text,
+        follow_ups=(),
+        content_notes=(content_note,) if content_note else (),
+        intensity=CUSTOM_INTENSITY,
+        source="added by a keeper",
+        deck_id="",
+        session_id="",
+    )
+
+
+# --- choosing prompts --------------------------------------------------------------------
+
+
+async def posted_ids(db: Database, circle_id: int) -> list[str]:
+    """Ids of the prompts posted in the circle, in the order they were first recorded."""
+    rows = await db.fetchall(
+        "SELECT prompt_id FROM posted_prompts WHERE circle_id = ? ORDER BY rowid",
+        (circle_id,),
+    )
+    return [r["prompt_id"] for r in rows]
+
+
+async def next_prompt(db: Database, library: Library, circle: Circle) -> Prompt | None:
+    """The first prompt of the circle's deck not yet posted there, then its own prompts.
+
+    None when every one has been posted.
+    """
+    posted = set(await posted_ids(db, circle.id))
+    deck = library.deck(circle.deck_id)
+    if deck is not None:
+        for prompt in deck.prompts():
+            if prompt.id not in posted:
+                return prompt
+    rows = await db.fetchall(
+        "SELECT id, text, content_note FROM custom_prompts WHERE circle_id = ? ORDER BY id",
+        (circle.id,),
+    )
+    for row in rows:
+        prompt = _custom_prompt(row["id"], row["text"], row["content_note"])
+        if prompt.id not in posted:
+            return prompt
+    return None
+
+
+async def find_prompt(
+    db: Database, library: Library, circle_id: int, prompt_id: str
+) -> Prompt | None:
+    """A deck prompt by id, or one of this circle's own prompts ("c12"); None otherwise."""
+    wanted = prompt_id.strip().lower()
+    prompt = library.prompt(wanted)
+    if prompt is not None:
+        return prompt
+    match = _CUSTOM_ID.fullmatch(wanted)
+    if match is None:
+        return None
+    row = await db.fetchone(
+        "SELECT id, text, content_note FROM custom_prompts WHERE id = ? AND circle_id = ?",
+        (int(match.group(1)), circle_id),
+    )
+    return _custom_prompt(row["id"], row["text"], row["content_note"]) if row else None
+
+
+async def custom_prompts(db: Database, circle_id: int) -> list[Prompt]:
+    """The prompts keepers added to the circle, oldest first."""
+    rows = await db.fetchall(
+        "SELECT id, text, content_note FROM custom_prompts WHERE circle_id = ? ORDER BY id",
+        (circle_id,),
+    )
+    return [_custom_prompt(r["id"], r["text"], r["content_note"]) for r in rows]
+
+
+# --- posting -----------------------------------------------------------------------------
+
+
+async def record_posted(
+    db: Database, circle_id: int, prompt_id: str, message_id: int | None, now: datetime
+) -> bool:
+    """Record that the prompt was posted in the circle. Idempotent: the first post is kept.
+
+    True when this was the first time.
+    """
+    added = await db.execute(
+        "INSERT OR IGNORE INTO posted_prompts (circle_id, prompt_id, message_id, posted_at)"
+        " VALUES (?, ?, ?, ?)",
+        (circle_id, prompt_id, message_id, _stamp(now)),
+    )
+    return added > 0
+
+
+async def was_posted(db: Database, circle_id: int, prompt_id: str) -> bool:
+    return bool(
+        await db.fetchval(
+            "SELECT 1 FROM posted_prompts WHERE circle_id = ? AND prompt_id = ?",
+            (circle_id, prompt_id),
+        )
+    )
+
+
+async def add_custom_prompt(
+    db: Database, circle_id: int, text: str, content_note: str | None, now: datetime
+) -> Prompt:
+    """Add a prompt for this circle only; it comes after the deck.
+
+    Raises PromptError when the text is empty or too long, or the note too long.
+    """
+    cleaned = text.strip()
+    if not cleaned:
+        raise PromptError("A prompt needs some text.")
+    if len(cleaned) > MAX_PROMPT_TEXT:
+        raise PromptError(
+            f"Prompts can be at most {MAX_PROMPT_TEXT} characters; this one has {len(cleaned)}."
+        )
+    note = " ".join((content_note or "").split())
+    if len(note) > MAX_CONTENT_NOTE:
+        raise PromptError(
+            f"A content note can be at most {MAX_CONTENT_NOTE} characters (a few words, like "
+            f"“police violence”); this one has {len(note)}."
+        )
+    row_id = await db.insert(
+        "INSERT INTO custom_prompts (circle_id, text, content_note, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        (circle_id, cleaned, note, now.isoformat()),
+    )
+    return _custom_prompt(row_id, cleaned, note)
+
+
+# --- schedules ---------------------------------------------------------------------------
+
+
+def parse_first_at(text: str) -> datetime:
+    """A date and time in ISO 8601 with its UTC offset (or Z); PromptError otherwise."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise PromptError(
+            f"“{text.strip()[:60]}” is not a time I understand. {FIRST_AT_FORMAT}"
+        ) from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise PromptError(
+            f"That time has no UTC offset, so I can't tell when it is. {FIRST_AT_FORMAT}"
+        )
+    return moment
+
+
+def _schedule(row: sqlite3.Row) -> Schedule:
+    return Schedule(
+        circle_id=row["circle_id"],
+        every_hours=row["every_hours"],
+        next_at=datetime.fromisoformat(row["next_at"]),
+    )
+
+
+async def get_schedule(db: Database, circle_id: int) -> Schedule | None:
+    row = await db.fetchone("SELECT * FROM prompt_schedules WHERE circle_id = ?", (circle_id,))
+    return _schedule(row) if row else None
+
+
+async def set_schedule(
+    db: Database,
+    circle_id: int,
+    every_hours: int,
+    first_at: datetime | None,
+    now: datetime,
+) -> Schedule:
+    """Post a prompt in the circle every `every_hours`, first at `first_at` (default: one
+    interval from now). Replaces any earlier schedule.
+
+    Raises PromptError when the interval is out of range or `first_at` is not in the future.
+    """
+    if not MIN_EVERY_HOURS <= every_hours <= MAX_EVERY_HOURS:
+        raise PromptError(
+            f"Choose between {MIN_EVERY_HOURS} and {MAX_EVERY_HOURS} hours between prompts."
+        )
+    if first_at is None:
+        first_at = now + timedelta(hours=every_hours)
+    elif first_at.tzinfo is None:
+        raise PromptError(f"That time has no UTC offset. {FIRST_AT_FORMAT}")
+    elif first_at <= now:
+        raise PromptError("The first prompt's time has already passed; choose a later one.")
+    await db.execute(
+        "INSERT INTO prompt_schedules (circle_id, every_hours, next_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (circle_id) DO UPDATE SET every_hours = excluded.every_hours,"
+        " next_at = excluded.next_at",
+        (circle_id, every_hours, _stamp(first_at)),
+    )
+    schedule = await get_schedule(db, circle_id)
+    assert schedule is not None
+    return schedule
+
+
+async def clear_schedule(db: Database, circle_id: int) -> bool:
+    """Stop the circle's schedule. True if it had one. Idempotent."""
+    removed = await db.execute("DELETE FROM prompt_schedules WHERE circle_id = ?", (circle_id,))
+    return removed > 0
+
+
+async def due_schedules(db: Database, now: datetime) -> list[Schedule]:
+    """Schedules whose next prompt is due at `now`, the longest-waiting first."""
+    rows = await db.fetchall(
+        "SELECT * FROM prompt_schedules WHERE next_at <= ? ORDER BY next_at, circle_id",
+        (_stamp(now),),
+    )
+    return [_schedule(r) for r in rows]
+
+
+async def next_schedule_at(db: Database) -> datetime | None:
+    """When the earliest schedule falls due, or None when there is none."""
+    value = await db.fetchval("SELECT min(next_at) FROM prompt_schedules")
+    return None if value is None else datetime.fromisoformat(value)
+
+
+async def advance_schedule(db: Database, circle_id: int, now: datetime) -> Schedule | None:
+    """Move the next time on by whole intervals until it is after `now`.
+
+    Runs missed while the bot was offline are skipped, not posted in a burst. None when the
+    circle has no schedule.
+    """
+    schedule = await get_schedule(db, circle_id)
+    if schedule is None:
+        return None
+    if schedule.next_at > now:
+        return schedule
+    interval = timedelta(hours=schedule.every_hours)
+    missed = (now - schedule.next_at) // interval + 1
+    next_at = schedule.next_at + missed * interval
+    await db.execute(
+        "UPDATE prompt_schedules SET next_at = ? WHERE circle_id = ?", (_stamp(next_at), circle_id)
+    )
+    return schedule._replace(next_at=next_at)

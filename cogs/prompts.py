@@ -1,0 +1,469 @@
+"""`/prompt`: browse the decks, post prompts in a circle, add a circle's own, schedule them.
+
+Every prompt is posted the same way (`prompt_embed` and `prompt_view`): content notes first,
+and a heavy prompt's text only behind a **Show prompt** button that answers privately.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot.client import CircleBot
+from bot.decks import Prompt
+from bot.errors import NO_MENTIONS, GuardedItem, UserFacingError
+from bot.services import circles
+from bot.services import prompts as prompt_service
+from bot.services.prompts import PromptError
+from bot.timing import sleep_until_due, wake_by
+from cogs.circles.access import Here, keeper_here
+from cogs.circles.cog import get_thread
+
+log = logging.getLogger(__name__)
+
+PROMPT_COLOUR = discord.Colour.from_rgb(163, 190, 140)
+ANON_REPLY_ID = "ck:anon:reply"  # answered by the anonymous-posting cog
+# The loop then sleeps until the next schedule falls due; this is only its first interval.
+CHECK_SECONDS = 60
+PAGE_LIMIT = 4000  # an embed description holds 4096 characters
+SHORT_TEXT = 110
+MAX_CHOICES = 25  # Discord's limit for autocomplete
+
+HIDDEN_TEXT = (
+    "This is a heavier prompt, so its text is behind the **Show prompt** button: only you see "
+    "it, when you choose to. Passing never needs a reason."
+)
+DECK_DONE = "That was the last prompt in this deck; the schedule has stopped."
+USED_UP = (
+    "Every prompt in this circle's deck, and every prompt added here, has been posted. Add one "
+    "with `/prompt add`, or post one again by its id with `/prompt post`."
+)
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def shorten(text: str, limit: int = SHORT_TEXT) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def pages(lines: Sequence[str], limit: int = PAGE_LIMIT) -> list[str]:
+    """Join lines into pages of at most `limit` characters, never splitting a line."""
+    found: list[str] = []
+    current = ""
+    for line in lines:
+        line = line if len(line) <= limit else shorten(line, limit)
+        if current and len(current) + 1 + len(line) > limit:
+            found.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        found.append(current)
+    return found
+
+
+def prompt_embed(prompt: Prompt, *, reveal: bool = False) -> discord.Embed:
+    """How a prompt looks: content notes first, then the text (unless heavy), then follow-ups.
+
+    `reveal` shows a heavy prompt's text, for the private answer to Show prompt.
+    """
+    parts: list[str] = []
+    if prompt.content_notes:
+        parts.append(f"This prompt touches on: {', '.join(prompt.content_notes)}")
+    if prompt.is_heavy and not reveal:
+        parts.append(HIDDEN_TEXT)
+    else:
+        parts.append(prompt.text)
+        if prompt.follow_ups:
+            parts.append("\n".join(f"• {follow_up}" for follow_up in prompt.follow_ups))
+    embed = discord.Embed(
+        title="A heavier prompt" if prompt.is_heavy else "A prompt for the circle",
+        description="\n\n".join(parts),
+        colour=PROMPT_COLOUR,
+    )
+    embed.set_footer(text=f"Prompt {prompt.id} · Passing never needs a reason.")
+    return embed
+
+
+def prompt_line(prompt: Prompt) -> str:
+    """One prompt in a deck listing; a heavy prompt's text is not shown."""
+    head = f"`{prompt.id}` · {prompt.intensity}"
+    if prompt.content_notes:
+        head += f" · touches on {', '.join(prompt.content_notes)}"
+    if prompt.is_heavy:
+        return f"{head}\n-# text shown only behind the Show prompt button"
+    return f"{head}\n{shorten(prompt.text)}"
+
+
+def explain_post_failure(error: discord.HTTPException) -> str:
+    if isinstance(error, discord.Forbidden):
+        return (
+            "Discord would not let me post in this thread: I need Send Messages in Threads and "
+            "Embed Links here. The prompt was not posted."
+        )
+    return "Discord had a problem, so the prompt was not posted. Nothing was recorded; try again."
+
+
+async def send_pages(
+    interaction: discord.Interaction[Any], title: str, lines: Sequence[str]
+) -> None:
+    """Privately send `lines` as one embed per page."""
+    for number, page in enumerate(pages(lines) or ["Nothing here yet."]):
+        embed = discord.Embed(title=title if number == 0 else None, description=page)
+        embed.colour = PROMPT_COLOUR
+        if number == 0:
+            await interaction.response.send_message(embed=embed, ephemeral=True)
+        else:
+            await interaction.followup.send(embed=embed, ephemeral=True)
+
+
+# --- views -------------------------------------------------------------------------------
+
+
+class ShowPromptButton(
+    GuardedItem,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"ck:prompt:show:(?P<circle_id>[0-9]+):(?P<prompt_id>[a-z0-9-]+)",
+):
+    """Show prompt: the text of a heavy prompt, privately, to whoever presses it."""
+
+    def __init__(self, circle_id: int, prompt_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Show prompt",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"ck:prompt:show:{circle_id}:{prompt_id}",
+            )
+        )
+        self.circle_id = circle_id
+        self.prompt_id = prompt_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> ShowPromptButton:
+        return cls(int(match["circle_id"]), match["prompt_id"])
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        circle = await circles.get_circle(bot.db, self.circle_id)
+        if circle is None:
+            raise UserFacingError("This circle no longer exists.")
+        prompt = await prompt_service.find_prompt(bot.db, bot.library, circle.id, self.prompt_id)
+        if prompt is None:
+            raise UserFacingError("That prompt is no longer available.")
+        await interaction.response.send_message(
+            embed=prompt_embed(prompt, reveal=True), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+
+def prompt_view(circle_id: int, prompt: Prompt) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    if prompt.is_heavy:
+        view.add_item(ShowPromptButton(circle_id, prompt.id))
+    view.add_item(
+        discord.ui.Button(
+            label="Reply anonymously", style=discord.ButtonStyle.secondary, custom_id=ANON_REPLY_ID
+        )
+    )
+    # Stopped before sending, so discord.py sends the buttons without keeping this view in
+    # memory for the message. Clicks go to handlers registered at start-up, which also answer
+    # after a restart: Show prompt to its DynamicItem, Reply anonymously to the anonymous cog.
+    view.stop()
+    return view
+
+
+# --- the cog -----------------------------------------------------------------------------
+
+
+@app_commands.guild_only()
+class Prompts(commands.GroupCog, group_name="prompt"):
+    """Discussion prompts: browse the decks, post them in a circle, add your own, schedule."""
+
+    def __init__(self, bot: CircleBot) -> None:
+        self.bot = bot
+        # One poster at a time per circle, so a keeper's /prompt next and the schedule can
+        # never both pick the same prompt.
+        self._posting: dict[int, asyncio.Lock] = {}
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        self.post_due.start()
+
+    async def cog_unload(self) -> None:
+        self.post_due.cancel()
+
+    def _lock(self, circle_id: int) -> asyncio.Lock:
+        return self._posting.setdefault(circle_id, asyncio.Lock())
+
+    async def _post(
+        self, circle_id: int, thread: discord.Thread, prompt: Prompt
+    ) -> tuple[discord.Message, bool]:
+        """Post the prompt in the thread and record it; True when it was not posted before.
+
+        Raises discord.HTTPException when Discord refuses; nothing is recorded then.
+        """
+        message = await thread.send(
+            embed=prompt_embed(prompt),
+            view=prompt_view(circle_id, prompt),
+            allowed_mentions=NO_MENTIONS,
+        )
+        first = await prompt_service.record_posted(
+            self.bot.db, circle_id, prompt.id, message.id, discord.utils.utcnow()
+        )
+        return message, first
+
+    async def _post_here(self, here: Here, prompt: Prompt) -> bool:
+        try:
+            _, first = await self._post(here.circle.id, here.thread, prompt)
+        except discord.HTTPException as error:
+            raise UserFacingError(explain_post_failure(error)) from None
+        return first
+
+    # browsing ------------------------------------------------------------------------------
+
+    @app_commands.command(name="decks")
+    async def decks(self, interaction: discord.Interaction[Any]) -> None:
+        """The prompt decks circles can use."""
+        lines = [
+            f"**{deck.title}** (`{deck.id}`) · {len(deck.prompts())} prompts\n"
+            f"{shorten(deck.description, 300)}\n"
+            for deck in self.bot.library.decks.values()
+        ]
+        await send_pages(interaction, "Prompt decks", lines)
+
+    @app_commands.command(name="list")
+    @app_commands.describe(deck="The deck whose prompts to list")
+    async def list_prompts(self, interaction: discord.Interaction[Any], deck: str) -> None:
+        """A deck's prompts: ids, intensity and content notes."""
+        found = self.bot.library.deck(deck.strip().lower())
+        if found is None:
+            raise UserFacingError(f"There is no deck called “{deck}”. See `/prompt decks`.")
+        lines: list[str] = []
+        for session in found.sessions:
+            lines.append(f"\n**{session.title}**")
+            lines.extend(prompt_line(prompt) for prompt in session.prompts)
+        await send_pages(interaction, found.title, lines)
+
+    @list_prompts.autocomplete("deck")
+    async def _deck_choices(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        typed = current.lower()
+        return [
+            app_commands.Choice(name=deck.title[:100], value=deck.id)
+            for deck in self.bot.library.decks.values()
+            if typed in deck.id or typed in deck.title.lower()
+        ][:MAX_CHOICES]
+
+    # posting -------------------------------------------------------------------------------
+
+    @app_commands.command(name="next")
+    async def next_prompt(self, interaction: discord.Interaction[Any]) -> None:
+        """Post the circle's next prompt in this thread."""
+        here = await keeper_here(self.bot, interaction)
+        async with self._lock(here.circle.id):
+            prompt = await prompt_service.next_prompt(self.bot.db, self.bot.library, here.circle)
+            if prompt is None:
+                raise UserFacingError(USED_UP)
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            await self._post_here(here, prompt)
+        await interaction.followup.send(f"Posted prompt `{prompt.id}`.", ephemeral=True)
+
+    @app_commands.command(name="post")
+    @app_commands.rename(prompt_id="id")
+    @app_commands.describe(prompt_id="The prompt's id, like essay-03, or c12 for one added here")
+    async def post(self, interaction: discord.Interaction[Any], prompt_id: str) -> None:
+        """Post a particular prompt in this thread."""
+        here = await keeper_here(self.bot, interaction)
+        prompt = await prompt_service.find_prompt(
+            self.bot.db, self.bot.library, here.circle.id, prompt_id
+        )
+        if prompt is None:
+            raise UserFacingError(
+                f"There is no prompt “{shorten(prompt_id, 70)}” in the decks or in this circle. "
+                "`/prompt list` shows a deck's prompt ids."
+            )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        async with self._lock(here.circle.id):
+            first = await self._post_here(here, prompt)
+        text = f"Posted prompt `{prompt.id}`."
+        if not first:
+            text += (
+                " It had been posted in this circle before; it stays recorded once, and "
+                "`/prompt next` will not choose it."
+            )
+        await interaction.followup.send(text, ephemeral=True)
+
+    @post.autocomplete("prompt_id")
+    async def _prompt_choices(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        channel = interaction.channel
+        circle = (
+            await circles.circle_for_thread(self.bot.db, channel.id)
+            if isinstance(channel, discord.Thread)
+            else None
+        )
+        if circle is None:
+            return []
+        deck = self.bot.library.deck(circle.deck_id)
+        candidates = list(deck.prompts() if deck else ())
+        candidates += await prompt_service.custom_prompts(self.bot.db, circle.id)
+        typed = current.strip().lower()
+        return [
+            app_commands.Choice(
+                name=shorten(f"{p.id} · " + ("heavy" if p.is_heavy else p.text), 100),
+                value=p.id,
+            )
+            for p in candidates
+            if typed in p.id or (not p.is_heavy and typed in p.text.lower())
+        ][:MAX_CHOICES]
+
+    @app_commands.command(name="add")
+    @app_commands.describe(
+        text="The prompt: an open question that invites views",
+        content_note="What it touches on, in a few words (shown before the prompt)",
+    )
+    async def add(
+        self, interaction: discord.Interaction[Any], text: str, content_note: str | None = None
+    ) -> None:
+        """Add a prompt for this circle only; it comes after the deck."""
+        here = await keeper_here(self.bot, interaction)
+        try:
+            added = await prompt_service.add_custom_prompt(
+                self.bot.db, here.circle.id, text, content_note, discord.utils.utcnow()
+            )
+        except PromptError as error:
+            raise UserFacingError(error.message) from None
+        await interaction.response.send_message(
+            f"Added prompt `{added.id}` to this circle. It comes after the deck; to post it now, "
+            f"use `/prompt post id:{added.id}`.",
+            ephemeral=True,
+        )
+
+    # schedules -----------------------------------------------------------------------------
+
+    @app_commands.command(name="schedule")
+    @app_commands.describe(
+        every_hours="Hours between prompts (1 to 720)",
+        first_at="First post time, like 2026-12-01T18:00:00+01:00 (default: one interval from now)",
+    )
+    async def schedule(
+        self,
+        interaction: discord.Interaction[Any],
+        every_hours: app_commands.Range[int, 1, 720],
+        first_at: str | None = None,
+    ) -> None:
+        """Post the next prompt here automatically, every few hours."""
+        here = await keeper_here(self.bot, interaction)
+        try:
+            start = prompt_service.parse_first_at(first_at) if first_at is not None else None
+            schedule = await prompt_service.set_schedule(
+                self.bot.db, here.circle.id, every_hours, start, discord.utils.utcnow()
+            )
+        except PromptError as error:
+            raise UserFacingError(error.message) from None
+        wake_by(self.post_due, schedule.next_at)
+        stamp = int(schedule.next_at.timestamp())
+        every = "every hour" if every_hours == 1 else f"every {every_hours} hours"
+        await interaction.response.send_message(
+            f"I'll post the next prompt here {every}, the first at <t:{stamp}:F> (<t:{stamp}:R>). "
+            "Stop with `/prompt unschedule`.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="unschedule")
+    async def unschedule(self, interaction: discord.Interaction[Any]) -> None:
+        """Stop posting prompts here automatically."""
+        here = await keeper_here(self.bot, interaction)
+        stopped = await prompt_service.clear_schedule(self.bot.db, here.circle.id)
+        text = (
+            "The schedule has stopped; no more prompts will be posted automatically."
+            if stopped
+            else "This circle had no schedule."
+        )
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @tasks.loop(seconds=CHECK_SECONDS)
+    async def post_due(self) -> None:
+        """Post a prompt in every circle whose schedule is due."""
+        now = discord.utils.utcnow()
+        try:
+            due = await prompt_service.due_schedules(self.bot.db, now)
+        except Exception:
+            log.exception("Could not read the prompt schedules")
+            return
+        for schedule in due:
+            try:
+                await self._run_schedule(schedule.circle_id, now)
+            except Exception:
+                log.exception("Scheduled prompt for circle %s failed", schedule.circle_id)
+        sleep_until_due(
+            self.post_due, await prompt_service.next_schedule_at(self.bot.db), overdue_retry=60
+        )
+
+    @post_due.before_loop
+    async def _wait_until_ready(self) -> None:
+        await self.bot.wait_until_ready()
+
+    async def _run_schedule(self, circle_id: int, now: datetime) -> None:
+        db = self.bot.db
+        circle = await circles.get_circle(db, circle_id)
+        if circle is None or not circle.is_open:
+            await prompt_service.clear_schedule(db, circle_id)
+            return
+        thread = await get_thread(self.bot, circle)
+        if thread is None:
+            await prompt_service.clear_schedule(db, circle_id)
+            log.info("Stopped the prompt schedule of circle %s: its thread is gone", circle_id)
+            return
+        async with self._lock(circle.id):
+            prompt = await prompt_service.next_prompt(db, self.bot.library, circle)
+            if prompt is None:
+                await prompt_service.clear_schedule(db, circle.id)
+                try:
+                    await thread.send(DECK_DONE, allowed_mentions=NO_MENTIONS)
+                except discord.HTTPException as error:
+                    log.warning(
+                        "Could not say circle %s's schedule ended (HTTP %s)",
+                        circle.id,
+                        error.status,
+                    )
+                return
+            try:
+                await self._post(circle.id, thread, prompt)
+            except discord.DiscordServerError as error:
+                # Discord's trouble is usually brief: try again at the next check.
+                log.warning(
+                    "Could not post a scheduled prompt in circle %s (HTTP %s); will retry",
+                    circle.id,
+                    error.status,
+                )
+                return
+            except discord.HTTPException as error:
+                # A refusal (missing permission) will not pass by itself: wait for the next slot.
+                log.warning(
+                    "Could not post a scheduled prompt in circle %s (HTTP %s)",
+                    circle.id,
+                    error.status,
+                )
+            await prompt_service.advance_schedule(db, circle.id, now)
+
+
+async def setup(bot: CircleBot) -> None:
+    bot.add_dynamic_items(ShowPromptButton)
+    await bot.add_cog(Prompts(bot))

@@ -1,0 +1,294 @@
+"""`/resources`, `/privacy` and `/mydata`: support, an honest account of what is kept, and a
+member's own data; plus the daily retention pass."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot.client import CircleBot
+from bot.decks import Resource
+from bot.discord_utils import require_member, text_channel
+from bot.errors import ErrorHandlingView, UserFacingError
+from bot.services import anonymous as anon
+from bot.services import circles, safety
+from bot.services.anonymous import AnonError
+from bot.services.config import get_config
+from cogs.circles.cog import get_thread
+
+log = logging.getLogger(__name__)
+
+CARD_COLOUR = discord.Colour.from_rgb(120, 160, 130)
+CONFIRM_SECONDS = 120
+
+
+# --- the resource card -------------------------------------------------------------------
+
+
+def _resource_line(resource: Resource) -> str:
+    where = f" ({resource.region})" if resource.region else ""
+    link = f" · {resource.url}" if resource.url else ""
+    return (
+        f"**{resource.name}**{where}: {resource.contact}{link}\n"
+        f"*Confidentiality:* {resource.confidentiality}"
+    )
+
+
+async def resource_embed(bot: CircleBot, guild_id: int | None) -> discord.Embed:
+    """The resource card: this server's own services first, then the shipped ones."""
+    own = [r for _, r in await safety.server_resources(bot.db, guild_id)] if guild_id else []
+    lines = [_resource_line(r) for r in (*own, *bot.library.resources)]
+    embed = discord.Embed(title="Support", colour=CARD_COLOUR)
+    embed.description = (
+        "You don't have to explain anything to anyone to use these. Check each service's "
+        "confidentiality note before sharing details.\n\n" + "\n\n".join(lines)
+    )[:4000]
+    embed.set_footer(text="Servers add local services with /setup resources add.")
+    return embed
+
+
+# --- /privacy ----------------------------------------------------------------------------
+
+
+def privacy_text(retention_days: int, delay_seconds: int) -> str:
+    window_minutes = int(anon.RATE_WINDOW.total_seconds() // 60)
+    draft_minutes = int(anon.DRAFT_TTL.total_seconds() // 60)
+    delay = (
+        f"This server waits a random time of up to {delay_seconds} seconds before an anonymous "
+        "post appears, so its timing points at no one."
+        if delay_seconds
+        else "This server posts anonymous messages straight away (no random delay is set)."
+    )
+    return f"""\
+**What Circlekeeper keeps, and who can see what**
+
+**Stored:** this server's settings; each circle's name, thread, keepers and agreements; who \
+joined a circle and when they accepted its agreements; moderator actions (warnings, timeouts, \
+notes, the mod log). Anonymous posts are stored with their label, never with your id; their \
+text is kept only until they are posted or decided, then dropped.
+
+**For how long:** review items, reports and mod-log rows are deleted after \
+**{retention_days} days** (this server's setting). Published anonymous posts stay until their \
+circle closes or a moderator removes them. A post held because it seemed to contain \
+identifying details is forgotten after {draft_minutes} minutes if you don't confirm it. \
+Closing a circle destroys its secret salt and its anonymous records, so old labels can never \
+be linked to anyone again.
+
+**Who can tell who wrote an anonymous post:** not moderators, not other members, and not \
+anyone who only gets hold of the database. The operator who runs the bot holds a master \
+secret; with it and the database they could work out who wrote what, except in *strict* \
+circles, whose keys live only in memory. {delay} You can post at most {anon.RATE_LIMIT} times \
+in {window_minutes} minutes per circle; that limit is counted by your anonymous key, not your id.
+
+**Blocks are per circle:** a moderator can block the author of a post from anonymous posting \
+in that circle without learning who it is. A server-wide block would link a person's posts \
+across circles, so there is none.
+
+**Private threads:** people with Manage Threads (usually admins and moderators) can see \
+private circle threads and who is in them.
+
+**Discord itself** keeps its own records: who pressed which button or used which command, \
+messages and their deletion in its systems, and the audit log of moderator actions. \
+Circlekeeper deletes anonymous posts itself so the audit log names no member.
+
+`/mydata export` sends you everything linked to you; `/mydata delete` removes it."""
+
+
+# --- views -------------------------------------------------------------------------------
+
+
+class ConfirmDelete(ErrorHandlingView):
+    """Delete my data / Keep it. Only the member who asked can answer; times out harmlessly."""
+
+    def __init__(self, bot: CircleBot, member: discord.Member) -> None:
+        super().__init__(timeout=CONFIRM_SECONDS)
+        self.bot = bot
+        self.member = member
+        self.message: discord.InteractionMessage | None = None
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        return interaction.user.id == self.member.id
+
+    @discord.ui.button(label="Delete my data", style=discord.ButtonStyle.danger)
+    async def confirm(
+        self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]
+    ) -> None:
+        self.stop()
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        keys = await member_label_keys(self.bot, self.member)
+        deleted = await safety.delete_member_data(self.bot.db, self.member.id, keys)
+        failed = await delete_messages(self.bot, deleted)
+        summary = (
+            "Done. Circlekeeper no longer holds your id: your circle memberships are gone, "
+            f"{len(deleted)} anonymous post(s) in open circles were deleted, and moderation "
+            "records about you keep only the moderator's own words, without your id. Messages "
+            "already posted in the mod-log channel stay there; ask a server admin if you want "
+            "them removed."
+        )
+        if failed:
+            summary += f" I could not delete {failed} message(s) on Discord; a moderator can."
+        await interaction.edit_original_response(content=summary, view=None)
+
+    @discord.ui.button(label="Keep it", style=discord.ButtonStyle.secondary)
+    async def cancel(
+        self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]
+    ) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Nothing was deleted.", view=None)
+
+    async def on_timeout(self) -> None:
+        if self.message is not None:
+            with contextlib.suppress(discord.HTTPException):
+                await self.message.edit(content="Nothing was deleted (timed out).", view=None)
+
+
+async def member_label_keys(bot: CircleBot, member: discord.Member) -> dict[int, bytes]:
+    """The member's label key in every open circle of the server."""
+    keys: dict[int, bytes] = {}
+    for circle in await circles.open_circles(bot.db, member.guild.id):
+        try:
+            keys[circle.id] = bot.circle_keys.label_key(circle, member.id)
+        except AnonError:
+            continue
+    return keys
+
+
+async def delete_messages(bot: CircleBot, posts: list[safety.DeletedPost]) -> int:
+    """Delete the Discord messages of deleted posts; return how many could not be deleted."""
+    failed = 0
+    for post in posts:
+        if post.message_id is None:
+            continue
+        circle = await circles.get_circle(bot.db, post.circle_id)
+        thread = await get_thread(bot, circle) if circle else None
+        if thread is None:
+            continue
+        try:
+            await thread.get_partial_message(post.message_id).delete()
+        except discord.NotFound:
+            continue
+        except discord.HTTPException:
+            failed += 1
+    return failed
+
+
+# --- the cog -----------------------------------------------------------------------------
+
+
+class Safety(commands.Cog):
+    def __init__(self, bot: CircleBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.retention.start()
+
+    async def cog_unload(self) -> None:
+        self.retention.cancel()
+
+    @app_commands.command(name="resources")
+    async def resources(self, interaction: discord.Interaction[Any]) -> None:
+        """Support lines and services, shown only to you."""
+        guild_id = interaction.guild.id if interaction.guild else None
+        await interaction.response.send_message(
+            embed=await resource_embed(self.bot, guild_id), ephemeral=True
+        )
+
+    @app_commands.command(name="privacy")
+    @app_commands.guild_only()
+    async def privacy(self, interaction: discord.Interaction[Any]) -> None:
+        """What Circlekeeper keeps, for how long, and who can see what."""
+        member = require_member(interaction)
+        config = await get_config(self.bot.db, member.guild.id)
+        title, _, body = privacy_text(config.retention_days, config.delay_max_seconds).partition(
+            "\n\n"
+        )
+        embed = discord.Embed(title=title.strip("*"), description=body, colour=CARD_COLOUR)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    mydata = app_commands.Group(
+        name="mydata", description="What Circlekeeper holds about you.", guild_only=True
+    )
+
+    @mydata.command(name="export")
+    async def export(self, interaction: discord.Interaction[Any]) -> None:
+        """Get a file of everything Circlekeeper holds that is linked to you."""
+        member = require_member(interaction)
+        keys = await member_label_keys(self.bot, member)
+        data = await safety.collect_member_data(self.bot.db, member.guild.id, member.id, keys)
+        if data.is_empty():
+            await interaction.response.send_message(
+                "Circlekeeper holds nothing linked to you in this server.", ephemeral=True
+            )
+            return
+        payload = json.dumps(data.as_json_dict(), indent=2, ensure_ascii=False).encode()
+        await interaction.response.send_message(
+            "Here is everything linked to you. Only you can see this.",
+            file=discord.File(io.BytesIO(payload), filename="circlekeeper-my-data.json"),
+            ephemeral=True,
+        )
+
+    @mydata.command(name="delete")
+    async def delete(self, interaction: discord.Interaction[Any]) -> None:
+        """Delete everything Circlekeeper holds that is linked to you (asks first)."""
+        member = require_member(interaction)
+        keys = await member_label_keys(self.bot, member)
+        data = await safety.collect_member_data(self.bot.db, member.guild.id, member.id, keys)
+        if data.is_empty():
+            raise UserFacingError("Circlekeeper holds nothing linked to you in this server.")
+        view = ConfirmDelete(self.bot, member)
+        await interaction.response.send_message(
+            "This removes your circle memberships and your anonymous posts in open circles "
+            "(messages and records). Moderation records about you are kept without your id. "
+            "It cannot be undone. Delete?",
+            view=view,
+            ephemeral=True,
+        )
+        view.message = await interaction.original_response()
+
+    # retention -----------------------------------------------------------------------------
+
+    @tasks.loop(hours=24)
+    async def retention(self) -> None:
+        await self.run_retention()
+
+    @retention.before_loop
+    async def _before_retention(self) -> None:
+        await self.bot.wait_until_ready()
+
+    @retention.error
+    async def _retention_error(self, error: BaseException) -> None:
+        log.error("The retention pass failed", exc_info=error)
+
+    async def run_retention(self) -> None:
+        """Delete what is past each server's retention window, queue messages included."""
+        now = discord.utils.utcnow()
+        await anon.purge_expired(self.bot.db, now=now)
+        for guild_id, days in await safety.guilds_with_data(self.bot.db):
+            expired = await safety.purge_expired_records(self.bot.db, guild_id, days, now=now)
+            if expired.rows:
+                log.info("Retention removed %s records in a server", expired.rows)
+            guild = self.bot.get_guild(guild_id)
+            if guild is None:
+                continue
+            config = await get_config(self.bot.db, guild_id)
+            for channel_id, message_id in expired.queue_messages:
+                channel = text_channel(guild, channel_id or config.queue_channel_id)
+                if channel is None:
+                    continue
+                try:
+                    await channel.get_partial_message(message_id).delete()
+                except discord.NotFound:
+                    continue
+                except discord.HTTPException as error:
+                    log.warning("Could not delete an expired queue message (HTTP %s)", error.status)
+
+
+async def setup(bot: CircleBot) -> None:
+    await bot.add_cog(Safety(bot))

@@ -1,0 +1,42 @@
+"""The offline rehearsal: the real bot in a simulated server, served to a local browser page."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import urllib.request
+
+import simcord
+
+from bot.rehearsal import CIRCLE_NAME, run_rehearsal
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def fetch(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.read().decode()
+
+
+async def test_rehearsal_serves_the_seeded_circle() -> None:
+    """Headless, on a free loopback port: the page answers 200 and shows the seeded circle."""
+    port = free_port()
+    seen: dict[str, object] = {}
+
+    async def look(preview: simcord.Preview) -> None:
+        assert preview.url.startswith(f"http://127.0.0.1:{port}/#")
+        seen["status"], seen["page"] = await asyncio.to_thread(fetch, f"http://127.0.0.1:{port}/")
+        seen["snapshot"] = json.dumps(await preview.snapshot())
+        await preview.close()
+
+    await asyncio.wait_for(run_rehearsal(port=port, announce=False, ready=look), timeout=60)
+    assert seen["status"] == 200
+    assert "<html" in str(seen["page"]).lower()
+    snapshot = str(seen["snapshot"])
+    assert CIRCLE_NAME in snapshot
+    assert "offline rehearsal" in snapshot.lower() or "rehearsal" in snapshot.lower()
