@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck sync bench clean
+.PHONY: run demo test lint typecheck sync bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed-run
 	$(BIN)/python -m bot
+
+demo: $(VENV)/.installed-run
+	$(BIN)/python -m bot demo
 
 sync: $(VENV)/.installed-run
 	$(BIN)/python -m bot sync

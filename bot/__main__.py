@@ -1,6 +1,7 @@
-"""Entry point: `python -m bot [sync|backup [path]]` or the `circlekeeper` command.
+"""Entry point: `python -m bot [sync|demo|backup [path]]` or the `circlekeeper` command.
 
-- no argument: run the bot (needs DISCORD_TOKEN);
+- no argument: run the bot (with no DISCORD_TOKEN: an offline rehearsal in the browser);
+- `demo`: play a whole circle in a simulated server and print what each person saw;
 - `sync`: push the slash commands to Discord once, then exit;
 - `backup [path]`: write a consistent copy of the database, then exit.
 """
@@ -41,8 +42,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         "action",
         nargs="?",
         default="run",
-        choices=("run", "sync", "backup"),
-        help="run the bot (default), push slash commands to Discord once, or back up the data",
+        choices=("run", "sync", "demo", "backup"),
+        help="run the bot (default), push slash commands once, play the demo, or back up",
     )
     parser.add_argument("path", nargs="?", help="for backup: where to write the copy")
     return parser.parse_args(argv)
@@ -118,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     if args.action == "backup":
         return _backup(settings, args.path)
+    if args.action == "demo":
+        from bot.rehearsal import run_demo
+
+        return asyncio.run(run_demo())
     if settings.discord_token is None:
         return _rehearse()
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
 import shutil
@@ -111,7 +112,7 @@ async def _seed(env: simcord.Env, bot: CircleBot, *, open_circle: bool) -> Stage
     guild = env.create_guild("Rehearsal server")
     everyone = guild.default_role
     moderators = guild.create_role(
-        "Moderators", permissions=discord.Permissions(manage_threads=True)
+        "Moderators", permissions=discord.Permissions(manage_threads=True, manage_messages=True)
     )
     keepers = guild.create_role("Keepers", permissions=discord.Permissions(manage_threads=True))
     me = guild.me
@@ -197,3 +198,190 @@ async def run_rehearsal(
                 clock.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await clock
+
+
+# --- the demo ----------------------------------------------------------------------------
+
+
+class DemoFailed(Exception):
+    """A step of the demo did not do what it should."""
+
+
+class Transcript:
+    """What each person saw, step by step, printed as it happens."""
+
+    def __init__(self, stage: Stage, out: Callable[[str], None] = print) -> None:
+        self.stage = stage
+        self.out = out
+        self.steps = 0
+        self._seen: dict[int, int] = {}
+
+    def step(self, title: str) -> None:
+        self.steps += 1
+        self.out(f"\n== Step {self.steps}: {title}")
+
+    def saw(self, who: simcord.MemberActor, what: str) -> None:
+        self.out(f"   {display(who)} sees privately: {what}")
+
+    def public(self, channel: simcord.ChannelHandle, viewer: simcord.MemberActor) -> list[str]:
+        """New messages in `channel` since last looked, as `viewer` sees them."""
+        start = self._seen.get(channel.id, 0)
+        history = channel.history(viewer=viewer)
+        fresh = [m for m in history if m.id > start]
+        if history:
+            self._seen[channel.id] = history[-1].id
+        lines = [describe(m) for m in fresh if not (m.flags.ephemeral)]
+        where = "#" + (channel.name or "channel")
+        for line in lines:
+            self.out(f"   in {where}, {display(viewer)} and everyone there see: {line}")
+        return lines
+
+    def check(self, ok: bool, problem: str) -> None:
+        if not ok:
+            raise DemoFailed(f"step {self.steps}: {problem}")
+
+
+def display(member: simcord.MemberActor) -> str:
+    return member.user.global_name or member.name
+
+
+def describe(message: discord.Message) -> str:
+    """One line for a message: its text or embed, shortened, and its buttons."""
+    parts = []
+    if message.content:
+        parts.append(message.content)
+    for embed in message.embeds:
+        head = embed.author.name or embed.title or ""
+        body = embed.description or " / ".join(f.value or "" for f in embed.fields)
+        parts.append(f"[{head}] {body}" if head else body)
+    text = " ".join(" ".join(parts).split())
+    text = text if len(text) <= 160 else text[:157] + "..."
+    buttons = [
+        child.label
+        for row in message.components
+        for child in getattr(row, "children", [])
+        if getattr(child, "label", None)
+    ]
+    return text + (f"  (buttons: {', '.join(b for b in buttons if b)})" if buttons else "")
+
+
+def private_text(result: simcord.InteractionResult) -> str:
+    if result.modal is not None:
+        return f"a form titled “{result.modal.get('title', '')}”"
+    messages = [*([result.response] if result.response else []), *result.followups]
+    return " | ".join(describe(m.message) for m in messages) or "(nothing)"
+
+
+async def play_demo(stage: Stage, transcript: Transcript) -> None:
+    """Play a whole circle; raise DemoFailed when a step does not do what it should."""
+    t = transcript
+    kai, mo = stage.keeper, stage.moderator
+    river, sam, _ash = stage.members
+
+    t.step("Kai opens a circle in #circles")
+    created = await kai.slash(stage.circles, "circle create", name=CIRCLE_NAME, private=False)
+    t.saw(kai, private_text(created))
+    card = t.public(stage.circles, kai)
+    t.check(bool(card) and CIRCLE_NAME in card[-1], "no circle card was posted")
+    thread = next(x for x in stage.circles.threads if x.name == CIRCLE_NAME)
+    card_message = stage.circles.last_message
+    assert card_message is not None
+
+    t.step("River and Sam join by agreeing")
+    for person in (river, sam, mo):
+        shown = await person.click(card_message, label="Join")
+        t.saw(person, private_text(shown))
+        assert shown.response is not None
+        agreed = await person.click(shown.response.message, label="I agree")
+        t.saw(person, private_text(agreed))
+        t.check("You're in" in private_text(agreed), f"{display(person)} was not let in")
+    t.public(thread, kai)
+
+    t.step("Kai starts the weather check-in; River and Sam answer")
+    await kai.slash(thread, "circle checkin")
+    checkin = thread.last_message
+    assert checkin is not None
+    t.public(thread, kai)
+    weather = stage.bot.library.checkin.weather
+    for person, option in ((river, weather[0]), (sam, weather[-1])):
+        clicked = await person.click(checkin, label=option.label)
+        t.saw(person, private_text(clicked))
+    updated = next(m for m in thread.history() if m.id == checkin.id)
+    t.out(f"   everyone sees the totals: {describe(updated)}")
+    t.check("2 people" in describe(updated), "check-in totals were not updated")
+
+    t.step("Kai posts the first prompt of the essay deck")
+    prompted = await kai.slash(thread, "prompt next")
+    t.saw(kai, private_text(prompted))
+    lines = t.public(thread, kai)
+    deck = stage.bot.library.deck("essay")
+    assert deck is not None
+    opening = deck.prompts()[0].text[:60]
+    t.check(any(opening in line for line in lines), "the first prompt was not posted")
+
+    t.step("River posts anonymously")
+    shown = await river.slash(thread, "anon post")
+    t.saw(river, private_text(shown))
+    sent = await river.submit_modal(
+        shown, {"message": "Naming harm here feels safer than anywhere else.", "content_note": ""}
+    )
+    t.saw(river, private_text(sent))
+    lines = t.public(thread, sam)
+    t.check(any("Anonymous ·" in line for line in lines), "the anonymous post did not appear")
+    post = thread.last_message
+    assert post is not None
+    t.check(post.interaction_metadata is None, "the post carries interaction metadata")
+
+    t.step("Sam replies anonymously")
+    shown = await sam.click(post, label="Reply anonymously")
+    replied = await sam.submit_modal(
+        shown, {"message": "Same for me. Thank you.", "content_note": ""}
+    )
+    t.saw(sam, private_text(replied))
+    lines = t.public(thread, river)
+    reply = thread.last_message
+    t.check(
+        reply is not None and reply.reference is not None and reply.reference.message_id == post.id,
+        "the reply does not point at the post",
+    )
+
+    t.step("River reports the reply to the moderators (from the message's menu)")
+    assert reply is not None
+    shown = await river.context_menu(thread, "Report to moderators", reply)
+    reported = await river.submit_modal(
+        shown, {"reason": "Testing the report flow.", "contact": "no"}
+    )
+    t.saw(river, private_text(reported))
+    queue = t.public(stage.queue, mo)
+    t.check(bool(queue), "the report did not reach the moderators' queue")
+    item = stage.queue.last_message
+    assert item is not None
+    payload = json.dumps([item.content, *(e.to_dict() for e in item.embeds)])
+    t.check(str(river.id) not in payload and "River" not in payload, "the queue names the reporter")
+
+    t.step("Mo removes the reported post")
+    removed = await mo.slash(thread, "mod remove", post=reply.jump_url, reason="Demo removal")
+    t.saw(mo, private_text(removed))
+    t.check(all(m.id != reply.id for m in thread.history()), "the reported post is still there")
+    t.public(stage.modlog, mo)
+
+    t.step("Kai closes the circle")
+    closed = await kai.slash(thread, "circle close")
+    t.saw(kai, private_text(closed))
+    t.public(thread, kai)
+    salt = await stage.bot.db.fetchval("SELECT salt FROM circles WHERE name = ?", (CIRCLE_NAME,))
+    t.check(salt is None, "the circle's salt was not destroyed")
+
+
+async def run_demo(out: Callable[[str], None] = print) -> int:
+    """Play the demo; 0 when every step did what it should, 1 otherwise."""
+    async with staged(open_circle=False) as stage:
+        transcript = Transcript(stage, out)
+        out("Circlekeeper demo: a whole circle in a simulated server (nothing reaches Discord).")
+        try:
+            await play_demo(stage, transcript)
+        except DemoFailed as failure:
+            out(f"\nDEMO FAILED at {failure}")
+            return 1
+    out(f"\nAll {transcript.steps} steps did what they should.")
+    return 0

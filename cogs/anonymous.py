@@ -22,7 +22,7 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.client import CircleBot
-from bot.discord_utils import is_moderator, require_member, text_channel
+from bot.discord_utils import is_moderator, log_action, require_member, text_channel
 from bot.errors import (
     NO_MENTIONS,
     ErrorHandlingModal,
@@ -315,6 +315,14 @@ class ReviewButton(
         except AnonError:
             raise UserFacingError("Another moderator already decided on this post.") from None
         verdict = "Approved" if self.decision == "approve" else "Rejected"
+        await log_action(
+            bot.db,
+            member.guild,
+            moderator_id=member.id,
+            action=self.decision,
+            target_label=post.label,
+            details="held anonymous post",
+        )
         # The held text leaves the queue channel once decided: only the label stays.
         await interaction.response.edit_message(
             content=f"{verdict} by {member.mention}: a post by {post.label}.",

@@ -24,13 +24,14 @@ from bot.services import circles
 from bot.services import prompts as prompt_service
 from bot.services.prompts import PromptError
 from bot.timing import sleep_until_due, wake_by
+from cogs.anonymous import ReplyButton
 from cogs.circles.access import Here, keeper_here
 from cogs.circles.cog import get_thread
+from cogs.circles.views import BreakButton
 
 log = logging.getLogger(__name__)
 
 PROMPT_COLOUR = discord.Colour.from_rgb(163, 190, 140)
-ANON_REPLY_ID = "ck:anon:reply"  # answered by the anonymous-posting cog
 # The loop then sleeps until the next schedule falls due; this is only its first interval.
 CHECK_SECONDS = 60
 PAGE_LIMIT = 4000  # an embed description holds 4096 characters
@@ -174,14 +175,11 @@ def prompt_view(circle_id: int, prompt: Prompt) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     if prompt.is_heavy:
         view.add_item(ShowPromptButton(circle_id, prompt.id))
-    view.add_item(
-        discord.ui.Button(
-            label="Reply anonymously", style=discord.ButtonStyle.secondary, custom_id=ANON_REPLY_ID
-        )
-    )
+    view.add_item(ReplyButton())
+    view.add_item(BreakButton())
     # Stopped before sending, so discord.py sends the buttons without keeping this view in
-    # memory for the message. Clicks go to handlers registered at start-up, which also answer
-    # after a restart: Show prompt to its DynamicItem, Reply anonymously to the anonymous cog.
+    # memory for the message. Clicks go to the persistent items registered at start-up, which
+    # also answer after a restart.
     view.stop()
     return view
 

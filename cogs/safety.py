@@ -14,9 +14,9 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.client import CircleBot
-from bot.decks import Resource
 from bot.discord_utils import require_member, text_channel
 from bot.errors import ErrorHandlingView, UserFacingError
+from bot.resource_card import CARD_COLOUR, resource_embed
 from bot.services import anonymous as anon
 from bot.services import circles, safety
 from bot.services.anonymous import AnonError
@@ -25,33 +25,7 @@ from cogs.circles.cog import get_thread
 
 log = logging.getLogger(__name__)
 
-CARD_COLOUR = discord.Colour.from_rgb(120, 160, 130)
 CONFIRM_SECONDS = 120
-
-
-# --- the resource card -------------------------------------------------------------------
-
-
-def _resource_line(resource: Resource) -> str:
-    where = f" ({resource.region})" if resource.region else ""
-    link = f" · {resource.url}" if resource.url else ""
-    return (
-        f"**{resource.name}**{where}: {resource.contact}{link}\n"
-        f"*Confidentiality:* {resource.confidentiality}"
-    )
-
-
-async def resource_embed(bot: CircleBot, guild_id: int | None) -> discord.Embed:
-    """The resource card: this server's own services first, then the shipped ones."""
-    own = [r for _, r in await safety.server_resources(bot.db, guild_id)] if guild_id else []
-    lines = [_resource_line(r) for r in (*own, *bot.library.resources)]
-    embed = discord.Embed(title="Support", colour=CARD_COLOUR)
-    embed.description = (
-        "You don't have to explain anything to anyone to use these. Check each service's "
-        "confidentiality note before sharing details.\n\n" + "\n\n".join(lines)
-    )[:4000]
-    embed.set_footer(text="Servers add local services with /setup resources add.")
-    return embed
 
 
 # --- /privacy ----------------------------------------------------------------------------

@@ -221,6 +221,10 @@ async def test_review_approve_posts_without_naming(
     approved = await world.mod.click(held, label="Approve")
     assert approved.acknowledged
     assert len(anonymous_posts(thread)) == 1
+    logged = await world.db.fetchone(
+        "SELECT action, target_label, target_user_id FROM mod_log WHERE action = 'approve'"
+    )
+    assert logged["target_label"] and logged["target_user_id"] is None
     assert TEXT not in (world.queue.history()[-1].content or "")
     assert_author_answers_private(results)
     assert_requests_do_not_unmask(world, mark, world.alice)

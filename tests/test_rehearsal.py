@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import urllib.request
 
+import pytest
 import simcord
 
-from bot.rehearsal import CIRCLE_NAME, run_rehearsal
+from bot.rehearsal import CIRCLE_NAME, run_demo, run_rehearsal
 
 
 def free_port() -> int:
@@ -40,3 +42,27 @@ async def test_rehearsal_serves_the_seeded_circle() -> None:
     snapshot = str(seen["snapshot"])
     assert CIRCLE_NAME in snapshot
     assert "offline rehearsal" in snapshot.lower() or "rehearsal" in snapshot.lower()
+
+
+async def test_demo_plays_every_step(caplog: pytest.LogCaptureFixture) -> None:
+    """The demo plays a whole circle, each step showing what the person saw, and exits 0."""
+    caplog.set_level(logging.DEBUG)
+    lines: list[str] = []
+    assert await run_demo(lines.append) == 0
+    transcript = "\n".join(lines)
+    steps = [line for line in lines if line.startswith("\n== Step")]
+    assert [s.split(": ", 1)[1] for s in steps] == [
+        "Kai opens a circle in #circles",
+        "River and Sam join by agreeing",
+        "Kai starts the weather check-in; River and Sam answer",
+        "Kai posts the first prompt of the essay deck",
+        "River posts anonymously",
+        "Sam replies anonymously",
+        "River reports the reply to the moderators (from the message's menu)",
+        "Mo removes the reported post",
+        "Kai closes the circle",
+    ]
+    assert "Anonymous · " in transcript
+    assert "All 9 steps did what they should." in transcript
+    # The demo follows the live bot's logging rules: no post text in any log line.
+    assert not any("Naming harm here" in r.getMessage() for r in caplog.records)

@@ -17,6 +17,7 @@ from discord.ext import commands, tasks
 from bot.client import CircleBot
 from bot.discord_utils import is_moderator, log_action, require_member
 from bot.errors import NO_MENTIONS, UserFacingError
+from bot.resource_card import resource_embed
 from bot.services import circles, structure
 from bot.services.circles import Circle, CircleError
 from bot.services.config import get_config
@@ -331,7 +332,8 @@ class Circles(commands.GroupCog, group_name="circle"):
             await here.thread.send(
                 "This circle is now closed. Thank you for what you shared and for how you "
                 "listened. Anonymous labels from this circle can no longer be linked to anyone. "
-                "Take care of yourself; `/resources` lists support lines.",
+                "Take care of yourself; these services are there if you need them.",
+                embed=await resource_embed(self.bot, here.circle.guild_id),
                 allowed_mentions=NO_MENTIONS,
             )
         except discord.HTTPException:

@@ -23,6 +23,7 @@ import discord
 from bot.decks import Prompt
 from bot.discord_utils import require_member, text_channel
 from bot.errors import NO_MENTIONS, ErrorHandlingModal, GuardedItem, UserFacingError
+from bot.resource_card import resource_embed
 from bot.services import anonymous as anon
 from bot.services import circles, structure
 from bot.services import prompts as prompt_service
@@ -887,24 +888,15 @@ async def end_forgotten_rounds(bot: CircleBot) -> None:
 # --- I need a break --------------------------------------------------------------------------
 
 
-def break_embeds(bot: CircleBot) -> list[discord.Embed]:
-    """The grounding steps and a compact resource card, shown only to whoever asked."""
+async def break_embeds(bot: CircleBot, guild_id: int | None) -> list[discord.Embed]:
+    """The grounding steps and the resource card, shown only to whoever asked."""
     grounding = bot.library.grounding
     steps = discord.Embed(
         title=grounding.break_title,
         description="\n".join(f"• {step}" for step in grounding.break_steps)[:4000],
         colour=BREAK_COLOUR,
     )
-    card = discord.Embed(title="Support outside the circle", colour=BREAK_COLOUR)
-    for resource in bot.library.resources[:10]:
-        where = f" · {resource.region}" if resource.region else ""
-        card.add_field(
-            name=resource.name[:256],
-            value=f"**{resource.contact}**{where}\n{resource.confidentiality}"[:1024],
-            inline=False,
-        )
-    card.set_footer(text="/resources lists these and this server's own, with their web pages.")
-    return [steps, card]
+    return [steps, await resource_embed(bot, guild_id)]
 
 
 async def show_break(
@@ -921,12 +913,11 @@ async def show_break(
     text = "Only you can see this. Nobody has been told anything."
     if view is not None:
         text += " If you'd like, a keeper can check in with you privately."
+    embeds = await break_embeds(bot, interaction.guild_id)
     if view is None:
-        await interaction.response.send_message(text, embeds=break_embeds(bot), ephemeral=True)
+        await interaction.response.send_message(text, embeds=embeds, ephemeral=True)
     else:
-        await interaction.response.send_message(
-            text, embeds=break_embeds(bot), view=view, ephemeral=True
-        )
+        await interaction.response.send_message(text, embeds=embeds, view=view, ephemeral=True)
 
 
 async def _in_circle(bot: CircleBot, circle: Circle, user_id: int) -> bool:
