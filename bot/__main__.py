@@ -77,8 +77,7 @@ async def _run(settings: Settings, *, sync_only: bool) -> None:
     bot = create_bot(settings)
     if sync_only:
         async with bot:
-            await bot.login(settings.discord_token or "")
-            await bot.setup_hook()
+            await bot.login(settings.discord_token or "")  # runs setup_hook: cogs load
             commands = await bot.tree.sync()
             print(f"Pushed {len(commands)} slash commands to Discord.")
         return
