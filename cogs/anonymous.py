@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -21,15 +20,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
+from bot.buttons import TOKEN, PersistentButton, one_of
 from bot.client import CircleBot
 from bot.discord_utils import is_moderator, log_action, require_member, text_channel
-from bot.errors import (
-    NO_MENTIONS,
-    ErrorHandlingModal,
-    ErrorHandlingView,
-    GuardedItem,
-    UserFacingError,
-)
+from bot.errors import NO_MENTIONS, ErrorHandlingModal, ErrorHandlingView, UserFacingError
 from bot.services import anonymous as anon
 from bot.services import circles
 from bot.services.anonymous import AnonError, AnonPost
@@ -143,31 +137,19 @@ class PostModal(ErrorHandlingModal):
 
 
 class ReplyButton(
-    GuardedItem,
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"ck:anon:reply(?::(?P<token>[A-Za-z0-9_-]+))?",
+    PersistentButton,
+    prefix="ck:anon:reply",
+    fields={"token": TOKEN},
+    optional_last=True,
+    label="Reply anonymously",
 ):
-    """Reply anonymously, on prompts and anonymous posts: the reply references that message."""
+    """Reply anonymously, on prompts and anonymous posts: the reply references that message.
 
-    def __init__(self, token: str | None = None) -> None:
-        custom_id = f"ck:anon:reply:{token}" if token else "ck:anon:reply"
-        super().__init__(
-            discord.ui.Button(
-                label="Reply anonymously",
-                style=discord.ButtonStyle.secondary,
-                custom_id=custom_id,
-            )
-        )
-        self.token = token
+    Prompts carry the bare `ck:anon:reply`; anonymous posts add the post's token, which lets
+    delivery recognise a post that went out just before a crash.
+    """
 
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-    ) -> ReplyButton:
-        return cls(match["token"])
+    token: str | None
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client
@@ -178,48 +160,29 @@ class ReplyButton(
         )
 
 
-class _DraftButton(GuardedItem):
-    """Shared lookup for the Post anyway / Edit buttons of a held draft."""
-
-    token: str
-
-    async def draft(self, bot: CircleBot) -> AnonPost:
-        draft = await anon.get_draft(bot.db, self.token, now=discord.utils.utcnow())
-        if draft is None:
-            raise UserFacingError(
-                "That draft has expired or was already handled. Nothing was posted; "
-                "use `/anon post` to write it again."
-            )
-        return draft
+async def _held_draft(bot: CircleBot, token: str) -> AnonPost:
+    """The draft behind Post anyway / Edit, while it has not expired."""
+    draft = await anon.get_draft(bot.db, token, now=discord.utils.utcnow())
+    if draft is None:
+        raise UserFacingError(
+            "That draft has expired or was already handled. Nothing was posted; "
+            "use `/anon post` to write it again."
+        )
+    return draft
 
 
 class PostAnywayButton(
-    _DraftButton,
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"ck:anon:confirm:(?P<token>[A-Za-z0-9_-]+)",
+    PersistentButton,
+    prefix="ck:anon:confirm",
+    fields={"token": TOKEN},
+    label="Post anyway",
+    style=discord.ButtonStyle.danger,
 ):
-    def __init__(self, token: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Post anyway",
-                style=discord.ButtonStyle.danger,
-                custom_id=f"ck:anon:confirm:{token}",
-            )
-        )
-        self.token = token
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-    ) -> PostAnywayButton:
-        return cls(match["token"])
+    token: str
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client
-        draft = await self.draft(bot)
+        draft = await _held_draft(bot, self.token)
         await submit_post(
             bot,
             interaction,
@@ -234,30 +197,13 @@ class PostAnywayButton(
 
 
 class EditDraftButton(
-    _DraftButton,
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"ck:anon:edit:(?P<token>[A-Za-z0-9_-]+)",
+    PersistentButton, prefix="ck:anon:edit", fields={"token": TOKEN}, label="Edit"
 ):
-    def __init__(self, token: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Edit", style=discord.ButtonStyle.secondary, custom_id=f"ck:anon:edit:{token}"
-            )
-        )
-        self.token = token
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-    ) -> EditDraftButton:
-        return cls(match["token"])
+    token: str
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client
-        draft = await self.draft(bot)
+        draft = await _held_draft(bot, self.token)
         await interaction.response.send_modal(
             PostModal(
                 draft.circle_id,
@@ -271,35 +217,19 @@ class EditDraftButton(
 
 
 class ReviewButton(
-    GuardedItem,
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"ck:anon:(?P<decision>approve|reject):(?P<token>[A-Za-z0-9_-]+)",
+    PersistentButton,
+    prefix="ck:anon",
+    fields={"decision": one_of("approve", "reject"), "token": TOKEN},
 ):
     """Approve / Reject on a held post in the moderators' queue."""
 
-    def __init__(self, decision: str, token: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=decision.title(),
-                style=(
-                    discord.ButtonStyle.success
-                    if decision == "approve"
-                    else discord.ButtonStyle.danger
-                ),
-                custom_id=f"ck:anon:{decision}:{token}",
-            )
-        )
-        self.decision = decision
-        self.token = token
+    decision: str
+    token: str
 
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-    ) -> ReviewButton:
-        return cls(match["decision"], match["token"])
+    def look(self) -> tuple[str, discord.ButtonStyle]:
+        approve = self.decision == "approve"
+        style = discord.ButtonStyle.success if approve else discord.ButtonStyle.danger
+        return self.decision.title(), style
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -17,9 +16,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
+from bot.buttons import NUMBER, SLUG, PersistentButton
 from bot.client import CircleBot
 from bot.decks import Prompt
-from bot.errors import NO_MENTIONS, GuardedItem, UserFacingError
+from bot.errors import NO_MENTIONS, UserFacingError
 from bot.services import circles
 from bot.services import prompts as prompt_service
 from bot.services.prompts import PromptError
@@ -132,31 +132,16 @@ async def send_pages(
 
 
 class ShowPromptButton(
-    GuardedItem,
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"ck:prompt:show:(?P<circle_id>[0-9]+):(?P<prompt_id>[a-z0-9-]+)",
+    PersistentButton,
+    prefix="ck:prompt:show",
+    fields={"circle_id": NUMBER, "prompt_id": SLUG},
+    label="Show prompt",
+    style=discord.ButtonStyle.primary,
 ):
     """Show prompt: the text of a heavy prompt, privately, to whoever presses it."""
 
-    def __init__(self, circle_id: int, prompt_id: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Show prompt",
-                style=discord.ButtonStyle.primary,
-                custom_id=f"ck:prompt:show:{circle_id}:{prompt_id}",
-            )
-        )
-        self.circle_id = circle_id
-        self.prompt_id = prompt_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-    ) -> ShowPromptButton:
-        return cls(int(match["circle_id"]), match["prompt_id"])
+    circle_id: int
+    prompt_id: str
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client

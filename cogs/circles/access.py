@@ -58,6 +58,19 @@ async def keeper_here(bot: CircleBot, interaction: discord.Interaction[Any]) -> 
     return here
 
 
+async def member_or_keeper_here(bot: CircleBot, interaction: discord.Interaction[Any]) -> Here:
+    """The circle here, for members who accepted the agreements and for its keepers."""
+    here = await circle_here(bot, interaction)
+    if await circles.has_current_agreement(bot.db, here.circle.id, here.member.id):
+        return here
+    if await can_keep(bot, here.circle, here.member):
+        return here
+    raise UserFacingError(
+        "Please join this circle and accept its agreements first (the **Join** button on its "
+        "card, or `/circle agreements show`)."
+    )
+
+
 class NeedsAgreement(UserFacingError):
     """The member has not accepted the circle's current agreements."""
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.errors import NO_MENTIONS, GuardedItem, UserFacingError
+from bot.buttons import NUMBER, PersistentButton
+from bot.errors import NO_MENTIONS, UserFacingError
 from bot.services import circles
 from bot.services.circles import REMOVED, Circle, CircleAgreement
-from cogs.circles.structure import show_break
+from cogs.circles.pause import show_break
 
 if TYPE_CHECKING:
     from bot.client import CircleBot
@@ -68,30 +68,15 @@ def agreements_embed(circle: Circle, agreements: Sequence[CircleAgreement]) -> d
 
 
 class JoinButton(
-    GuardedItem,
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"ck:circle:join:(?P<circle_id>[0-9]+)",
+    PersistentButton,
+    prefix="ck:circle:join",
+    fields={"circle_id": NUMBER},
+    label="Join",
+    style=discord.ButtonStyle.primary,
 ):
     """The persistent Join button on a circle card."""
 
-    def __init__(self, circle_id: int, *, label: str = "Join") -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=label,
-                style=discord.ButtonStyle.primary,
-                custom_id=f"ck:circle:join:{circle_id}",
-            )
-        )
-        self.circle_id = circle_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-    ) -> JoinButton:
-        return cls(int(match["circle_id"]))
+    circle_id: int
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client
@@ -102,31 +87,16 @@ class JoinButton(
 
 
 class AgreeButton(
-    GuardedItem,
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"ck:circle:agree:(?P<circle_id>[0-9]+):(?P<count>[0-9]+)",
+    PersistentButton,
+    prefix="ck:circle:agree",
+    fields={"circle_id": NUMBER, "count": NUMBER},
+    label="I agree",
+    style=discord.ButtonStyle.success,
 ):
     """I agree: records acceptance of the agreements that were shown, and adds to the thread."""
 
-    def __init__(self, circle_id: int, count: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="I agree",
-                style=discord.ButtonStyle.success,
-                custom_id=f"ck:circle:agree:{circle_id}:{count}",
-            )
-        )
-        self.circle_id = circle_id
-        self.count = count
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-    ) -> AgreeButton:
-        return cls(int(match["circle_id"]), int(match["count"]))
+    circle_id: int
+    count: int
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         from cogs.circles.cog import join_circle
@@ -143,28 +113,8 @@ class AgreeButton(
         await join_circle(bot, interaction, circle)
 
 
-class NotNowButton(
-    GuardedItem,
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"ck:circle:notnow",
-):
+class NotNowButton(PersistentButton, prefix="ck:circle:notnow", label="Not now"):
     """Not now: closes the agreements without joining, and without asking why."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Not now", style=discord.ButtonStyle.secondary, custom_id="ck:circle:notnow"
-            )
-        )
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-    ) -> NotNowButton:
-        return cls()
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.edit_message(
@@ -175,9 +125,11 @@ class NotNowButton(
 
 
 class BreakButton(
-    GuardedItem,
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"ck:circle:break(?::(?P<circle_id>[0-9]+))?",
+    PersistentButton,
+    prefix="ck:circle:break",
+    fields={"circle_id": NUMBER},
+    optional_last=True,
+    label="I need a break",
 ):
     """I need a break: private grounding steps and support contacts; tells nobody.
 
@@ -186,24 +138,7 @@ class BreakButton(
     is the thread the click came from.
     """
 
-    def __init__(self, circle_id: int | None = None) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="I need a break",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"ck:circle:break:{circle_id}" if circle_id else "ck:circle:break",
-            )
-        )
-        self.circle_id = circle_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-    ) -> BreakButton:
-        return cls(int(match["circle_id"]) if match["circle_id"] else None)
+    circle_id: int | None
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client

@@ -1,0 +1,241 @@
+"""Check-in and check-out.
+
+- check-in: the public message shows totals only; who clicked is counted in memory (see
+  `bot.services.structure.Checkins`) and never stored, logged or shown;
+- check-out: answers are echoed back privately and not kept; a takeaway is shared only on
+  a clear yes, and then through the anonymous flow (`cogs.anonymous.submit_post`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.buttons import SLUG, TOKEN, PersistentButton
+from bot.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
+from bot.services import anonymous as anon
+from bot.services import structure
+from bot.services.structure import Checkins, CheckinTally, StructureError
+from cogs.circles.access import keeper_here, member_or_keeper_here
+from cogs.circles.common import quote_block, user_error
+
+if TYPE_CHECKING:
+    from bot.client import CircleBot
+
+log = logging.getLogger(__name__)
+
+CHECKIN_ENDED = (
+    "This check-in has ended (a newer one started, or the bot restarted). Thank you all the same."
+)
+
+
+def checkin_text(bot: CircleBot, tally: CheckinTally) -> str:
+    """The public check-in message: the question and the totals, never who chose what."""
+    lines = [f"**Check-in** · {bot.library.checkin.question}", ""]
+    for option in bot.library.checkin.weather:
+        lines.append(f"{option.emoji} {option.label}: **{tally.counts.get(option.id, 0)}**")
+    people = "person has" if tally.total == 1 else "people have"
+    lines += [
+        "",
+        f"{tally.total} {people} checked in. Only totals are shown: nobody, keepers included, "
+        "can see who chose what. Reading along without answering is fine too.",
+    ]
+    return "\n".join(lines)
+
+
+def _reflection(takeaway: str, care: str) -> str:
+    parts = []
+    if takeaway:
+        parts.append(quote_block(takeaway, "Your takeaway"))
+    if care:
+        parts.append(quote_block(care, "Looking after yourself"))
+    return "\n".join(parts)[:1800]
+
+
+class CheckinButton(
+    PersistentButton,
+    prefix="ck:circle:checkin",
+    fields={"token": TOKEN, "option": SLUG},
+):
+    """One weather option. The click is counted once, in memory, and answered privately."""
+
+    token: str
+    option: str
+
+    def look(self) -> tuple[str, discord.ButtonStyle]:
+        return self.option, discord.ButtonStyle.secondary
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        tally = _checkins(bot).get(self.token)
+        if tally is None:
+            raise UserFacingError(CHECKIN_ENDED)
+        here = await member_or_keeper_here(bot, interaction)
+        if tally.circle_id != here.circle.id:
+            raise UserFacingError(CHECKIN_ENDED)
+        try:
+            counted = tally.count(here.member.id, self.option)
+        except StructureError as error:
+            raise user_error(error) from None
+        if not counted:
+            await interaction.response.send_message(
+                "Already counted, thank you. Each person counts once per check-in.",
+                ephemeral=True,
+            )
+            return
+        await interaction.response.send_message(
+            "Thank you for checking in. Only the totals are shown; nobody can see what you chose.",
+            ephemeral=True,
+        )
+        message = interaction.message
+        if message is None:
+            return
+        async with tally.edit_lock:
+            # Rendered inside the lock, so the last edit always carries the latest totals.
+            try:
+                await message.edit(content=checkin_text(bot, tally), allowed_mentions=NO_MENTIONS)
+            except discord.HTTPException as error:
+                log.warning("Could not update a check-in's totals (HTTP %s)", error.status)
+
+
+def checkin_view(bot: CircleBot, token: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for option in bot.library.checkin.weather:
+        view.add_item(CheckinButton(token, option.id, label=option.label, emoji=option.emoji))
+    return view
+
+
+class CheckoutModal(ErrorHandlingModal):
+    """Private reflection: echoed back and never stored; the takeaway is shared only on yes."""
+
+    def __init__(self, circle_id: int) -> None:
+        super().__init__(title="Check out", timeout=900)
+        self.circle_id = circle_id
+        self.takeaway: discord.ui.TextInput[CheckoutModal] = discord.ui.TextInput(
+            label="One takeaway from today (optional)",
+            style=discord.TextStyle.paragraph,
+            max_length=anon.MAX_TEXT - 40,
+            required=False,
+            custom_id="takeaway",
+        )
+        self.care: discord.ui.TextInput[CheckoutModal] = discord.ui.TextInput(
+            label="One way you'll look after yourself (optional)",
+            style=discord.TextStyle.paragraph,
+            max_length=500,
+            required=False,
+            custom_id="care",
+        )
+        self.share: discord.ui.TextInput[CheckoutModal] = discord.ui.TextInput(
+            label="Share my takeaway anonymously? (yes/no)",
+            style=discord.TextStyle.short,
+            max_length=10,
+            required=False,
+            default="no",
+            custom_id="share",
+        )
+        for item in (self.takeaway, self.care, self.share):
+            self.add_item(item)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        from cogs.anonymous import submit_post
+
+        bot: CircleBot = interaction.client
+        takeaway = self.takeaway.value.strip()
+        care = self.care.value.strip()
+        choice = structure.wants_to_share(self.share.value)
+        echo = _reflection(takeaway, care)
+        if choice and takeaway:
+            await submit_post(
+                bot,
+                interaction,
+                self.circle_id,
+                text=f"Check-out takeaway: {takeaway}",
+                note=None,
+                reply_to_message_id=None,
+                quote_link=None,
+                draft_token=None,
+                confirmed=False,
+            )
+            if care:
+                await interaction.followup.send(
+                    "Only your takeaway is shared. For you alone:\n"
+                    + quote_block(care, "Looking after yourself"),
+                    ephemeral=True,
+                )
+            return
+        notes = []
+        if choice is None and takeaway:
+            notes.append("Your takeaway was not shared, because the answer wasn't a clear yes.")
+        elif choice and not takeaway:
+            notes.append("There was no takeaway to share, so nothing was posted.")
+        text = "Thank you for checking out. This is only for you; nothing was stored or shared."
+        await interaction.response.send_message(
+            "\n\n".join([text, *([echo] if echo else []), *notes]), ephemeral=True
+        )
+
+
+class CheckoutButton(
+    PersistentButton,
+    prefix="ck:circle:checkout",
+    label="Check out",
+    style=discord.ButtonStyle.primary,
+):
+    """Check out: opens the private reflection form in whatever circle this is."""
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        here = await member_or_keeper_here(bot, interaction)
+        await interaction.response.send_modal(CheckoutModal(here.circle.id))
+
+
+def _checkins(bot: CircleBot) -> Checkins:
+    registry = getattr(bot.get_cog("Circles"), "checkins", None)
+    if not isinstance(registry, Checkins):
+        raise UserFacingError(CHECKIN_ENDED)
+    return registry
+
+
+async def start_checkin(bot: CircleBot, interaction: discord.Interaction[Any]) -> None:
+    """`/circle checkin`: post the weather check-in; an earlier one in this circle ends."""
+    here = await keeper_here(bot, interaction)
+    registry = _checkins(bot)
+    token = registry.start(here.circle.id, [w.id for w in bot.library.checkin.weather])
+    tally = registry.get(token)
+    assert tally is not None
+    try:
+        await here.thread.send(
+            checkin_text(bot, tally), view=checkin_view(bot, token), allowed_mentions=NO_MENTIONS
+        )
+    except discord.HTTPException:
+        registry.end(token)
+        raise UserFacingError(
+            "Discord would not let me post the check-in here. Nothing was started; please try "
+            "again, or check that I can send messages in this thread."
+        ) from None
+    await interaction.response.send_message(
+        "Check-in posted. Only totals will show; if the bot restarts, this check-in ends.",
+        ephemeral=True,
+    )
+
+
+async def start_checkout(bot: CircleBot, interaction: discord.Interaction[Any]) -> None:
+    """`/circle checkout`: post the check-out message with its button."""
+    here = await keeper_here(bot, interaction)
+    view = discord.ui.View(timeout=None)
+    view.add_item(CheckoutButton())
+    try:
+        await here.thread.send(
+            "**Check-out** · Before we close: press **Check out** to note one takeaway and one "
+            "way you'll look after yourself. Your answers stay private unless you choose to share "
+            "your takeaway anonymously. Skipping this is fine too.",
+            view=view,
+            allowed_mentions=NO_MENTIONS,
+        )
+    except discord.HTTPException:
+        raise UserFacingError(
+            "Discord would not let me post the check-out here. Please try again, or check that "
+            "I can send messages in this thread."
+        ) from None
+    await interaction.response.send_message("Check-out posted.", ephemeral=True)

@@ -1,0 +1,451 @@
+"""Rounds: the talking piece goes round the circle's members, one turn each.
+
+Anonymous rounds know the holder only by label key, and their shares go through the
+anonymous flow (`cogs.anonymous.submit_post`); passing never asks for a reason and is not
+announced.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import discord
+
+from bot.buttons import TOKEN, PersistentButton, one_of
+from bot.decks import Prompt
+from bot.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
+from bot.services import anonymous as anon
+from bot.services import circles, structure
+from bot.services import prompts as prompt_service
+from bot.services.anonymous import AnonError
+from bot.services.circles import Circle
+from bot.services.structure import Moved, Round, StructureError, Turn
+from cogs.circles.access import Here, circle_here, keeper_here
+from cogs.circles.common import (
+    STRUCTURE_COLOUR,
+    local_time,
+    quote_block,
+    thread_of,
+    user_error,
+    wake_clock,
+)
+
+if TYPE_CHECKING:
+    from bot.client import CircleBot
+
+log = logging.getLogger(__name__)
+
+TURN_OVER = "That turn is already over; the talking piece has moved on."
+
+
+def round_intro(rnd: Round, prompt: Prompt | None, people: int) -> str:
+    minutes = rnd.turn_seconds // 60
+    lines = ["**A round is starting.**"]
+    if prompt is not None:
+        if prompt.content_notes:
+            lines.append(f"**Content note:** {', '.join(prompt.content_notes)}")
+        lines.append(f"> {prompt.text}")
+    how = (
+        "This round is anonymous: each person is shown by their anonymous label, and shares "
+        "are posted without names."
+        if rnd.anonymous
+        else "Each person is named when the talking piece comes to them."
+    )
+    lines.append(
+        f"{how} The piece goes round {people} {'person' if people == 1 else 'people'} in a "
+        f"random order, up to {minutes} minute{'s' if minutes != 1 else ''} each. When it "
+        "comes to you, you can share, pass (no reason needed), or ask to come back at the end."
+    )
+    return "\n".join(lines)[:2000]
+
+
+class TakeTurnButton(
+    PersistentButton,
+    prefix="ck:circle:turn",
+    fields={"token": TOKEN},
+    label="Take my turn",
+    style=discord.ButtonStyle.primary,
+):
+    """Take my turn: only the holder gets the private Share / Pass / Come back to me."""
+
+    token: str
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        _, rnd = await holder_here(bot, interaction, self.token)
+        view = discord.ui.View(timeout=None)
+        for action in ("share", "pass", "later"):
+            view.add_item(TurnChoiceButton(action, self.token))
+        how = (
+            "Your share will be posted without your name, the same way as `/anon post`."
+            if rnd.anonymous
+            else "Your share will be posted with your display name."
+        )
+        await interaction.response.send_message(
+            "The talking piece is yours. You can **Share**, **Pass** (no reason needed), or ask "
+            f"to **come back** to you at the end. {how} Only you can see this.",
+            view=view,
+            ephemeral=True,
+        )
+
+
+class TurnChoiceButton(
+    PersistentButton,
+    prefix="ck:circle:turn",
+    fields={"action": one_of("share", "pass", "later"), "token": TOKEN},
+):
+    """Share, Pass or Come back to me, shown privately to the holder."""
+
+    LABELS: ClassVar[dict[str, str]] = {
+        "share": "Share",
+        "pass": "Pass",
+        "later": "Come back to me",
+    }
+
+    action: str
+    token: str
+
+    def look(self) -> tuple[str, discord.ButtonStyle]:
+        share = self.action == "share"
+        style = discord.ButtonStyle.success if share else discord.ButtonStyle.secondary
+        return self.LABELS[self.action], style
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        here, rnd = await holder_here(bot, interaction, self.token)
+        if self.action == "share":
+            await interaction.response.send_modal(ShareModal(here.circle.id, rnd))
+            return
+        now = discord.utils.utcnow()
+        if self.action == "pass":
+            moved = await structure.finish_turn(bot.db, here.circle.id, self.token, now=now)
+            done = "You passed. Thank you; no reason needed."
+        else:
+            try:
+                moved = await structure.defer_turn(bot.db, here.circle.id, self.token, now=now)
+            except StructureError as error:
+                raise user_error(error) from None
+            done = "The piece will come back to you at the end of the round."
+        if moved is None:
+            raise UserFacingError(TURN_OVER)
+        await interaction.response.edit_message(content=done, view=None)
+        await move_on(bot, here.thread, rnd, moved)
+
+
+class ShareModal(ErrorHandlingModal):
+    """The holder's share: named rounds post it with their display name, anonymous rounds
+    through the anonymous flow."""
+
+    def __init__(self, circle_id: int, rnd: Round) -> None:
+        super().__init__(title="Your share", timeout=900)
+        self.circle_id = circle_id
+        self.token = rnd.turn_token
+        self.anonymous = rnd.anonymous
+        self.text: discord.ui.TextInput[ShareModal] = discord.ui.TextInput(
+            label="What you'd like to share",
+            style=discord.TextStyle.paragraph,
+            max_length=anon.MAX_TEXT,
+            custom_id="share",
+            placeholder=(
+                "Shown without your name." if rnd.anonymous else "Shown with your display name."
+            ),
+        )
+        self.note: discord.ui.TextInput[ShareModal] = discord.ui.TextInput(
+            label="Content note (optional)",
+            style=discord.TextStyle.short,
+            max_length=anon.MAX_NOTE,
+            required=False,
+            custom_id="content_note",
+            placeholder="e.g. violence, policing",
+        )
+        self.add_item(self.text)
+        self.add_item(self.note)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        try:
+            here, rnd = await holder_here(bot, interaction, self.token)
+        except UserFacingError:
+            # The time ran out while they wrote: give the text back rather than lose it.
+            await interaction.response.send_message(
+                "Your turn ended before this arrived, so it wasn't posted. Here is what you "
+                "wrote, so it isn't lost:\n" + quote_block(self.text.value, "Your share"),
+                ephemeral=True,
+            )
+            return
+        if self.anonymous:
+            await self._share_anonymously(bot, interaction, here, rnd)
+        else:
+            await self._share_named(bot, interaction, here, rnd)
+
+    async def _share_named(
+        self, bot: CircleBot, interaction: discord.Interaction[Any], here: Here, rnd: Round
+    ) -> None:
+        try:
+            text = anon.clean_text(self.text.value, what="Your share")
+            note = (
+                anon.clean_text(self.note.value, limit=anon.MAX_NOTE, what="The content note")
+                if self.note.value.strip()
+                else None
+            )
+        except AnonError as error:
+            raise user_error(error) from None
+        parts = [f"**Content note:** {note}"] if note else []
+        embed = discord.Embed(description="\n\n".join([*parts, text]), colour=STRUCTURE_COLOUR)
+        embed.set_author(name=here.member.display_name)
+        try:
+            await here.thread.send(embed=embed, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException:
+            raise UserFacingError(
+                "Discord would not let me post your share. The piece is still with you; "
+                "please try again."
+            ) from None
+        moved = await structure.finish_turn(
+            bot.db, here.circle.id, self.token, now=discord.utils.utcnow()
+        )
+        await interaction.response.send_message("Thank you for sharing.", ephemeral=True)
+        if moved is not None:
+            await move_on(bot, here.thread, rnd, moved)
+
+    async def _share_anonymously(
+        self, bot: CircleBot, interaction: discord.Interaction[Any], here: Here, rnd: Round
+    ) -> None:
+        from cogs.anonymous import submit_post
+
+        try:
+            key = bot.circle_keys.label_key(here.circle, here.member.id)
+        except AnonError as error:
+            raise user_error(error) from None
+        before = len(await anon.posts_by(bot.db, here.circle.id, key))
+        await submit_post(
+            bot,
+            interaction,
+            here.circle.id,
+            text=self.text.value,
+            note=self.note.value or None,
+            reply_to_message_id=None,
+            quote_link=None,
+            draft_token=None,
+            confirmed=False,
+        )
+        if len(await anon.posts_by(bot.db, here.circle.id, key)) == before:
+            # Held as a draft (it may identify someone): the turn stays theirs meanwhile.
+            await interaction.followup.send(
+                "The talking piece stays with you while you decide. It moves on when you "
+                "press Pass or your time is up.",
+                ephemeral=True,
+            )
+            return
+        moved = await structure.finish_turn(
+            bot.db, here.circle.id, self.token, now=discord.utils.utcnow()
+        )
+        if moved is not None:
+            await move_on(bot, here.thread, rnd, moved)
+
+
+async def _holder_name(
+    bot: CircleBot, rnd: Round, turn: Turn
+) -> tuple[str, discord.AllowedMentions]:
+    """How the holder is named in public, and the mentions that message may make."""
+    if turn.user_id is not None:
+        return f"<@{turn.user_id}>", discord.AllowedMentions(
+            everyone=False, roles=False, users=[discord.Object(turn.user_id)]
+        )
+    assert turn.label_key is not None
+    label = await anon.label_for(bot.db, rnd.circle_id, turn.label_key)
+    return f"**{label}**", NO_MENTIONS
+
+
+async def holder_here(
+    bot: CircleBot, interaction: discord.Interaction[Any], token: str
+) -> tuple[Here, Round]:
+    """The circle and its round, if the person clicking holds the piece for turn `token`.
+
+    Anonymous rounds compare label keys, so the holder is never looked up by id.
+    """
+    here = await circle_here(bot, interaction)
+    rnd = await structure.round_by_token(bot.db, token)
+    if rnd is None or rnd.circle_id != here.circle.id:
+        raise UserFacingError(TURN_OVER)
+    turn = await structure.holder(bot.db, here.circle.id)
+    if turn is None:
+        raise UserFacingError(TURN_OVER)
+    if rnd.anonymous:
+        try:
+            key = bot.circle_keys.label_key(here.circle, here.member.id)
+        except AnonError as error:
+            raise user_error(error) from None
+        mine = structure.is_holder(turn, label_key=key)
+    else:
+        mine = structure.is_holder(turn, user_id=here.member.id)
+    if not mine:
+        raise UserFacingError(
+            "It isn't your turn right now. When the talking piece comes to you, the message "
+            "will say so, and you can share or pass then."
+        )
+    return here, rnd
+
+
+async def announce_turn(bot: CircleBot, thread: discord.Thread, rnd: Round) -> None:
+    """Post whose turn it is, with Take my turn; raises discord.HTTPException if Discord refuses."""
+    turn = await structure.holder(bot.db, rnd.circle_id)
+    if turn is None:
+        return
+    who, mentions = await _holder_name(bot, rnd, turn)
+    after = await structure.waiting(bot.db, rnd.circle_id)
+    queue = f"{after} after you." if after else "You're the last in this round."
+    view = discord.ui.View(timeout=None)
+    view.add_item(TakeTurnButton(rnd.turn_token))
+    message = await thread.send(
+        f"{who}, the talking piece is with you until {local_time(rnd.turn_ends_at)}. Press "
+        f"**Take my turn** to share, pass or come back later. {queue}",
+        view=view,
+        allowed_mentions=mentions,
+    )
+    await structure.set_turn_message(bot.db, rnd.circle_id, rnd.turn_token, message.id)
+
+
+async def _retire_turn_message(thread: discord.Thread, rnd: Round) -> None:
+    """Take the button off an old turn message so it reads as finished."""
+    if rnd.turn_message_id is None:
+        return
+    try:
+        await thread.get_partial_message(rnd.turn_message_id).edit(view=None)
+    except discord.HTTPException as error:
+        log.warning("Could not retire a turn message (HTTP %s)", error.status)
+
+
+async def move_on(bot: CircleBot, thread: discord.Thread, before: Round, moved: Moved) -> None:
+    """Show that the piece moved: the old turn is closed, then the next turn or the end."""
+    await _retire_turn_message(thread, before)
+    try:
+        if moved.round is None:
+            await thread.send(
+                "That's the end of the round. Thank you, everyone, for sharing, passing and "
+                "listening.",
+                allowed_mentions=NO_MENTIONS,
+            )
+        else:
+            await announce_turn(bot, thread, moved.round)
+    except discord.HTTPException as error:
+        # The round is safe in the database: the turn times out and the piece moves on.
+        log.warning(
+            "Could not announce the next turn in circle %s (HTTP %s)",
+            before.circle_id,
+            error.status,
+        )
+
+
+async def start_round(
+    bot: CircleBot,
+    interaction: discord.Interaction[Any],
+    *,
+    prompt_id: str | None,
+    mode: structure.Mode,
+    turn_minutes: int,
+) -> None:
+    """`/circle round start`."""
+    here = await keeper_here(bot, interaction)
+    prompt = None
+    if prompt_id:
+        prompt = await prompt_service.find_prompt(bot.db, bot.library, here.circle.id, prompt_id)
+        if prompt is None:
+            raise UserFacingError(
+                f"There is no prompt with the id “{prompt_id}”. `/prompt list` shows them."
+            )
+    member_ids = await circles.agreed_members(bot.db, here.circle.id)
+    members: list[int] | list[bytes] = member_ids
+    try:
+        structure.check_turn_minutes(turn_minutes)
+        if mode == "anonymous":
+            members = [bot.circle_keys.label_key(here.circle, m) for m in member_ids]
+        rnd = await structure.start_round(
+            bot.db,
+            here.circle.id,
+            mode=mode,
+            members=members,
+            prompt_id=prompt.id if prompt else None,
+            turn_minutes=turn_minutes,
+            now=discord.utils.utcnow(),
+        )
+    except (StructureError, AnonError) as error:
+        raise user_error(error) from None
+    wake_clock(bot, rnd.turn_ends_at)
+    try:
+        await here.thread.send(
+            round_intro(rnd, prompt, len(member_ids)), allowed_mentions=NO_MENTIONS
+        )
+        await announce_turn(bot, here.thread, rnd)
+    except discord.HTTPException:
+        await structure.end_round(bot.db, here.circle.id)
+        raise UserFacingError(
+            "Discord would not let me post the round here, so it was not started. Please try "
+            "again, or check that I can send messages in this thread."
+        ) from None
+    await interaction.response.send_message(
+        f"The round has started with {len(member_ids)} "
+        f"{'person' if len(member_ids) == 1 else 'people'}. `/circle round next` moves the "
+        "piece on; `/circle round end` ends the round.",
+        ephemeral=True,
+    )
+
+
+async def next_turn(bot: CircleBot, interaction: discord.Interaction[Any]) -> None:
+    """`/circle round next`: the keeper moves the piece on from whoever holds it."""
+    here = await keeper_here(bot, interaction)
+    rnd = await structure.get_round(bot.db, here.circle.id)
+    if rnd is None:
+        raise UserFacingError("There's no round running here. `/circle round start` starts one.")
+    moved = await structure.finish_turn(
+        bot.db, here.circle.id, rnd.turn_token, now=discord.utils.utcnow()
+    )
+    if moved is None:
+        raise UserFacingError("The piece moved on just now; nothing else was changed.")
+    await interaction.response.send_message("The piece has moved on.", ephemeral=True)
+    await move_on(bot, here.thread, rnd, moved)
+
+
+async def end_round(bot: CircleBot, interaction: discord.Interaction[Any]) -> None:
+    """`/circle round end`."""
+    here = await keeper_here(bot, interaction)
+    ended = await structure.end_round(bot.db, here.circle.id)
+    if ended is None:
+        raise UserFacingError("There's no round running here.")
+    await interaction.response.send_message("The round has ended.", ephemeral=True)
+    await _retire_turn_message(here.thread, ended)
+    try:
+        await here.thread.send(
+            "The keeper has ended this round. Thank you, everyone.", allowed_mentions=NO_MENTIONS
+        )
+    except discord.HTTPException as error:
+        log.warning("Could not announce the end of a round (HTTP %s)", error.status)
+
+
+async def leave_round(bot: CircleBot, circle: Circle, user_id: int) -> None:
+    """Someone left the circle: the piece will not come to them (nor name them) again."""
+    try:
+        key: bytes | None = bot.circle_keys.label_key(circle, user_id)
+    except AnonError:
+        key = None
+    await structure.leave_round(bot.db, circle.id, user_id=user_id, label_key=key)
+
+
+async def end_forgotten_rounds(bot: CircleBot) -> None:
+    """At start-up: strict circles' keys died with the last process, so nobody can be
+    matched to an anonymous round started before it; end those rounds and say why."""
+    for circle_id in await structure.anonymous_rounds_in_strict_circles(bot.db):
+        ended = await structure.end_round(bot.db, circle_id)
+        circle = await circles.get_circle(bot.db, circle_id)
+        thread = await thread_of(bot, circle) if circle is not None else None
+        if thread is None or ended is None:
+            continue
+        await _retire_turn_message(thread, ended)
+        try:
+            await thread.send(
+                "The bot restarted, and in a strict circle anonymous labels start afresh after "
+                "a restart, so this round has ended. A keeper can start a new one.",
+                allowed_mentions=NO_MENTIONS,
+            )
+        except discord.HTTPException as error:
+            log.warning("Could not announce an ended round (HTTP %s)", error.status)

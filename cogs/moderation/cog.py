@@ -1,0 +1,514 @@
+"""The `/mod` command group, the Report to moderators menu, and the hourly purge."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot.client import CircleBot
+from bot.discord_utils import log_action, require_member, require_moderator
+from bot.errors import NO_MENTIONS, UserFacingError
+from bot.services import anonymous as anon
+from bot.services import circles
+from bot.services import moderation as mod
+from bot.services.anonymous import AnonError, AnonPost
+from bot.services.config import get_config
+from bot.services.moderation import Report
+from cogs.anonymous import post_embed
+from cogs.moderation.actions import find_post, remove_post
+from cogs.moderation.helpers import (
+    ReportTarget,
+    clean_input,
+    fit_lines,
+    report_embed,
+    until_text,
+    user_message,
+)
+from cogs.moderation.modals import ReportModal
+from cogs.moderation.views import held_view, report_view
+
+log = logging.getLogger(__name__)
+
+QUEUE_ITEMS_SHOWN = 10
+PURGE_MINUTES = 60
+RECORD_WORDS = {"warning": "warning", "timeout": "timeout", "note": "note"}
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_messages=True)
+class Moderation(commands.GroupCog, group_name="mod"):
+    """Moderator tools: the queue, removals, blocks, warnings, timeouts, notes, locks."""
+
+    def __init__(self, bot: CircleBot) -> None:
+        self.bot = bot
+        self.report_menu = app_commands.ContextMenu(
+            name="Report to moderators", callback=self.report_message
+        )
+        self.report_menu.guild_only = True
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.report_menu)
+        self.purge.start()
+
+    async def cog_unload(self) -> None:
+        self.purge.cancel()
+        self.bot.tree.remove_command(self.report_menu.name, type=self.report_menu.type)
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        # Discord hides /mod from members without Manage Messages, but a server can show it
+        # to anyone (and must, for a moderator role without that permission): check again.
+        await require_moderator(self.bot.db, interaction)
+        return True
+
+    async def _log(
+        self,
+        interaction: discord.Interaction[Any],
+        action: str,
+        *,
+        target_user_id: int | None = None,
+        target_label: str | None = None,
+        details: str = "",
+    ) -> None:
+        member = require_member(interaction)
+        await log_action(
+            self.bot.db,
+            member.guild,
+            moderator_id=member.id,
+            action=action,
+            target_user_id=target_user_id,
+            target_label=target_label,
+            details=details,
+        )
+
+    async def _reply(self, interaction: discord.Interaction[Any], content: str) -> None:
+        await interaction.response.send_message(
+            content, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    # reporting (every member) --------------------------------------------------------------
+
+    async def report_message(
+        self, interaction: discord.Interaction[Any], message: discord.Message
+    ) -> None:
+        """Tell the moderators about a message, without your name unless you want it there."""
+        require_member(interaction)
+        await interaction.response.send_modal(ReportModal(ReportTarget.of(message)))
+
+    # the queue -----------------------------------------------------------------------------
+
+    @app_commands.command(name="queue")
+    async def queue(self, interaction: discord.Interaction[Any]) -> None:
+        """Privately list held anonymous posts and open reports, oldest first, with buttons."""
+        member = require_member(interaction)
+        config = await get_config(self.bot.db, member.guild.id)
+        open_circles = {c.id: c for c in await circles.open_circles(self.bot.db, member.guild.id)}
+        held = await anon.pending_reviews(self.bot.db, list(open_circles))
+        reports = [
+            r
+            for r in await mod.open_reports(self.bot.db, member.guild.id)
+            # Reports about moderators that went to the escalation channel stay there.
+            if not r.escalated or r.queue_channel_id == config.queue_channel_id
+        ]
+        items: list[tuple[datetime, AnonPost | Report]] = [(p.created_at, p) for p in held]
+        items += [(r.created_at, r) for r in reports]
+        items.sort(key=lambda item: item[0])
+        if not items:
+            await self._reply(interaction, "Nothing is waiting: no held posts and no open reports.")
+            return
+        summary = f"{len(held)} held post(s) and {len(reports)} open report(s), oldest first."
+        if len(items) > QUEUE_ITEMS_SHOWN:
+            summary += f" Showing the first {QUEUE_ITEMS_SHOWN}; decide those to see the rest."
+        await self._reply(interaction, summary)
+        for _, item in items[:QUEUE_ITEMS_SHOWN]:
+            if isinstance(item, Report):
+                await interaction.followup.send(
+                    embed=report_embed(item),
+                    view=report_view(item),
+                    ephemeral=True,
+                    allowed_mentions=NO_MENTIONS,
+                )
+                continue
+            circle = open_circles[item.circle_id]
+            embed = post_embed(item.label, item.text or "", item.content_note, item.quote_link)
+            embed.title = f"Held for review · {circle.name}"
+            await interaction.followup.send(
+                embed=embed,
+                view=held_view(item.token),
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
+
+    # anonymous posts -----------------------------------------------------------------------
+
+    @app_commands.command(name="remove")
+    @app_commands.describe(
+        post="Link to the anonymous post (Copy Message Link) or its message id",
+        reason="Why it is removed (kept in the mod log)",
+    )
+    async def remove(
+        self,
+        interaction: discord.Interaction[Any],
+        post: str,
+        reason: app_commands.Range[str, 1, mod.MAX_REASON],
+    ) -> None:
+        """Remove an anonymous post; the bot deletes it, so no one learns who wrote it."""
+        member = require_member(interaction)
+        cleaned = clean_input(reason, "The reason")
+        found, circle = await find_post(self.bot, member.guild, post)
+        if found.status == "removed":
+            raise UserFacingError("That post was already removed.")
+        await remove_post(self.bot, found, circle)
+        await self._log(
+            interaction,
+            "remove",
+            target_label=found.label,
+            details=f"anonymous post in {circle.name}: {cleaned}",
+        )
+        await self._reply(
+            interaction,
+            f"Removed the post by **{found.label}** in {circle.name}. Its author sees it as "
+            "removed in `/anon mine`; nobody learns who wrote it.",
+        )
+
+    @app_commands.command(name="block")
+    @app_commands.describe(
+        post="Link to one of the author's anonymous posts (Copy Message Link) or its id",
+        reason="Why (kept in the mod log and shown in /mod blocks)",
+        days="How many days the block lasts (1-365); leave empty to block until lifted",
+    )
+    async def block(
+        self,
+        interaction: discord.Interaction[Any],
+        post: str,
+        reason: app_commands.Range[str, 1, mod.MAX_REASON],
+        days: app_commands.Range[int, 1, 365] | None = None,
+    ) -> None:
+        """Stop a post's anonymous author posting anonymously in that circle, unseen."""
+        member = require_member(interaction)
+        cleaned = clean_input(reason, "The reason")
+        found, circle = await find_post(self.bot, member.guild, post)
+        now = discord.utils.utcnow()
+        try:
+            expires_at = mod.block_expiry(now, days)
+            block_id = await anon.block(
+                self.bot.db,
+                circle.id,
+                found.label_key,
+                found.label,
+                reason=cleaned,
+                now=now,
+                expires_at=expires_at,
+            )
+        except ValueError as error:
+            raise UserFacingError(str(error)) from None
+        except AnonError as error:
+            raise user_message(error) from None
+        await self._log(
+            interaction,
+            "block",
+            target_label=found.label,
+            details=f"in {circle.name} {until_text(expires_at)}: {cleaned}",
+        )
+        strict = (
+            " This is a strict circle, so the block also ends when the bot restarts."
+            if circle.strict
+            else ""
+        )
+        await self._reply(
+            interaction,
+            f"Blocked **{found.label}** from anonymous posting in {circle.name} "
+            f"{until_text(expires_at)} (block #{block_id}). Nobody, you included, learns who this "
+            f"is. `/mod unblock {block_id}` lifts it.{strict}",
+        )
+
+    @app_commands.command(name="blocks")
+    async def blocks(self, interaction: discord.Interaction[Any]) -> None:
+        """Privately list active blocks on anonymous authors in this server's circles."""
+        member = require_member(interaction)
+        names = {c.id: c.name for c in await circles.open_circles(self.bot.db, member.guild.id)}
+        active = await anon.blocks(self.bot.db, list(names), now=discord.utils.utcnow())
+        if not active:
+            await self._reply(interaction, "No anonymous author is blocked in this server.")
+            return
+        lines = [
+            f"`#{b.id}` · {names[b.circle_id]} · **{b.label}** · {until_text(b.expires_at)}"
+            f" · {b.reason or 'no reason given'}"
+            for b in active
+        ]
+        await self._reply(interaction, fit_lines(lines, "**Active blocks** (`/mod unblock id`):"))
+
+    @app_commands.command(name="unblock")
+    @app_commands.describe(id="The block's number, from /mod blocks")
+    async def unblock(self, interaction: discord.Interaction[Any], id: int) -> None:
+        """Lift a block on an anonymous author."""
+        member = require_member(interaction)
+        names = {c.id: c.name for c in await circles.open_circles(self.bot.db, member.guild.id)}
+        active = await anon.blocks(self.bot.db, list(names), now=discord.utils.utcnow())
+        found = next((b for b in active if b.id == id), None)
+        if found is None or not await anon.unblock(self.bot.db, id, list(names)):
+            raise UserFacingError(
+                f"There is no active block #{id} in this server. `/mod blocks` lists them."
+            )
+        await self._log(
+            interaction,
+            "unblock",
+            target_label=found.label,
+            details=f"block #{id} in {names[found.circle_id]}",
+        )
+        await self._reply(
+            interaction, f"Lifted block #{id}: **{found.label}** may post anonymously again."
+        )
+
+    # named moderation ----------------------------------------------------------------------
+
+    @app_commands.command(name="warn")
+    @app_commands.describe(
+        member="Who to warn", reason="What they are warned about (sent to them privately)"
+    )
+    async def warn(
+        self,
+        interaction: discord.Interaction[Any],
+        member: discord.Member,
+        reason: app_commands.Range[str, 1, mod.MAX_REASON],
+    ) -> None:
+        """Warn a member by direct message, and record it."""
+        moderator = require_member(interaction)
+        cleaned = clean_input(reason, "The reason")
+        if member.bot:
+            raise UserFacingError("Bots can't be warned.")
+        try:
+            await member.send(
+                f"**A message from the moderators of {moderator.guild.name}**\n\n{cleaned}\n\n"
+                "If you want to talk about it, you can reach the moderators in the server.",
+                allowed_mentions=NO_MENTIONS,
+            )
+            delivered = True
+        except discord.HTTPException as error:
+            delivered = False
+            log.info("A warning could not be sent by direct message (HTTP %s)", error.status)
+        await mod.add_record(
+            self.bot.db,
+            guild_id=moderator.guild.id,
+            kind="warning",
+            target_user_id=member.id,
+            moderator_id=moderator.id,
+            text=cleaned,
+            now=discord.utils.utcnow(),
+            dm_delivered=delivered,
+        )
+        undelivered = "" if delivered else " (not delivered: their direct messages are closed)"
+        await self._log(
+            interaction, "warn", target_user_id=member.id, details=f"{cleaned}{undelivered}"
+        )
+        if delivered:
+            await self._reply(interaction, f"Warned {member.mention}; they got a direct message.")
+        else:
+            await self._reply(
+                interaction,
+                f"Recorded the warning for {member.mention}, but Discord wouldn't let me message "
+                "them (their direct messages are closed to me). Please let them know another way.",
+            )
+
+    @app_commands.command(name="timeout")
+    @app_commands.describe(
+        member="Who to time out",
+        minutes="How long, in minutes (1-40320, that is up to 28 days)",
+        reason="Why (kept in the mod log and Discord's audit log)",
+    )
+    async def timeout(
+        self,
+        interaction: discord.Interaction[Any],
+        member: discord.Member,
+        minutes: app_commands.Range[int, 1, 40320],
+        reason: app_commands.Range[str, 1, mod.MAX_REASON],
+    ) -> None:
+        """Time a member out: they can read but not talk or react for a while."""
+        moderator = require_member(interaction)
+        cleaned = clean_input(reason, "The reason")
+        guild = moderator.guild
+        me = guild.me
+        refusal = mod.timeout_refusal(
+            bot_can_moderate=me.guild_permissions.moderate_members,
+            bot_top_position=me.top_role.position,
+            target_top_position=member.top_role.position,
+            target_is_owner=member.id == guild.owner_id,
+            target_is_admin=member.guild_permissions.administrator,
+            target_is_bot=member.id == me.id,
+            target_is_self=member.id == moderator.id,
+        )
+        if refusal is not None:
+            raise UserFacingError(refusal)
+        try:
+            await member.timeout(timedelta(minutes=minutes), reason=cleaned)
+        except discord.Forbidden:
+            raise UserFacingError(
+                "Discord refused the timeout. Check that my role has Timeout Members and sits "
+                "above theirs. Nothing was changed."
+            ) from None
+        except discord.HTTPException:
+            raise UserFacingError(
+                "Discord had a problem with the timeout. Nothing was changed; please try again."
+            ) from None
+        now = discord.utils.utcnow()
+        await mod.add_record(
+            self.bot.db,
+            guild_id=guild.id,
+            kind="timeout",
+            target_user_id=member.id,
+            moderator_id=moderator.id,
+            text=cleaned,
+            now=now,
+            minutes=minutes,
+        )
+        await self._log(
+            interaction, "timeout", target_user_id=member.id, details=f"{minutes} min: {cleaned}"
+        )
+        until = discord.utils.format_dt(now + timedelta(minutes=minutes))
+        await self._reply(interaction, f"Timed out {member.mention} until {until}.")
+
+    @app_commands.command(name="note")
+    @app_commands.describe(member="Who the note is about", text="The note (moderators only)")
+    async def note(
+        self,
+        interaction: discord.Interaction[Any],
+        member: discord.Member,
+        text: app_commands.Range[str, 1, mod.MAX_NOTE],
+    ) -> None:
+        """Add a private note about a member, for moderators only."""
+        moderator = require_member(interaction)
+        cleaned = clean_input(text, "The note", mod.MAX_NOTE)
+        await mod.add_record(
+            self.bot.db,
+            guild_id=moderator.guild.id,
+            kind="note",
+            target_user_id=member.id,
+            moderator_id=moderator.id,
+            text=cleaned,
+            now=discord.utils.utcnow(),
+        )
+        # The note's text stays out of the mod-log channel: /mod notes shows it on request.
+        await self._log(interaction, "note", target_user_id=member.id, details="private note added")
+        await self._reply(
+            interaction, f"Noted. `/mod notes` shows the notes about {member.mention}."
+        )
+
+    @app_commands.command(name="notes")
+    @app_commands.describe(member="Whose record to show")
+    async def notes(self, interaction: discord.Interaction[Any], member: discord.Member) -> None:
+        """Privately show warnings, timeouts and notes about a member."""
+        moderator = require_member(interaction)
+        records = await mod.records_about(self.bot.db, moderator.guild.id, member.id)
+        if not records:
+            await self._reply(
+                interaction, f"No warnings, timeouts or notes about {member.mention}."
+            )
+            return
+        lines = []
+        for r in records:
+            by = f" by <@{r.moderator_id}>" if r.moderator_id else ""
+            extra = f" ({r.minutes} min)" if r.minutes else ""
+            if r.dm_delivered is False:
+                extra += " (direct message not delivered)"
+            lines.append(
+                f"• {discord.utils.format_dt(r.created_at, 'd')} **{RECORD_WORDS[r.kind]}**"
+                f"{extra}{by}: {r.text}"
+            )
+        await self._reply(
+            interaction, fit_lines(lines, f"**About {member.mention}**, newest first:")
+        )
+
+    # threads and channels ------------------------------------------------------------------
+
+    async def _circle_thread(self, interaction: discord.Interaction[Any]) -> discord.Thread:
+        channel = interaction.channel
+        if not isinstance(channel, discord.Thread):
+            raise UserFacingError("Use this inside a circle's thread.")
+        circle = await circles.circle_for_thread(self.bot.db, channel.id)
+        if circle is None:
+            raise UserFacingError("Use this inside a circle's thread.")
+        if not circle.is_open:
+            raise UserFacingError("This circle is closed.")
+        return channel
+
+    async def _set_lock(self, interaction: discord.Interaction[Any], locked: bool) -> None:
+        thread = await self._circle_thread(interaction)
+        word = "locked" if locked else "unlocked"
+        if thread.locked == locked:
+            raise UserFacingError(f"This thread is already {word}.")
+        try:
+            await thread.edit(locked=locked)
+        except discord.Forbidden:
+            raise UserFacingError(
+                "Discord wouldn't let me: I need Manage Threads here. Nothing was changed."
+            ) from None
+        await self._log(interaction, "lock" if locked else "unlock", details=thread.name)
+        more = (
+            "Only moderators can post until `/mod unlock`." if locked else "Members can post again."
+        )
+        await self._reply(interaction, f"Thread {word}. {more}")
+
+    @app_commands.command(name="lock")
+    async def lock(self, interaction: discord.Interaction[Any]) -> None:
+        """Lock this circle's thread: members can read but not post."""
+        await self._set_lock(interaction, True)
+
+    @app_commands.command(name="unlock")
+    async def unlock(self, interaction: discord.Interaction[Any]) -> None:
+        """Unlock this circle's thread."""
+        await self._set_lock(interaction, False)
+
+    @app_commands.command(name="slowmode")
+    @app_commands.describe(seconds="Seconds members wait between messages (0-21600; 0 = off)")
+    async def slowmode(
+        self,
+        interaction: discord.Interaction[Any],
+        seconds: app_commands.Range[int, 0, 21600],
+    ) -> None:
+        """Set slow mode in this channel or thread."""
+        channel = interaction.channel
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            raise UserFacingError("Use this in a text channel or a thread.")
+        try:
+            await channel.edit(slowmode_delay=seconds)
+        except discord.Forbidden:
+            need = "Manage Threads" if isinstance(channel, discord.Thread) else "Manage Channels"
+            raise UserFacingError(
+                f"Discord wouldn't let me: I need {need} here. Nothing was changed."
+            ) from None
+        await self._log(interaction, "slowmode", details=f"{seconds} s in {channel.mention}")
+        state = f"{seconds} seconds between messages" if seconds else "off"
+        await self._reply(interaction, f"Slow mode here: {state}.")
+
+    # housekeeping --------------------------------------------------------------------------
+
+    @tasks.loop(minutes=PURGE_MINUTES)
+    async def purge(self) -> None:
+        """Drop expired blocks and drafts, old rate-limit rows and reports past retention."""
+        now = discord.utils.utcnow()
+        await anon.purge_expired(self.bot.db, now=now)
+        await mod.purge_report_limits(self.bot.db, now=now)
+        for report in await mod.purge_old_reports(self.bot.db, now=now):
+            # An open report's queue message still shows the reported text: it goes too.
+            guild = self.bot.get_guild(report.guild_id)
+            if guild is None or report.queue_channel_id is None or not report.queue_message_id:
+                continue
+            channel = guild.get_channel(report.queue_channel_id)
+            if isinstance(channel, discord.TextChannel):
+                try:
+                    await channel.get_partial_message(report.queue_message_id).delete()
+                except discord.HTTPException as error:
+                    log.warning("Could not delete an expired report (HTTP %s)", error.status)
+
+    @purge.before_loop
+    async def _before_purge(self) -> None:
+        await self.bot.wait_until_ready()
+
+    @purge.error
+    async def _purge_error(self, error: BaseException) -> None:
+        log.error("The moderation purge stopped unexpectedly", exc_info=error)

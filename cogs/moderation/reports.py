@@ -1,0 +1,119 @@
+"""Filing a report: where it goes (the queue, or the escalation channel when it is about a
+moderator or keeper) and what moderators see of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+
+from bot.client import CircleBot
+from bot.discord_utils import is_moderator, require_member, text_channel
+from bot.errors import NO_MENTIONS, UserFacingError
+from bot.services import anonymous as anon
+from bot.services import circles
+from bot.services import moderation as mod
+from bot.services.config import GuildConfig, get_config
+from bot.services.moderation import ModerationError
+from cogs.moderation.helpers import ReportTarget, queue_ping, report_embed, user_message
+from cogs.moderation.views import report_view
+
+log = logging.getLogger(__name__)
+
+
+async def _about_staff(
+    bot: CircleBot, guild: discord.Guild, target: ReportTarget, config: GuildConfig
+) -> bool:
+    """Whether the reported member moderates this server or keeps the circle they wrote in."""
+    author = guild.get_member(target.author_id)
+    if author is None:
+        try:
+            author = await guild.fetch_member(target.author_id)
+        except discord.HTTPException:
+            author = None  # left the server, or a webhook: not staff
+    if author is not None and is_moderator(author, config):
+        return True
+    circle = await circles.circle_for_thread(bot.db, target.channel_id)
+    return circle is not None and await circles.is_keeper(bot.db, circle.id, target.author_id)
+
+
+async def file_report(
+    bot: CircleBot,
+    interaction: discord.Interaction[Any],
+    target: ReportTarget,
+    *,
+    reason: str,
+    contact: bool,
+) -> None:
+    """Store a report and put it in front of the moderators (or the escalation channel).
+
+    Nothing here is logged or stored about the reporter beyond the rate-limit HMAC, unless
+    they agreed to be contacted.
+    """
+    member = require_member(interaction)
+    guild = member.guild
+    config = await get_config(bot.db, guild.id)
+    me = bot.user
+    post = None
+    if me is not None and target.author_id == me.id:
+        post = await anon.post_for_message(bot.db, target.message_id)
+    escalated = False
+    if post is not None:
+        # Never ask who wrote an anonymous post: the label is all anyone learns.
+        written_by = f"Anonymous · {post.label}"
+    elif me is not None and target.author_id == me.id:
+        written_by = "Circlekeeper"
+    else:
+        written_by = f"<@{target.author_id}>"
+        escalated = await _about_staff(bot, guild, target, config)
+    destination = text_channel(guild, config.escalation_channel_id) if escalated else None
+    to_queue = destination is None
+    if destination is None:
+        destination = text_channel(guild, config.queue_channel_id)
+    if destination is None:
+        raise UserFacingError(
+            "This server hasn't set up a moderators' channel yet, so I can't pass reports on. "
+            "Nothing was sent; please contact a moderator directly."
+        )
+    try:
+        filed = await mod.file_report(
+            bot.db,
+            guild_id=guild.id,
+            channel_id=target.channel_id,
+            message_id=target.message_id,
+            anonymous=post is not None,
+            escalated=escalated,
+            snapshot_text=target.text,
+            reason=reason,
+            contact_user_id=member.id if contact else None,
+            reporter=mod.reporter_key(bot.settings.secret, guild.id, member.id),
+            now=discord.utils.utcnow(),
+        )
+    except ModerationError as error:
+        raise user_message(error) from None
+    ping, mentions = queue_ping(config) if to_queue else ("", NO_MENTIONS)
+    try:
+        sent = await destination.send(
+            ping,
+            embed=report_embed(filed.report, written_by),
+            view=report_view(filed.report),
+            allowed_mentions=mentions,
+        )
+    except discord.HTTPException as error:
+        await mod.withdraw_report(bot.db, filed)
+        log.warning("Could not deliver a report (HTTP %s)", error.status)
+        raise UserFacingError(
+            "Discord wouldn't let me pass your report on. Nothing was kept; please try again "
+            "in a moment, or contact a moderator directly."
+        ) from None
+    await mod.set_report_message(bot.db, filed.report.id, destination.id, sent.id)
+    who = (
+        "They can see it came from you and may contact you."
+        if contact
+        else "They won't see who sent it."
+    )
+    await interaction.response.send_message(
+        f"Thank you. Your report is with the moderators. {who}", ephemeral=True
+    )

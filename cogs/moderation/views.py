@@ -1,0 +1,101 @@
+"""The moderators' persistent buttons, and the Report button on anonymous posts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from bot.buttons import TOKEN, PersistentButton, one_of
+from bot.discord_utils import require_member
+from bot.errors import UserFacingError
+from bot.services.moderation import Report
+from cogs.moderation.actions import decide_held_post, decide_report
+from cogs.moderation.helpers import ReportTarget
+
+HELD_BUTTONS = {
+    "approve": ("Approve", discord.ButtonStyle.success),
+    "reject": ("Reject", discord.ButtonStyle.danger),
+    "block": ("Block author", discord.ButtonStyle.secondary),
+}
+REPORT_BUTTONS = {
+    "removed": ("Remove message", discord.ButtonStyle.danger),
+    "dismissed": ("Dismiss", discord.ButtonStyle.secondary),
+    "handled": ("Mark handled", discord.ButtonStyle.success),
+}
+
+
+class ReportButton(PersistentButton, prefix="ck:mod:report", label="Report"):
+    """Report, on every anonymous post: the reported message is the one carrying the button."""
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        # Imported on use: the form files a report whose own buttons are defined here.
+        from cogs.moderation.modals import ReportModal
+
+        require_member(interaction)
+        if interaction.message is None:
+            raise UserFacingError("That message is gone, so there is nothing to report.")
+        await interaction.response.send_modal(ReportModal(ReportTarget.of(interaction.message)))
+
+
+class HeldPostButton(
+    PersistentButton,
+    prefix="ck:mod",
+    fields={"decision": one_of(*HELD_BUTTONS), "token": TOKEN},
+):
+    """Block author beside Approve / Reject in the queue; all three in `/mod queue`."""
+
+    decision: str
+    token: str
+
+    def look(self) -> tuple[str, discord.ButtonStyle]:
+        return HELD_BUTTONS[self.decision]
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        await decide_held_post(interaction.client, interaction, self.token, self.decision)
+
+
+class ReportDecisionButton(
+    PersistentButton,
+    prefix="ck:mod:report",
+    fields={"decision": one_of(*REPORT_BUTTONS), "token": TOKEN},
+):
+    """Remove message / Dismiss / Mark handled on a report."""
+
+    decision: str
+    token: str
+
+    def look(self) -> tuple[str, discord.ButtonStyle]:
+        return REPORT_BUTTONS[self.decision]
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        await decide_report(interaction.client, interaction, self.token, self.decision)
+
+
+def add_review_buttons(view: discord.ui.View, token: str) -> None:
+    """Block author, for the review queue's held posts (cogs.anonymous builds that view)."""
+    view.add_item(HeldPostButton("block", token))
+
+
+def add_post_buttons(view: discord.ui.View) -> None:
+    """Report, for every anonymous post (cogs.anonymous builds that view)."""
+    view.add_item(ReportButton())
+
+
+def held_view(token: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for decision in ("approve", "reject", "block"):
+        view.add_item(HeldPostButton(decision, token))
+    return view
+
+
+def report_view(report: Report) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    # Only the bot's own anonymous posts can be removed from here: a member's message is
+    # theirs, and deleting it as the bot would hide who removed it.
+    decisions = (
+        ("removed", "dismissed", "handled") if report.anonymous else ("dismissed", "handled")
+    )
+    for decision in decisions:
+        view.add_item(ReportDecisionButton(decision, report.token))
+    return view
