@@ -68,7 +68,11 @@ def post_embed(label: str, text: str, note: str | None, quote_link: str | None) 
 
 
 def findings_text(findings: list[anon.Finding]) -> str:
-    lines = "\n".join(f"• {f.kind}: `{f.excerpt}`" for f in findings)
+    # Only the kinds are named: the post's own words never travel in an interaction response.
+    kinds = sorted({f.kind for f in findings})
+    lines = "\n".join(
+        f"• a {kind}" if kind != "email address" else "• an email address" for kind in kinds
+    )
     return (
         "Your message seems to contain details that could identify someone:\n"
         f"{lines}\n\nYou can post it anyway, or edit it first. Nothing has been posted yet."

@@ -385,6 +385,7 @@ async def test_identifying_details_are_held_for_the_author(world: World) -> None
     results = await post(world.alice, thread, text="Call me on 0161 496 0000 any time")
     held = results[1]
     assert held.ephemeral and "phone number" in held.response.content
+    assert "0161" not in held.response.content  # the post's words stay out of responses
     assert anonymous_posts(thread) == []
     edit = await world.alice.click(held.response.message, label="Edit")
     assert edit.modal is not None
