@@ -30,7 +30,7 @@ from bot.services.anonymous import AnonError, AnonPost
 from bot.services.circles import Circle
 from bot.services.config import get_config
 from bot.timing import sleep_until_due, wake_by
-from cogs.circles.access import participant_here
+from cogs.circles.access import Here, participant_here
 from cogs.circles.cog import get_thread
 
 log = logging.getLogger(__name__)
@@ -481,6 +481,13 @@ class Anonymous(commands.GroupCog, group_name="anon"):
         self.outbox.cancel()
         self.bot.tree.remove_command(self.reply_menu.name, type=self.reply_menu.type)
 
+    def _label_key(self, here: Here) -> bytes:
+        """The member's label key in this circle, recomputed: it is never stored by id."""
+        try:
+            return self.bot.circle_keys.label_key(here.circle, here.member.id)
+        except AnonError as error:
+            raise _user_message(error) from None
+
     # commands ------------------------------------------------------------------------------
 
     @app_commands.command(name="post")
@@ -506,10 +513,7 @@ class Anonymous(commands.GroupCog, group_name="anon"):
     async def whoami(self, interaction: discord.Interaction[Any]) -> None:
         """Privately show the label your anonymous posts carry in this circle."""
         here = await participant_here(self.bot, interaction)
-        try:
-            label_key = self.bot.circle_keys.label_key(here.circle, here.member.id)
-        except AnonError as error:
-            raise _user_message(error) from None
+        label_key = self._label_key(here)
         label = await anon.label_for(self.bot.db, here.circle.id, label_key)
         note = (
             " This is a strict circle, so your label changes whenever the bot restarts."
@@ -526,10 +530,7 @@ class Anonymous(commands.GroupCog, group_name="anon"):
     async def mine(self, interaction: discord.Interaction[Any]) -> None:
         """Privately list your anonymous posts in this circle and what happened to them."""
         here = await participant_here(self.bot, interaction)
-        try:
-            label_key = self.bot.circle_keys.label_key(here.circle, here.member.id)
-        except AnonError as error:
-            raise _user_message(error) from None
+        label_key = self._label_key(here)
         posts = await anon.posts_by(self.bot.db, here.circle.id, label_key)
         if not posts:
             await interaction.response.send_message(
@@ -556,10 +557,7 @@ class Anonymous(commands.GroupCog, group_name="anon"):
     async def delete(self, interaction: discord.Interaction[Any]) -> None:
         """Delete one of your anonymous posts in this circle (the message and its record)."""
         here = await participant_here(self.bot, interaction)
-        try:
-            label_key = self.bot.circle_keys.label_key(here.circle, here.member.id)
-        except AnonError as error:
-            raise _user_message(error) from None
+        label_key = self._label_key(here)
         posts = await anon.posts_by(self.bot.db, here.circle.id, label_key)
         if not posts:
             raise UserFacingError("You have no anonymous posts in this circle.")
