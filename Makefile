@@ -37,5 +37,9 @@ typecheck: $(VENV)/.installed-test
 test: lint typecheck
 	$(BIN)/python -m pytest
 
+# Benchmarks against a bare discord.py bot and raw aiosqlite (a few minutes); see README.
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

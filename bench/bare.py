@@ -34,8 +34,9 @@ class BareBot(commands.Bot):
         )
 
     async def setup_hook(self) -> None:
-        for command in (open_thread, post, next_prompt):
-            self.tree.add_command(command)
+        self.tree.add_command(open_thread)
+        self.tree.add_command(post)
+        self.tree.add_command(next_prompt)
         await self.tree.sync()
 
 
@@ -54,6 +55,7 @@ class AgreeView(discord.ui.View):
             raise RuntimeError("the bare bot lost its thread")
         await thread.add_user(interaction.user)
         await interaction.response.edit_message(content="You're in.", embed=None, view=None)
+        self.stop()  # answered: discord.py need not keep this view any longer
 
 
 class JoinView(discord.ui.View):
@@ -73,9 +75,10 @@ class JoinView(discord.ui.View):
 
 
 async def make_thread(
-    channel: discord.TextChannel, name: str, keeper: discord.Member
+    channel: discord.TextChannel, name: str, keeper: discord.abc.Snowflake
 ) -> discord.Thread:
-    """A private thread with its keeper, and a card with Join in the channel."""
+    """A private thread with its keeper, a card with Join in the channel, and the agreements
+    in the thread: the messages `/circle create` leaves."""
     thread = await channel.create_thread(
         name=name, type=discord.ChannelType.private_thread, invitable=False
     )
@@ -83,6 +86,7 @@ async def make_thread(
     await channel.send(
         embed=discord.Embed(title=name, description="A circle."), view=JoinView(thread.id)
     )
+    await thread.send(embed=discord.Embed(title="Agreements", description=AGREEMENTS))
     return thread
 
 

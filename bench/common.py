@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import platform
 import statistics
@@ -59,6 +60,10 @@ def machine() -> str:
     )
 
 
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
@@ -66,11 +71,14 @@ def median(values: Sequence[float]) -> float:
 def percentile(values: Sequence[float], fraction: float) -> float:
     """The value below which `fraction` of `values` lie (nearest rank)."""
     ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
-    return ordered[rank]
+    rank = math.ceil(fraction * len(ordered))  # 1-based
+    return ordered[max(0, min(len(ordered), rank) - 1)]
 
 
 def ms(seconds: float) -> str:
+    """A duration, in ms below a second and in s above."""
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
     value = seconds * 1000
     if value >= 100:
         return f"{value:.0f} ms"

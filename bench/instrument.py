@@ -1,21 +1,34 @@
-"""Times the bot's own interaction handlers inside the process.
+"""Times the bot's own interaction handlers, and simcord's idle waits, inside the process.
 
 `HandlerClock` wraps the four places where discord.py hands an interaction to bot code (the
 command tree, a modal's submit, a view's button, a persistent dynamic button) and adds up
-`time.perf_counter()` from entry to exit. That is the bot's handling including its REST calls
-into the simulated Discord, without the driver's side: building the interaction, the gateway
-round trip and simcord's settling.
+`time.perf_counter()` from entry to exit: the bot's handling including its REST calls into the
+simulated Discord, without the driver's side (building the interaction, the gateway round trip,
+simcord's settling). It counts round trips to aiosqlite's database thread
+(`aiosqlite.Connection._execute`), each a hop between threads and back.
+
+It also times simcord's idle waits. After every member action simcord settles: it loops until
+none of the bot's work is left to run, and when the only thing left is a callback already queued
+(or a task parked on a recognised wait, such as a view's expiry timer) it waits out a whole poll
+interval (0.05 s) instead of one loop turn. `idle_seconds` adds up those waits of simcord's
+settle loop during which no handler of the bot ran, no database round trip happened and no task
+finished: dead time of the simulation, which falls on bots whose handlers finish within one
+turn of the event loop (the bare bot) far more than on bots that await a database (ours).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
+import types
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import aiosqlite
 import discord
+import simcord.env
 from discord import app_commands
 from discord.ui.view import ViewStore
 
@@ -26,39 +39,98 @@ _HOOKS: tuple[tuple[type, str], ...] = (
     (ViewStore, "schedule_dynamic_item_call"),
 )
 
+AsyncFunction = Callable[..., Coroutine[Any, Any, Any]]
+
+
+class _TimedAsyncio(types.ModuleType):
+    """`asyncio` as simcord's settle loop sees it, with its sleeps timed."""
+
+    def __init__(self, clock: HandlerClock) -> None:
+        super().__init__("asyncio")
+        self._clock = clock
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+    async def sleep(self, delay: float, result: Any = None) -> Any:
+        if delay <= 0:
+            return await asyncio.sleep(delay, result)
+        with self._clock.idle_unless_busy():
+            return await asyncio.sleep(delay, result)
+
+    async def wait(self, tasks: Any, **options: Any) -> Any:
+        with self._clock.idle_unless_busy() as outcome:
+            done, pending = await asyncio.wait(tasks, **options)
+            outcome.append(bool(done))
+        return done, pending
+
 
 class HandlerClock:
-    """Total handler time and number of handled interactions while `installed()`."""
+    """Handler time, handled interactions, database round trips and simcord's idle waits,
+    counted while `installed()`."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
         self.calls = 0
+        self.db_round_trips = 0
+        self.idle_seconds = 0.0
+        self._running = 0
 
     def reset(self) -> None:
         self.seconds = 0.0
         self.calls = 0
+        self.db_round_trips = 0
+        self.idle_seconds = 0.0
 
-    def _wrap(
-        self, original: Callable[..., Coroutine[Any, Any, Any]]
-    ) -> Callable[..., Coroutine[Any, Any, Any]]:
+    def _timed(self, original: AsyncFunction) -> AsyncFunction:
         @functools.wraps(original)
         async def timed(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter()
+            self._running += 1
             try:
                 return await original(*args, **kwargs)
             finally:
+                self._running -= 1
                 self.seconds += time.perf_counter() - start
                 self.calls += 1
 
         return timed
 
+    def _counted(self, original: AsyncFunction) -> AsyncFunction:
+        @functools.wraps(original)
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.db_round_trips += 1
+            return await original(*args, **kwargs)
+
+        return counted
+
+    @contextmanager
+    def idle_unless_busy(self) -> Iterator[list[bool]]:
+        """Count the block as idle unless a handler ran, the database was used, or the block
+        reports (by appending True) that a task finished."""
+        before = (self.db_round_trips, self.calls)
+        start = time.perf_counter()
+        idle = self._running == 0
+        outcome: list[bool] = []
+        yield outcome
+        quiet = self._running == 0 and (self.db_round_trips, self.calls) == before
+        if idle and quiet and not any(outcome):
+            self.idle_seconds += time.perf_counter() - start
+
     @contextmanager
     def installed(self) -> Iterator[HandlerClock]:
-        originals = [(owner, name, getattr(owner, name)) for owner, name in _HOOKS]
-        for owner, name, original in originals:
-            setattr(owner, name, self._wrap(original))
+        replaced: list[tuple[object, str, Any]] = []
+
+        def replace(owner: object, name: str, new: Any) -> None:
+            replaced.append((owner, name, getattr(owner, name)))
+            setattr(owner, name, new)
+
         try:
+            for owner, name in _HOOKS:
+                replace(owner, name, self._timed(getattr(owner, name)))
+            replace(aiosqlite.Connection, "_execute", self._counted(aiosqlite.Connection._execute))
+            replace(simcord.env, "asyncio", _TimedAsyncio(self))
             yield self
         finally:
-            for owner, name, original in originals:
+            for owner, name, original in reversed(replaced):
                 setattr(owner, name, original)
