@@ -12,11 +12,12 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -27,6 +28,9 @@ BUSY_TIMEOUT_MS = 5000
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 Params = Sequence[Any]
+T = TypeVar("T")
+# The database whose transaction the current task has open, if any.
+_TRANSACTION: ContextVar[Database | None] = ContextVar("circlekeeper_transaction", default=None)
 
 
 class DatabaseError(Exception):
@@ -62,7 +66,7 @@ class Database:
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self._conn = connection
         self.path = path
-        self._tx_lock = asyncio.Lock()
+        self._lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path, *, migrations: Iterable[Migration] | None = None) -> Database:
@@ -119,60 +123,58 @@ class Database:
         # executescript() would commit on its own; run statement by statement inside one
         # transaction instead, so a failing migration leaves the previous version intact.
         statements = [s for s in _split_sql(migration.sql()) if s.strip()]
-        await self.execute("BEGIN IMMEDIATE")
-        try:
+        async with self.transaction():
             for statement in statements:
                 await self.execute(statement)
             await self.execute(f"PRAGMA user_version = {migration.version}")
-        except BaseException:
-            await self.execute("ROLLBACK")
-            raise
-        await self.execute("COMMIT")
 
     async def backup_to(self, target: Path) -> None:
         """Write a consistent copy of the live database to `target` (SQLite online backup)."""
 
-        def run(source: sqlite3.Connection) -> None:
+        def run(source: sqlite3.Connection) -> None:  # on the connection's own thread
             dest = sqlite3.connect(target)
             try:
                 source.backup(dest)
             finally:
                 dest.close()
 
-        await self._conn._execute(run, self._conn._conn)  # runs on the connection's own thread
+        await self._run(run)
 
     # --- queries -------------------------------------------------------------------------
+    # Each query is one hop to aiosqlite's worker thread: the statement runs and its result
+    # is read there. Outside a transaction a query waits for any transaction another task
+    # has open, so its statements never become part of (or are rolled back with) that one.
+
+    async def _call(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        # aiosqlite's own queue; its public cursor API costs a hop per step.
+        return cast(T, await self._conn._execute(work, self._conn._conn))
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        if _TRANSACTION.get() is self:
+            return await self._call(work)
+        async with self._lock:
+            return await self._call(work)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; return the number of rows changed."""
-        cursor = await self._conn.execute(sql, params)
-        count = cursor.rowcount
-        await cursor.close()
-        return count
+        return await self._run(lambda c: c.execute(sql, params).rowcount)
 
     async def insert(self, sql: str, params: Params = ()) -> int:
         """Run one INSERT; return the new row id."""
-        cursor = await self._conn.execute(sql, params)
-        rowid = cursor.lastrowid
-        await cursor.close()
+        rowid = await self._run(lambda c: c.execute(sql, params).lastrowid)
         if rowid is None:
             raise DatabaseError("insert returned no row id")
         return rowid
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._conn.executemany(sql, rows)
+        batch = list(rows)
+        await self._run(lambda c: c.executemany(sql, batch))
 
-    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        cursor = await self._conn.execute(sql, params)
-        row = await cursor.fetchone()
-        await cursor.close()
-        return row
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        return await self._run(lambda c: c.execute(sql, params).fetchone())
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        cursor = await self._conn.execute(sql, params)
-        rows = await cursor.fetchall()
-        await cursor.close()
-        return list(rows)
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        return await self._run(lambda c: c.execute(sql, params).fetchall())
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -180,18 +182,24 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
-        """Group statements atomically. Not re-entrant: do not nest.
+        """Group statements atomically; other tasks' queries wait until it ends.
 
-        The lock keeps two tasks from opening a transaction on the one connection at once.
+        Not re-entrant: opening one inside another raises RuntimeError.
         """
-        async with self._tx_lock:
-            await self.execute("BEGIN IMMEDIATE")
+        if _TRANSACTION.get() is self:
+            raise RuntimeError("a transaction is already open in this task")
+        async with self._lock:
+            token = _TRANSACTION.set(self)
             try:
-                yield self
-            except BaseException:
-                await self.execute("ROLLBACK")
-                raise
-            await self.execute("COMMIT")
+                await self._call(lambda c: c.execute("BEGIN IMMEDIATE"))
+                try:
+                    yield self
+                except BaseException:
+                    await self._call(lambda c: c.execute("ROLLBACK"))
+                    raise
+                await self._call(lambda c: c.execute("COMMIT"))
+            finally:
+                _TRANSACTION.reset(token)
 
 
 def _split_sql(script: str) -> list[str]:

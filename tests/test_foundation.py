@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import stat
 from pathlib import Path
@@ -168,6 +169,34 @@ async def test_failed_migration_leaves_the_previous_version(tmp_path: Path) -> N
     try:
         assert await db.version() == 1
         assert await db.fetchval("SELECT count(*) FROM sqlite_master WHERE name = 'half'") == 0
+    finally:
+        await db.close()
+
+
+async def test_rollback_never_undoes_another_tasks_write(tmp_path: Path) -> None:
+    """A write from one task is not swept into, or rolled back with, another's transaction."""
+    db = await Database.open(tmp_path / "tx.db")
+    inside = asyncio.Event()
+
+    async def failing_transaction() -> None:
+        async with db.transaction():
+            await db.execute("INSERT INTO guild_config (guild_id) VALUES (1)")
+            inside.set()
+            await asyncio.sleep(0.05)
+            raise RuntimeError("this transaction fails")
+
+    async def other_write() -> None:
+        await inside.wait()
+        await db.execute("INSERT INTO guild_config (guild_id) VALUES (2)")
+
+    try:
+        results = await asyncio.gather(failing_transaction(), other_write(), return_exceptions=True)
+        assert isinstance(results[0], RuntimeError)
+        rows = await db.fetchall("SELECT guild_id FROM guild_config")
+        assert [r[0] for r in rows] == [2]
+        with pytest.raises(RuntimeError, match="already open"):
+            async with db.transaction(), db.transaction():
+                pass
     finally:
         await db.close()
 
