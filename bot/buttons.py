@@ -156,3 +156,16 @@ class PersistentButton(
         if self.optional_last and values[-1] is None:
             values.pop()
         return ":".join([self.prefix, *map(str, values)])
+
+
+def persistent_view() -> discord.ui.View:
+    """An empty view for sending `PersistentButton`s: add the buttons, then send it.
+
+    It is stopped from the start, so discord.py sends its buttons without keeping the view
+    (and, for private replies, a 15-minute timer) in memory for every message. Clicks reach
+    the registered button classes instead, after a restart too. Only persistent buttons
+    belong in it: an ordinary button's callback would never run.
+    """
+    view = discord.ui.View(timeout=None)
+    view.stop()
+    return view

@@ -20,7 +20,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.buttons import TOKEN, PersistentButton, one_of
+from bot.buttons import TOKEN, PersistentButton, one_of, persistent_view
 from bot.client import CircleBot
 from bot.discord_utils import is_moderator, log_action, require_member, text_channel
 from bot.errors import NO_MENTIONS, ErrorHandlingModal, ErrorHandlingView, UserFacingError
@@ -274,7 +274,7 @@ def review_view(token: str) -> discord.ui.View:
     # Imported here because cogs.moderation imports this module.
     from cogs.moderation import add_review_buttons
 
-    view = discord.ui.View(timeout=None)
+    view = persistent_view()
     view.add_item(ReviewButton("approve", token))
     view.add_item(ReviewButton("reject", token))
     add_review_buttons(view, token)
@@ -284,7 +284,7 @@ def review_view(token: str) -> discord.ui.View:
 def post_view(token: str) -> discord.ui.View:
     from cogs.moderation import add_post_buttons
 
-    view = discord.ui.View(timeout=None)
+    view = persistent_view()
     view.add_item(ReplyButton(token))
     add_post_buttons(view)
     return view
@@ -379,7 +379,7 @@ async def submit_post(
                 quote_link=quote_link,
                 now=now,
             )
-            view = discord.ui.View(timeout=None)
+            view = persistent_view()
             view.add_item(PostAnywayButton(draft.token))
             view.add_item(EditDraftButton(draft.token))
             await _answer(interaction, findings_text(findings), view)

@@ -16,7 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.buttons import NUMBER, SLUG, PersistentButton
+from bot.buttons import NUMBER, SLUG, PersistentButton, persistent_view
 from bot.client import CircleBot
 from bot.decks import Prompt
 from bot.errors import NO_MENTIONS, UserFacingError
@@ -157,15 +157,11 @@ class ShowPromptButton(
 
 
 def prompt_view(circle_id: int, prompt: Prompt) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = persistent_view()
     if prompt.is_heavy:
         view.add_item(ShowPromptButton(circle_id, prompt.id))
     view.add_item(ReplyButton())
     view.add_item(BreakButton())
-    # Stopped before sending, so discord.py sends the buttons without keeping this view in
-    # memory for the message. Clicks go to the persistent items registered at start-up, which
-    # also answer after a restart.
-    view.stop()
     return view
 
 

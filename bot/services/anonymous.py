@@ -153,9 +153,9 @@ class CircleKeys:
 
 
 _COMBINATIONS = len(ADJECTIVES) * len(NOUNS)
-# Re-reads allowed when another task takes the chosen label first; each retry means a
-# label was taken, so running out would need that many allocations at the same moment.
-_LABEL_ATTEMPTS = 8
+# Candidates tried one by one before reading the circle's used labels at once: in a circle
+# of a few dozen members nearly every member gets one of their first few.
+_LABEL_ATTEMPTS = 16
 
 
 def label_candidates(label_key: bytes) -> Iterator[str]:
@@ -200,23 +200,40 @@ async def label_for(db: Database, circle_id: int, label_key: bytes) -> str:
     """The author's label in this circle, allocating one on first use.
 
     No two label keys in one circle share a label. Safe without a transaction (and so
-    usable inside one): if another task takes the chosen label first, the insert is
-    ignored and the next free label is chosen.
+    usable inside one): the key's candidates are tried in turn with INSERT OR IGNORE, so if
+    another task takes a label first the next one is tried. Each try is an indexed write;
+    only in a circle that has used up the early candidates are all its labels read.
     """
+    existing = await _stored_label(db, circle_id, label_key)
+    if existing is not None:
+        return existing
+    candidates = label_candidates(label_key)
     for _ in range(_LABEL_ATTEMPTS):
+        candidate = next(candidates)
+        if await _claim(db, circle_id, label_key, candidate):
+            return candidate
         existing = await _stored_label(db, circle_id, label_key)
-        if existing is not None:
+        if existing is not None:  # another task gave this key its label meanwhile
             return existing
-        rows = await db.fetchall("SELECT label FROM anon_labels WHERE circle_id = ?", (circle_id,))
-        label = _first_free(label_key, {r["label"] for r in rows})
-        await db.execute(
-            "INSERT OR IGNORE INTO anon_labels (circle_id, label_key, label) VALUES (?, ?, ?)",
-            (circle_id, label_key, label),
-        )
+    rows = await db.fetchall("SELECT label FROM anon_labels WHERE circle_id = ?", (circle_id,))
+    label = _first_free(label_key, {r["label"] for r in rows})
+    if await _claim(db, circle_id, label_key, label):
+        return label
     existing = await _stored_label(db, circle_id, label_key)
     if existing is None:
         raise AnonError("Too many people are posting at once. Please try again in a moment.")
     return existing
+
+
+async def _claim(db: Database, circle_id: int, label_key: bytes, label: str) -> bool:
+    """Give `label` to the key if neither has one yet in the circle. True if it did."""
+    return (
+        await db.execute(
+            "INSERT OR IGNORE INTO anon_labels (circle_id, label_key, label) VALUES (?, ?, ?)",
+            (circle_id, label_key, label),
+        )
+        > 0
+    )
 
 
 # --- checks on the text --------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.buttons import SLUG, TOKEN, PersistentButton
+from bot.buttons import SLUG, TOKEN, PersistentButton, persistent_view
 from bot.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
 from bot.services import anonymous as anon
 from bot.services import structure
@@ -101,7 +101,7 @@ class CheckinButton(
 
 
 def checkin_view(bot: CircleBot, token: str) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = persistent_view()
     for option in bot.library.checkin.weather:
         view.add_item(CheckinButton(token, option.id, label=option.label, emoji=option.emoji))
     return view
@@ -223,7 +223,7 @@ async def start_checkin(bot: CircleBot, interaction: discord.Interaction[Any]) -
 async def start_checkout(bot: CircleBot, interaction: discord.Interaction[Any]) -> None:
     """`/circle checkout`: post the check-out message with its button."""
     here = await keeper_here(bot, interaction)
-    view = discord.ui.View(timeout=None)
+    view = persistent_view()
     view.add_item(CheckoutButton())
     try:
         await here.thread.send(

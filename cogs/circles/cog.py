@@ -14,6 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
+from bot.buttons import persistent_view
 from bot.client import CircleBot
 from bot.discord_utils import is_moderator, log_action, require_member
 from bot.errors import NO_MENTIONS, UserFacingError
@@ -460,7 +461,7 @@ class Circles(commands.GroupCog, group_name="circle"):
         except CircleError as error:
             raise UserFacingError(str(error)) from None
         await refresh_card(self.bot, here.circle)
-        view = discord.ui.View(timeout=None)
+        view = persistent_view()
         view.add_item(JoinButton(here.circle.id, label="Read and accept"))
         await interaction.response.send_message(
             f"Added agreement {added.position}.", ephemeral=True

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.buttons import NUMBER, PersistentButton
+from bot.buttons import NUMBER, PersistentButton, persistent_view
 from bot.discord_utils import require_member, text_channel
 from bot.errors import NO_MENTIONS, UserFacingError
 from bot.resource_card import resource_embed
@@ -164,7 +164,7 @@ async def show_break(
     """
     view: discord.ui.View | None = None
     if circle is not None and circle.is_open and await _in_circle(bot, circle, interaction.user.id):
-        view = discord.ui.View(timeout=None)
+        view = persistent_view()
         view.add_item(AskKeeperButton(circle.id))
     text = "Only you can see this. Nobody has been told anything."
     if view is not None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 
-from bot.buttons import TOKEN, PersistentButton, one_of
+from bot.buttons import TOKEN, PersistentButton, one_of, persistent_view
 from bot.decks import Prompt
 from bot.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
 from bot.services import anonymous as anon
@@ -74,7 +74,7 @@ class TakeTurnButton(
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client
         _, rnd = await holder_here(bot, interaction, self.token)
-        view = discord.ui.View(timeout=None)
+        view = persistent_view()
         for action in ("share", "pass", "later"):
             view.add_item(TurnChoiceButton(action, self.token))
         how = (
@@ -295,7 +295,7 @@ async def announce_turn(bot: CircleBot, thread: discord.Thread, rnd: Round) -> N
     who, mentions = await _holder_name(bot, rnd, turn)
     after = await structure.waiting(bot.db, rnd.circle_id)
     queue = f"{after} after you." if after else "You're the last in this round."
-    view = discord.ui.View(timeout=None)
+    view = persistent_view()
     view.add_item(TakeTurnButton(rnd.turn_token))
     message = await thread.send(
         f"{who}, the talking piece is with you until {local_time(rnd.turn_ends_at)}. Press "

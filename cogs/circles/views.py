@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.buttons import NUMBER, PersistentButton
+from bot.buttons import NUMBER, PersistentButton, persistent_view
 from bot.errors import NO_MENTIONS, UserFacingError
 from bot.services import circles
 from bot.services.circles import REMOVED, Circle, CircleAgreement
@@ -152,7 +152,7 @@ class BreakButton(
 
 
 def card_view(circle: Circle) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = persistent_view()
     if circle.is_open:
         view.add_item(JoinButton(circle.id))
         view.add_item(BreakButton(circle.id))
@@ -170,7 +170,7 @@ async def show_agreements(
     current = await circles.agreements(bot.db, circle.id)
     if await circles.was_removed(bot.db, circle.id, interaction.user.id):
         raise UserFacingError(REMOVED)
-    view = discord.ui.View(timeout=None)
+    view = persistent_view()
     view.add_item(AgreeButton(circle.id, len(current)))
     view.add_item(NotNowButton())
     embed = agreements_embed(circle, current)

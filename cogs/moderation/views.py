@@ -6,7 +6,7 @@ from typing import Any
 
 import discord
 
-from bot.buttons import TOKEN, PersistentButton, one_of
+from bot.buttons import TOKEN, PersistentButton, one_of, persistent_view
 from bot.discord_utils import require_member
 from bot.errors import UserFacingError
 from bot.services.moderation import Report
@@ -83,14 +83,14 @@ def add_post_buttons(view: discord.ui.View) -> None:
 
 
 def held_view(token: str) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = persistent_view()
     for decision in ("approve", "reject", "block"):
         view.add_item(HeldPostButton(decision, token))
     return view
 
 
 def report_view(report: Report) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = persistent_view()
     # Only the bot's own anonymous posts can be removed from here: a member's message is
     # theirs, and deleting it as the bot would hide who removed it.
     decisions = (
