@@ -358,7 +358,7 @@ async def submit_post(
     now = discord.utils.utcnow()
     try:
         label_key = bot.circle_keys.label_key(circle, member.id)
-        await anon.check_can_post(bot.db, circle, label_key, now=now)
+        # Blocks, rate limits and a closed circle are checked by save_draft and submit.
         cleaned = anon.clean_text(text)
         cleaned_note = (
             anon.clean_text(note, limit=anon.MAX_NOTE, what="The content note")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import math
 import random
 import re
@@ -175,6 +176,13 @@ def label_candidates(label_key: bytes) -> Iterator[str]:
         yield f"{ADJECTIVES[adjective]} {NOUNS[noun]}"
 
 
+def _numbered_candidates(label_key: bytes) -> Iterator[str]:
+    """Labels with a number (2 to 999), for circles with more members than plain labels."""
+    base = int.from_bytes(label_key[16:24], "big")
+    for i, name in enumerate(label_candidates(label_key)):
+        yield f"{name} {2 + (base + i) % 998}"
+
+
 def _first_free(label_key: bytes, used: set[str]) -> str:
     first = None
     for candidate in label_candidates(label_key):
@@ -207,9 +215,11 @@ async def label_for(db: Database, circle_id: int, label_key: bytes) -> str:
     existing = await _stored_label(db, circle_id, label_key)
     if existing is not None:
         return existing
-    candidates = label_candidates(label_key)
-    for _ in range(_LABEL_ATTEMPTS):
-        candidate = next(candidates)
+    # The key's own order of plain labels first, then (in a circle that has used up the
+    # plain ones) the same names with a number the key also fixes.
+    plain = itertools.islice(label_candidates(label_key), _LABEL_ATTEMPTS)
+    numbered = itertools.islice(_numbered_candidates(label_key), _LABEL_ATTEMPTS)
+    for candidate in itertools.chain(plain, numbered):
         if await _claim(db, circle_id, label_key, candidate):
             return candidate
         existing = await _stored_label(db, circle_id, label_key)
