@@ -221,16 +221,16 @@ async def create_circle(
     Raises CircleError when the name is empty, too long or taken by an open circle.
     """
     cleaned = clean_name(name)
-    if await open_circle_by_name(db, guild_id, cleaned) is not None:
-        raise CircleError(f"There is already an open circle called “{cleaned}”.")
     async with db.transaction():
-        pending = await db.fetchval(
-            "SELECT 1 FROM circles WHERE guild_id = ? AND state = 'open'"
+        taken = await db.fetchone(
+            "SELECT thread_id FROM circles WHERE guild_id = ? AND state = 'open'"
             " AND name = ? COLLATE NOCASE",
             (guild_id, cleaned),
         )
-        if pending:
-            raise CircleError(f"A circle called “{cleaned}” is being created right now.")
+        if taken is not None:
+            if taken["thread_id"] is None:
+                raise CircleError(f"A circle called “{cleaned}” is being created right now.")
+            raise CircleError(f"There is already an open circle called “{cleaned}”.")
         circle_id = await db.insert(
             "INSERT INTO circles (guild_id, channel_id, name, deck_id, private, review, strict,"
             " salt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
