@@ -10,6 +10,7 @@ import simcord
 
 from bot.services import anonymous as anon
 from bot.services import circles, structure
+from bot.services import structure as structure_service
 from bot.services.circles import Circle
 from cogs.circles.views import BreakButton
 from tests.conftest import World
@@ -221,7 +222,9 @@ async def test_member_who_leaves_is_not_called_again(world: World) -> None:
 
 
 async def test_anonymous_round_shares_by_label_only(world: World) -> None:
-    """An anonymous round names holders by label and posts the share with no id anywhere."""
+    """An anonymous round names holders by a name for that round only (never their circle
+    label, which a list across two rounds could tie to a member who joined or left), and
+    posts the share under the label with no id anywhere."""
     thread, _, circle = await circle_with(world, world.alice, world.bob)
     before = await snapshot(world.db)
     mark = len(world.env.http_requests)
@@ -234,7 +237,10 @@ async def test_anonymous_round_shares_by_label_only(world: World) -> None:
         world.db, circle.id, world.bot.circle_keys.label_key(circle, holder.id)
     )
     announced = turn_message(thread)
-    assert label in announced.content and announced.mentions == []
+    assert label not in announced.content and announced.mentions == []
+    rnd = await structure_service.get_round(world.db, circle.id)
+    key = world.bot.circle_keys.label_key(circle, holder.id)
+    assert structure_service.round_alias(rnd, key) in announced.content
     refused = await other.click(announced, label="Take my turn")
     assert "isn't your turn" in refused.response.content
     taken = await holder.click(announced, label="Take my turn")
@@ -248,6 +254,10 @@ async def test_anonymous_round_shares_by_label_only(world: World) -> None:
     for member in (world.alice, world.bob):
         assert_requests_do_not_unmask(world, mark, member)
         assert_new_rows_do_not_hold(before, await snapshot(world.db), member)
+    await world.mod.slash(thread, "circle round end")
+    await world.mod.slash(thread, "circle round start", mode="anonymous")
+    again = await structure_service.get_round(world.db, circle.id)
+    assert again is not None and again.alias_salt != rnd.alias_salt
 
 
 async def test_share_after_the_turn_ended_is_given_back(world: World) -> None:

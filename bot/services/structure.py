@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from bot.db import Database
+from bot.services.anonymous import label_candidates
 
 TOKEN_BYTES = 9  # 12 URL-safe characters: ample for a token that lives for one turn
 PAUSE_MINUTES = (1, 120)
@@ -45,6 +46,9 @@ _SYSTEM_RANDOM = secrets.SystemRandom()
 
 class StructureError(Exception):
     """A refusal whose message is shown to the user as it is."""
+
+
+ALIAS_SALT_BYTES = 16
 
 
 def _iso(when: datetime) -> str:
@@ -161,6 +165,7 @@ class Round:
     turn_message_id: int | None
     turn_ends_at: datetime
     started_at: datetime
+    alias_salt: bytes | None = None
 
     @property
     def anonymous(self) -> bool:
@@ -183,6 +188,16 @@ class Moved:
     round: Round | None
 
 
+def round_alias(rnd: Round, label_key: bytes) -> str:
+    """The name an anonymous round gives a holder: fixed for this round, new in the next.
+
+    Not the circle label: a list of every member's label, compared across a join or a
+    leave between two rounds, would show whose label is whose.
+    """
+    salt = rnd.alias_salt or rnd.turn_token.encode()
+    return next(label_candidates(hmac.new(salt, label_key, hashlib.sha256).digest()))
+
+
 def _round(r: sqlite3.Row) -> Round:
     return Round(
         circle_id=r["circle_id"],
@@ -193,6 +208,7 @@ def _round(r: sqlite3.Row) -> Round:
         turn_message_id=r["turn_message_id"],
         turn_ends_at=datetime.fromisoformat(r["turn_ends_at"]),
         started_at=datetime.fromisoformat(r["started_at"]),
+        alias_salt=r["alias_salt"],
     )
 
 
@@ -276,7 +292,7 @@ async def start_round(
             )
         await db.execute(
             "INSERT INTO rounds (circle_id, mode, prompt_id, turn_seconds, turn_token,"
-            " turn_ends_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " turn_ends_at, started_at, alias_salt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 circle_id,
                 mode,
@@ -285,6 +301,7 @@ async def start_round(
                 new_token(),
                 _iso(now + timedelta(seconds=seconds)),
                 _iso(now),
+                secrets.token_bytes(ALIAS_SALT_BYTES),
             ),
         )
         await db.executemany(

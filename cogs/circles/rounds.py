@@ -253,8 +253,7 @@ async def _holder_name(
             everyone=False, roles=False, users=[discord.Object(turn.user_id)]
         )
     assert turn.label_key is not None
-    label = await anon.label_for(bot.db, rnd.circle_id, turn.label_key)
-    return f"**{label}**", NO_MENTIONS
+    return f"**{structure.round_alias(rnd, turn.label_key)}** (this round's name)", NO_MENTIONS
 
 
 async def holder_here(
