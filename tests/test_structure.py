@@ -10,7 +10,6 @@ import simcord
 
 from bot.services import anonymous as anon
 from bot.services import circles, structure
-from bot.services import structure as structure_service
 from bot.services.circles import Circle
 from cogs.circles.views import BreakButton
 from tests.conftest import World
@@ -238,9 +237,9 @@ async def test_anonymous_round_shares_by_label_only(world: World) -> None:
     )
     announced = turn_message(thread)
     assert label not in announced.content and announced.mentions == []
-    rnd = await structure_service.get_round(world.db, circle.id)
+    rnd = await structure.get_round(world.db, circle.id)
     key = world.bot.circle_keys.label_key(circle, holder.id)
-    assert structure_service.round_alias(rnd, key) in announced.content
+    assert structure.round_alias(rnd, key) in announced.content
     refused = await other.click(announced, label="Take my turn")
     assert "isn't your turn" in refused.response.content
     taken = await holder.click(announced, label="Take my turn")
@@ -256,7 +255,7 @@ async def test_anonymous_round_shares_by_label_only(world: World) -> None:
         assert_new_rows_do_not_hold(before, await snapshot(world.db), member)
     await world.mod.slash(thread, "circle round end")
     await world.mod.slash(thread, "circle round start", mode="anonymous")
-    again = await structure_service.get_round(world.db, circle.id)
+    again = await structure.get_round(world.db, circle.id)
     assert again is not None and again.alias_salt != rnd.alias_salt
 
 
