@@ -312,24 +312,32 @@ class DeleteMineView(ErrorHandlingView):
 
     async def chosen(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client
+        token = self.picker.values[0]
+        post = await anon.get_post(bot.db, token)
+        if post is None or post.circle_id != self.circle.id or post.label_key != self.label_key:
+            raise UserFacingError("That isn't one of your posts, or it no longer exists.")
+        # The message goes first: if Discord refuses, the record stays, so the post can still
+        # be found and deleted later.
+        if post.message_id is not None:
+            thread = await get_thread(bot, self.circle)
+            if thread is None:
+                raise UserFacingError(
+                    "I can't reach this circle's thread to delete the message; nothing was "
+                    "deleted. Please try again later."
+                )
+            try:
+                await thread.get_partial_message(post.message_id).delete()
+            except discord.NotFound:
+                pass
+            except discord.HTTPException:
+                raise UserFacingError(
+                    "Discord would not let me delete the message, so nothing was deleted. "
+                    "Please try again in a moment."
+                ) from None
         try:
-            post = await anon.delete_own(
-                bot.db, self.circle.id, self.label_key, self.picker.values[0]
-            )
+            await anon.delete_own(bot.db, self.circle.id, self.label_key, token)
         except AnonError as error:
             raise _user_message(error) from None
-        if post.message_id is not None and self.circle.thread_id is not None:
-            thread = await get_thread(bot, self.circle)
-            if thread is not None:
-                try:
-                    await thread.get_partial_message(post.message_id).delete()
-                except discord.NotFound:
-                    pass
-                except discord.HTTPException:
-                    raise UserFacingError(
-                        "The record is gone, but Discord would not let me delete the message. "
-                        "Ask a moderator to remove it with `/mod remove`."
-                    ) from None
         await interaction.response.edit_message(content="Deleted.", view=None)
 
 
@@ -616,7 +624,8 @@ class Anonymous(commands.GroupCog, group_name="anon"):
             if found is not None:
                 await anon.mark_posted(self.bot.db, post.id, found, now=now)
                 return True
-        await anon.mark_sending(self.bot.db, post.id)
+        if post.status == "queued" and not await anon.mark_sending(self.bot.db, post.id):
+            return True  # deleted, removed or closed since this pass read it: nothing to send
         reference = (
             discord.MessageReference(
                 message_id=post.reply_to_message_id,
@@ -648,7 +657,13 @@ class Anonymous(commands.GroupCog, group_name="anon"):
                 "Anonymous post %s not delivered yet (HTTP %s); will retry", post.id, error.status
             )
             return False
-        await anon.mark_posted(self.bot.db, post.id, message.id, now=now)
+        if not await anon.mark_posted(self.bot.db, post.id, message.id, now=now):
+            # The record went while the message was on its way (the author deleted it, or
+            # the circle closed): take the message down too, so nothing is left unremovable.
+            try:
+                await message.delete()
+            except discord.HTTPException as error:
+                log.warning("Could not take down post %s (HTTP %s)", post.id, error.status)
         return True
 
     async def _find_sent(self, thread: discord.Thread, token: str) -> int | None:

@@ -438,3 +438,16 @@ async def test_discord_failure_keeps_the_post_queued(world: World, status: int) 
     await world.env.advance_time(400)
     assert len(anonymous_posts(thread)) == 1
     assert (await world.db.fetchone("SELECT status FROM anon_posts"))["status"] == "posted"
+
+
+async def test_self_delete_refused_by_discord_keeps_the_record(world: World) -> None:
+    """If Discord refuses the delete, nothing is deleted, so the post can still be found."""
+    thread, _ = await circle_with_members(world)
+    await post(world.alice, thread)
+    picker = await world.alice.slash(thread, "anon delete")
+    token = (await world.db.fetchone("SELECT token FROM anon_posts"))["token"]
+    world.env.inject_error("DELETE", f"/channels/{thread.id}/messages/*", status=403, code=50013)
+    refused = await world.alice.select(picker.response.message, values=[token])
+    assert "nothing was deleted" in refused.response.content
+    assert len(anonymous_posts(thread)) == 1
+    assert await world.db.fetchval("SELECT count(*) FROM anon_posts") == 1

@@ -853,7 +853,11 @@ async def delete_own(db: Database, circle_id: int, label_key: bytes, token: str)
         # Deleting now would leave the message that is on its way with no record to
         # delete it by.
         raise AnonError("That post is being delivered right now. Please try again in a moment.")
-    await db.execute("DELETE FROM anon_posts WHERE id = ? AND status != 'sending'", (post.id,))
+    deleted = await db.execute(
+        "DELETE FROM anon_posts WHERE id = ? AND status != 'sending'", (post.id,)
+    )
+    if not deleted:  # delivery began between the read and the delete
+        raise AnonError("That post is being delivered right now. Please try again in a moment.")
     return post
 
 
