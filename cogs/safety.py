@@ -97,7 +97,9 @@ class ConfirmDelete(ErrorHandlingView):
         self.stop()
         await interaction.response.defer(ephemeral=True, thinking=True)
         keys = await member_label_keys(self.bot, self.member)
-        deleted = await safety.delete_member_data(self.bot.db, self.member.id, keys)
+        deleted = await safety.delete_member_data(
+            self.bot.db, self.member.guild.id, self.member.id, keys
+        )
         failed = await delete_messages(self.bot, deleted)
         summary = (
             "Done. Circlekeeper no longer holds your id: your circle memberships are gone, "

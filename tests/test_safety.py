@@ -261,3 +261,37 @@ def test_backup_command_reminds_about_the_secret(
     out = capsys.readouterr().out
     assert "secret" in out and "apart" in out
     assert safety.table_counts(tmp_path / "copy.db", ["t"]) == {"t": 1}
+
+
+async def test_delete_stays_within_the_server(db: Database) -> None:
+    """Deleting data in one server leaves the member's rows in another server alone, and a
+    member known only from the mod log still counts as having data."""
+    from bot.services import circles as circle_service
+
+    ids = []
+    for guild_id in (1, 2):
+        circle = await circle_service.create_circle(
+            db,
+            guild_id=guild_id,
+            channel_id=10 + guild_id,
+            name="c",
+            deck_id="essay",
+            keeper_id=99,
+            default_agreements=[],
+            now=NOW,
+        )
+        await circle_service.accept_agreements(db, circle.id, 7, now=NOW)
+        await modlog.record(
+            db, guild_id=guild_id, moderator_id=99, action="warn", target_user_id=7, now=NOW
+        )
+        ids.append(circle.id)
+    only_logged = await safety.collect_member_data(db, 3, 8, {})
+    assert only_logged.is_empty()
+    await modlog.record(db, guild_id=3, moderator_id=99, action="warn", target_user_id=8, now=NOW)
+    assert not (await safety.collect_member_data(db, 3, 8, {})).is_empty()
+
+    await safety.delete_member_data(db, 1, 7, {})
+    assert await circle_service.membership(db, ids[0], 7) is None
+    assert await circle_service.membership(db, ids[1], 7) is not None
+    remaining = await db.fetchall("SELECT guild_id FROM mod_log WHERE target_user_id = 7")
+    assert [r["guild_id"] for r in remaining] == [2]

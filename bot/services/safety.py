@@ -37,6 +37,19 @@ USER_ID_COLUMNS: dict[tuple[str, str], Treatment] = {
 }
 
 
+# How each of those tables' rows are limited to one server.
+_IN_CIRCLE_OF_GUILD = "circle_id IN (SELECT id FROM circles WHERE guild_id = ?)"
+_IN_GUILD = {
+    "memberships": _IN_CIRCLE_OF_GUILD,
+    "circle_keepers": _IN_CIRCLE_OF_GUILD,
+    "circle_removals": _IN_CIRCLE_OF_GUILD,
+    "round_turns": _IN_CIRCLE_OF_GUILD,
+    "mod_log": "guild_id = ?",
+    "mod_records": "guild_id = ?",
+    "reports": "guild_id = ?",
+}
+
+
 class SafetyError(Exception):
     """A refusal to show the user as it is."""
 
@@ -118,6 +131,8 @@ class MemberData:
     removed_from: list[str] = field(default_factory=list)
     moderation_records: list[dict[str, Any]] = field(default_factory=list)
     private_notes_about_you: int = 0
+    mod_log_entries_about_you: int = 0
+    reports_you_agreed_to_be_contacted_about: int = 0
     actions_taken_as_moderator: int = 0
     anonymous_posts: list[dict[str, Any]] = field(default_factory=list)
 
@@ -128,6 +143,8 @@ class MemberData:
             or self.removed_from
             or self.moderation_records
             or self.private_notes_about_you
+            or self.mod_log_entries_about_you
+            or self.reports_you_agreed_to_be_contacted_about
             or self.actions_taken_as_moderator
             or self.anonymous_posts
         )
@@ -175,6 +192,14 @@ async def collect_member_data(
         " AND kind = 'note'",
         (guild_id, user_id),
     )
+    logged_about = await db.fetchval(
+        "SELECT count(*) FROM mod_log WHERE guild_id = ? AND target_user_id = ?",
+        (guild_id, user_id),
+    )
+    contact_reports = await db.fetchval(
+        "SELECT count(*) FROM reports WHERE guild_id = ? AND contact_user_id = ?",
+        (guild_id, user_id),
+    )
     as_moderator = await db.fetchval(
         "SELECT count(*) FROM mod_log WHERE guild_id = ? AND moderator_id = ?",
         (guild_id, user_id),
@@ -211,6 +236,8 @@ async def collect_member_data(
             for r in records
         ],
         private_notes_about_you=int(notes or 0),
+        mod_log_entries_about_you=int(logged_about or 0),
+        reports_you_agreed_to_be_contacted_about=int(contact_reports or 0),
         actions_taken_as_moderator=int(as_moderator or 0),
         anonymous_posts=posts,
     )
@@ -223,13 +250,14 @@ class DeletedPost:
 
 
 async def delete_member_data(
-    db: Database, user_id: int, label_keys: Mapping[int, bytes]
+    db: Database, guild_id: int, user_id: int, label_keys: Mapping[int, bytes]
 ) -> list[DeletedPost]:
-    """Remove every row linked to the member; return their deleted anonymous posts so the
-    caller can delete the Discord messages too.
+    """Remove every row in this server linked to the member; return their deleted anonymous
+    posts so the caller can delete the Discord messages too.
 
     Rows in `USER_ID_COLUMNS` marked "delete" go; moderation records stay with the id
-    cleared (the moderator's own text is kept). Idempotent.
+    cleared (the moderator's own text is kept). Other servers' rows are left alone: a member
+    deletes their data server by server, as they export it. Idempotent.
     """
     deleted: list[DeletedPost] = []
     async with db.transaction():
@@ -245,11 +273,12 @@ async def delete_member_data(
                     (circle_id, label_key),
                 )
         for (table, column), treatment in USER_ID_COLUMNS.items():
+            where = f"{column} = ? AND {_IN_GUILD[table]}"
             if treatment == "delete":
-                await db.execute(f"DELETE FROM {table} WHERE {column} = ?", (user_id,))
+                await db.execute(f"DELETE FROM {table} WHERE {where}", (user_id, guild_id))
             else:
                 await db.execute(
-                    f"UPDATE {table} SET {column} = NULL WHERE {column} = ?", (user_id,)
+                    f"UPDATE {table} SET {column} = NULL WHERE {where}", (user_id, guild_id)
                 )
     return deleted
 
