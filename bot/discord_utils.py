@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import discord
@@ -88,3 +89,24 @@ async def log_action(
         except discord.HTTPException as error:
             log.warning("Could not post mod-log entry %s (HTTP %s)", entry.id, error.status)
     return entry
+
+
+async def delete_queue_messages(
+    db: Database, guild: discord.Guild, message_ids: Iterable[int | None]
+) -> None:
+    """Delete held posts' messages from the queue channel (they show the post's text) once
+    the post itself is gone. Failures are logged only: the records are already deleted."""
+    wanted = [m for m in message_ids if m is not None]
+    if not wanted:
+        return
+    config = await get_config(db, guild.id)
+    channel = text_channel(guild, config.queue_channel_id)
+    if channel is None:
+        return
+    for message_id in wanted:
+        try:
+            await channel.get_partial_message(message_id).delete()
+        except discord.NotFound:
+            continue
+        except discord.HTTPException as error:
+            log.warning("Could not delete a queue message (HTTP %s)", error.status)

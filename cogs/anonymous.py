@@ -22,7 +22,13 @@ from discord.ext import commands, tasks
 
 from bot.buttons import TOKEN, PersistentButton, one_of, persistent_view
 from bot.client import CircleBot
-from bot.discord_utils import is_moderator, log_action, require_member, text_channel
+from bot.discord_utils import (
+    delete_queue_messages,
+    is_moderator,
+    log_action,
+    require_member,
+    text_channel,
+)
 from bot.errors import NO_MENTIONS, ErrorHandlingModal, ErrorHandlingView, UserFacingError
 from bot.services import anonymous as anon
 from bot.services import circles
@@ -338,6 +344,8 @@ class DeleteMineView(ErrorHandlingView):
             await anon.delete_own(bot.db, self.circle.id, self.label_key, token)
         except AnonError as error:
             raise _user_message(error) from None
+        if interaction.guild is not None:
+            await delete_queue_messages(bot.db, interaction.guild, [post.review_message_id])
         await interaction.response.edit_message(content="Deleted.", view=None)
 
 

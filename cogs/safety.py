@@ -14,7 +14,7 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.client import CircleBot
-from bot.discord_utils import require_member, text_channel
+from bot.discord_utils import delete_queue_messages, require_member, text_channel
 from bot.errors import ErrorHandlingView, UserFacingError
 from bot.resource_card import CARD_COLOUR, resource_embed
 from bot.services import anonymous as anon
@@ -101,6 +101,9 @@ class ConfirmDelete(ErrorHandlingView):
             self.bot.db, self.member.guild.id, self.member.id, keys
         )
         failed = await delete_messages(self.bot, deleted)
+        await delete_queue_messages(
+            self.bot.db, self.member.guild, [p.review_message_id for p in deleted]
+        )
         summary = (
             "Done. Circlekeeper no longer holds your id: your circle memberships are gone, "
             f"{len(deleted)} anonymous post(s) in open circles were deleted, and moderation "

@@ -451,3 +451,15 @@ async def test_self_delete_refused_by_discord_keeps_the_record(world: World) -> 
     assert "nothing was deleted" in refused.response.content
     assert len(anonymous_posts(thread)) == 1
     assert await world.db.fetchval("SELECT count(*) FROM anon_posts") == 1
+
+
+async def test_closing_clears_held_posts_from_the_queue(world: World) -> None:
+    """A held post's text leaves the queue channel when its circle closes."""
+    thread, _ = await circle_with_members(world, review=True)
+    await post(world.alice, thread)
+    held = world.queue.last_message
+    assert held is not None and TEXT in (held.embeds[0].description or "")
+    await world.mod.slash(thread, "circle close")
+    assert all(
+        TEXT not in (m.embeds[0].description or "") for m in world.queue.history() if m.embeds
+    )

@@ -269,9 +269,10 @@ async def file_report(
         )
         if count >= REPORT_LIMIT:
             raise ReportLimited()
+        # To the minute only: an exact time would match the report's own created_at.
         limit_row = await db.insert(
             "INSERT INTO report_limits (reporter_key, created_at) VALUES (?, ?)",
-            (reporter, _iso(now)),
+            (reporter, _iso(now.replace(second=0, microsecond=0))),
         )
         await db.insert(
             "INSERT INTO reports (token, guild_id, channel_id, message_id, anonymous, escalated,"

@@ -247,6 +247,7 @@ async def collect_member_data(
 class DeletedPost:
     circle_id: int
     message_id: int | None
+    review_message_id: int | None
 
 
 async def delete_member_data(
@@ -263,10 +264,13 @@ async def delete_member_data(
     async with db.transaction():
         for circle_id, label_key in label_keys.items():
             rows = await db.fetchall(
-                "SELECT message_id FROM anon_posts WHERE circle_id = ? AND label_key = ?",
+                "SELECT message_id, review_message_id FROM anon_posts"
+                " WHERE circle_id = ? AND label_key = ?",
                 (circle_id, label_key),
             )
-            deleted.extend(DeletedPost(circle_id, r["message_id"]) for r in rows)
+            deleted.extend(
+                DeletedPost(circle_id, r["message_id"], r["review_message_id"]) for r in rows
+            )
             for table in ("anon_posts", "anon_labels", "round_turns"):
                 await db.execute(
                     f"DELETE FROM {table} WHERE circle_id = ? AND label_key = ?",

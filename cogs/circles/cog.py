@@ -16,9 +16,10 @@ from discord.ext import commands, tasks
 
 from bot.buttons import persistent_view
 from bot.client import CircleBot
-from bot.discord_utils import is_moderator, log_action, require_member
+from bot.discord_utils import delete_queue_messages, is_moderator, log_action, require_member
 from bot.errors import NO_MENTIONS, UserFacingError
 from bot.resource_card import resource_embed
+from bot.services import anonymous as anon
 from bot.services import circles, structure
 from bot.services.circles import Circle, CircleError
 from bot.services.config import get_config
@@ -322,7 +323,9 @@ class Circles(commands.GroupCog, group_name="circle"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         if delete_bot_messages:
             await self._delete_own_messages(interaction, here.thread)
+        held = await anon.review_messages(self.bot.db, here.circle.id)
         closed = await circles.close_circle(self.bot.db, here.circle.id, now=discord.utils.utcnow())
+        await delete_queue_messages(self.bot.db, here.member.guild, held)
         self.bot.circle_keys.forget(closed.id)
         self.checkins.end_circle(closed.id)
         await structure.end_round(self.bot.db, closed.id)
