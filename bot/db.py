@@ -108,7 +108,12 @@ class Database:
         if not pending:
             return
         if await self._has_data():
-            await self.backup_to(self.path.with_name(f"{self.path.name}.bak-v{current}"))
+            backup = self.path.with_name(f"{self.path.name}.bak-v{current}")
+            await self.backup_to(backup)
+            # It holds what the live file held (salts, held posts, member ids): keep it as
+            # private as the database, and tell the operator it exists.
+            backup.chmod(0o600)
+            log.warning("Copied the database to %s before migrating; delete it once happy", backup)
         for migration in pending:
             await self._apply(migration)
             log.info("Applied migration %s", migration.path.name)

@@ -416,12 +416,18 @@ async def submit_post(
     except AnonError as error:
         raise _user_message(error) from None
     if post.status == "review":
+        queued = await send_for_review(bot, circle, post)
+        note = (
+            ""
+            if queued
+            else " (The moderators' channel couldn't be reached, so they will find it in "
+            "`/mod queue`; you may want to let a moderator know a post is waiting.)"
+        )
         await _answer(
             interaction,
             f"Thank you. Your post (as **{post.label}**) is with the moderators and will appear "
-            "once one of them approves it. `/anon mine` shows where it is.",
+            f"once one of them approves it. `/anon mine` shows where it is.{note}",
         )
-        await send_for_review(bot, circle, post)
         return
     waiting = " after a short random delay" if config.delay_max_seconds else ""
     await _answer(
@@ -446,14 +452,18 @@ async def _answer(
         await interaction.response.send_message(content, ephemeral=True)
 
 
-async def send_for_review(bot: CircleBot, circle: Circle, post: AnonPost) -> None:
-    """Post a held post to the moderators' queue channel, with Approve / Reject."""
+async def send_for_review(bot: CircleBot, circle: Circle, post: AnonPost) -> bool:
+    """Post a held post to the moderators' queue channel, with Approve / Reject.
+
+    False when it could not be (no queue channel, or Discord refused): the post stays held
+    and `/mod queue` still lists it.
+    """
     guild = bot.get_guild(circle.guild_id)
     config = await get_config(bot.db, circle.guild_id)
     channel = text_channel(guild, config.queue_channel_id) if guild else None
     if channel is None:
         log.warning("Circle %s holds a post for review but no queue channel is set", circle.id)
-        return
+        return False
     embed = post_embed(post.label, post.text or "", post.content_note, post.quote_link)
     embed.title = f"Held for review · {circle.name}"
     ping = ""
@@ -469,8 +479,9 @@ async def send_for_review(bot: CircleBot, circle: Circle, post: AnonPost) -> Non
         )
     except discord.HTTPException as error:
         log.warning("Could not post a held post to the queue (HTTP %s)", error.status)
-        return
+        return False
     await anon.set_review_message(bot.db, post.id, message.id)
+    return True
 
 
 # --- the cog -----------------------------------------------------------------------------

@@ -463,3 +463,12 @@ async def test_closing_clears_held_posts_from_the_queue(world: World) -> None:
     assert all(
         TEXT not in (m.embeds[0].description or "") for m in world.queue.history() if m.embeds
     )
+
+
+async def test_held_post_without_a_queue_channel_says_so(world: World) -> None:
+    """With no queue channel, the author learns the moderators must look in /mod queue."""
+    thread, _ = await circle_with_members(world, review=True)
+    await world.db.execute("UPDATE guild_config SET queue_channel_id = NULL")
+    results = await post(world.alice, thread)
+    assert "/mod queue" in results[1].response.content
+    assert (await world.db.fetchone("SELECT status FROM anon_posts"))["status"] == "review"

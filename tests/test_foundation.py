@@ -149,6 +149,7 @@ async def test_migrating_a_database_with_data_backs_it_up_first(tmp_path: Path) 
         assert await db.version() == 2
     finally:
         await db.close()
+    assert stat.S_IMODE((tmp_path / "old.db.bak-v1").stat().st_mode) == 0o600
     backup = sqlite3.connect(tmp_path / "old.db.bak-v1")
     try:
         assert backup.execute("PRAGMA user_version").fetchone()[0] == 1

@@ -273,6 +273,24 @@ async def test_share_after_the_turn_ended_is_given_back(world: World) -> None:
     assert not any(m.embeds and m.embeds[0].description == SHARE for m in thread.history())
 
 
+async def test_late_anonymous_share_is_kept_as_a_draft(world: World) -> None:
+    """A late anonymous share is not echoed back: it is kept as a draft to reopen and post."""
+    thread, _, circle = await circle_with(world, world.alice, world.bob)
+    await world.mod.slash(thread, "circle round start", mode="anonymous", turn_minutes=1)
+    holder = await holder_of(world, circle, world.alice, world.bob)
+    taken = await holder.click(turn_message(thread), label="Take my turn")
+    form = await holder.click(taken.response.message, label="Share")
+    await advance(world, 75)
+    late = await holder.submit_modal(form, {"share": SHARE, "content_note": ""})
+    assert late.ephemeral and "wasn't posted" in late.response.content
+    assert SHARE not in late.response.content
+    reopened = await holder.click(late.response.message, label="Edit")
+    assert reopened.modal is not None
+    posted = await holder.submit_modal(reopened, {"message": SHARE, "content_note": ""})
+    assert "will appear" in posted.response.content
+    assert [m.embeds[0].description for m in anonymous_posts(thread)] == [SHARE]
+
+
 async def test_keeper_moves_the_piece_on(world: World) -> None:
     """/circle round next moves the piece on; after the last person the round is complete."""
     thread, _, circle = await circle_with(world, world.alice)

@@ -335,6 +335,13 @@ async def leave(db: Database, circle_id: int, user_id: int) -> bool:
     return left > 0
 
 
+async def undo_join(db: Database, circle_id: int, user_id: int) -> None:
+    """Forget a membership that could not be completed on Discord; keeper status stays."""
+    await db.execute(
+        "DELETE FROM memberships WHERE circle_id = ? AND user_id = ?", (circle_id, user_id)
+    )
+
+
 async def remove_member(db: Database, circle_id: int, user_id: int) -> None:
     """Take a member out and bar them from rejoining this circle. Idempotent."""
     async with db.transaction():

@@ -115,7 +115,7 @@ async def join_circle(
         await thread.add_user(member)
     except discord.HTTPException:
         if existing is None:
-            await circles.leave(bot.db, circle.id, member.id)
+            await circles.undo_join(bot.db, circle.id, member.id)
         raise UserFacingError(
             "I couldn't add you to the circle's thread (Discord refused). Nothing was saved; "
             "please try again or ask a keeper."

@@ -167,17 +167,49 @@ class ShareModal(ErrorHandlingModal):
         try:
             here, rnd = await holder_here(bot, interaction, self.token)
         except UserFacingError:
-            # The time ran out while they wrote: give the text back rather than lose it.
-            await interaction.response.send_message(
-                "Your turn ended before this arrived, so it wasn't posted. Here is what you "
-                "wrote, so it isn't lost:\n" + quote_block(self.text.value, "Your share"),
-                ephemeral=True,
-            )
+            # The time ran out while they wrote: keep the text rather than lose it.
+            await self._give_back(bot, interaction)
             return
         if self.anonymous:
             await self._share_anonymously(bot, interaction, here, rnd)
         else:
             await self._share_named(bot, interaction, here, rnd)
+
+    async def _give_back(self, bot: CircleBot, interaction: discord.Interaction[Any]) -> None:
+        lead = "Your turn ended before this arrived, so it wasn't posted."
+        if not self.anonymous:
+            text = f"{lead} Here is what you wrote, so it isn't lost:\n"
+            await interaction.response.send_message(
+                (text + quote_block(self.text.value, "Your share"))[:2000], ephemeral=True
+            )
+            return
+        # Anonymous words never travel in an interaction response: keep them as a draft the
+        # author can reopen in the posting form (a modal) and post anonymously after all.
+        from cogs.anonymous import EditDraftButton
+
+        here = await circle_here(bot, interaction)
+        try:
+            label_key = bot.circle_keys.label_key(here.circle, here.member.id)
+            draft = await anon.save_draft(
+                bot.db,
+                here.circle,
+                label_key,
+                text=self.text.value,
+                content_note=self.note.value or None,
+                reply_to_message_id=None,
+                quote_link=None,
+                now=discord.utils.utcnow(),
+            )
+        except AnonError as error:
+            raise UserFacingError(f"{lead} {error.message}") from None
+        view = persistent_view()
+        view.add_item(EditDraftButton(draft.token))
+        await interaction.response.send_message(
+            f"{lead} It is kept for 15 minutes: **Edit** opens it again, and you can post it "
+            "anonymously from there.",
+            view=view,
+            ephemeral=True,
+        )
 
     async def _share_named(
         self, bot: CircleBot, interaction: discord.Interaction[Any], here: Here, rnd: Round
