@@ -255,6 +255,13 @@ class ReviewButton(
         except AnonError:
             raise UserFacingError("Another moderator already decided on this post.") from None
         verdict = "Approved" if self.decision == "approve" else "Rejected"
+        # The held text leaves the queue channel once decided: only the label stays.
+        await interaction.response.edit_message(
+            content=f"{verdict} by {member.mention}: a post by {post.label}.",
+            embed=None,
+            view=None,
+            allowed_mentions=NO_MENTIONS,
+        )
         await log_action(
             bot.db,
             member.guild,
@@ -262,13 +269,6 @@ class ReviewButton(
             action=self.decision,
             target_label=post.label,
             details="held anonymous post",
-        )
-        # The held text leaves the queue channel once decided: only the label stays.
-        await interaction.response.edit_message(
-            content=f"{verdict} by {member.mention}: a post by {post.label}.",
-            embed=None,
-            view=None,
-            allowed_mentions=NO_MENTIONS,
         )
         if self.decision == "approve":
             cog = bot.get_cog("Anonymous")

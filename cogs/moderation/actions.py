@@ -123,6 +123,12 @@ async def decide_held_post(
         action = decision
         outcome = "Approved" if decision == "approve" else "Rejected"
         details = f"held post in {circle.name}"
+    content = f"{outcome} by {member.mention}: a post by {post.label}."
+    # Answer first: the mod-log post below may wait on Discord's rate limit, and the
+    # interaction must be answered within three seconds.
+    await interaction.response.edit_message(
+        content=content, embed=None, view=None, allowed_mentions=NO_MENTIONS
+    )
     await log_action(
         bot.db,
         member.guild,
@@ -130,10 +136,6 @@ async def decide_held_post(
         action=action,
         target_label=post.label,
         details=details,
-    )
-    content = f"{outcome} by {member.mention}: a post by {post.label}."
-    await interaction.response.edit_message(
-        content=content, embed=None, view=None, allowed_mentions=NO_MENTIONS
     )
     config = await get_config(bot.db, member.guild.id)
     await _tidy(
@@ -191,6 +193,10 @@ async def decide_report(
         action, details = "remove", f"anonymous post removed after report #{report.id}"
     else:
         action, details = f"report {decision}", f"report #{report.id}"
+    content = f"Report #{report.id}: {REPORT_VERBS[decision]} by {member.mention}."
+    await interaction.response.edit_message(
+        content=content, embed=None, view=None, allowed_mentions=NO_MENTIONS
+    )
     await log_action(
         bot.db,
         member.guild,
@@ -198,10 +204,6 @@ async def decide_report(
         action=action,
         target_label=label,
         details=details,
-    )
-    content = f"Report #{report.id}: {REPORT_VERBS[decision]} by {member.mention}."
-    await interaction.response.edit_message(
-        content=content, embed=None, view=None, allowed_mentions=NO_MENTIONS
     )
     await _tidy(
         bot,
