@@ -96,7 +96,11 @@ async def child(kind: str, circles: int, members: int) -> dict[str, int]:
                 thread_id = threads[f"Circle {number % circles}"]
                 if isinstance(bot, CircleBot):
                     await circle_service.accept_agreements(
-                        bot.db, ids[thread_id], member_id, now=world.env.now()
+                        bot.db,
+                        ids[thread_id],
+                        member_id,
+                        member_key=circle_service.removal_key(bot.settings.secret, member_id),
+                        now=world.env.now(),
                     )
                 thread = guild.get_thread(thread_id)
                 assert thread is not None

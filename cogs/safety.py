@@ -200,7 +200,13 @@ class Safety(commands.Cog):
         """Get a file of everything Circlekeeper holds that is linked to you."""
         member = require_member(interaction)
         keys = await member_label_keys(self.bot, member)
-        data = await safety.collect_member_data(self.bot.db, member.guild.id, member.id, keys)
+        data = await safety.collect_member_data(
+            self.bot.db,
+            member.guild.id,
+            member.id,
+            keys,
+            removal_key=circles.removal_key(self.bot.settings.secret, member.id),
+        )
         if data.is_empty():
             await interaction.response.send_message(
                 "Circlekeeper holds nothing linked to you in this server.", ephemeral=True
@@ -218,7 +224,13 @@ class Safety(commands.Cog):
         """Delete everything Circlekeeper holds that is linked to you (asks first)."""
         member = require_member(interaction)
         keys = await member_label_keys(self.bot, member)
-        data = await safety.collect_member_data(self.bot.db, member.guild.id, member.id, keys)
+        data = await safety.collect_member_data(
+            self.bot.db,
+            member.guild.id,
+            member.id,
+            keys,
+            removal_key=circles.removal_key(self.bot.settings.secret, member.id),
+        )
         if data.is_empty():
             raise UserFacingError("Circlekeeper holds nothing linked to you in this server.")
         view = ConfirmDelete(self.bot, member)

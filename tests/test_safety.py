@@ -280,7 +280,7 @@ async def test_delete_stays_within_the_server(db: Database) -> None:
             default_agreements=[],
             now=NOW,
         )
-        await circle_service.accept_agreements(db, circle.id, 7, now=NOW)
+        await circle_service.accept_agreements(db, circle.id, 7, member_key=b"k7", now=NOW)
         await modlog.record(
             db, guild_id=guild_id, moderator_id=99, action="warn", target_user_id=7, now=NOW
         )
@@ -295,3 +295,23 @@ async def test_delete_stays_within_the_server(db: Database) -> None:
     assert await circle_service.membership(db, ids[1], 7) is not None
     remaining = await db.fetchall("SELECT guild_id FROM mod_log WHERE target_user_id = 7")
     assert [r["guild_id"] for r in remaining] == [2]
+
+
+async def test_removed_member_stays_barred_after_deleting_their_data(world: World) -> None:
+    """Deleting one's data removes the id everywhere but does not lift a keeper's removal."""
+    from tests.test_circles import join, open_circle
+
+    thread, card = await open_circle(world)
+    await join(world, world.alice, card)
+    await world.mod.slash(thread, "circle remove", member=world.alice, reason="outing")
+    exported = await world.alice.slash(world.general, "mydata export")
+    data = json.loads(await exported.response.attachments[0].read())
+    assert data["removed_from"] == ["Tuesday circle"]
+    asked = await world.alice.slash(world.general, "mydata delete")
+    await world.alice.click(asked.response.message, label="Delete my data")
+    for table, column in await user_id_columns(world.db):
+        assert not await world.db.fetchval(
+            f"SELECT count(*) FROM {table} WHERE {column} = ?", (world.alice.id,)
+        ), f"{table}.{column}"
+    again = await world.alice.click(card, label="Join")
+    assert "removed you" in again.response.content

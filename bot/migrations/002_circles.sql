@@ -47,11 +47,13 @@ CREATE TABLE memberships (
 );
 CREATE INDEX memberships_user ON memberships (user_id);
 
--- Members a keeper removed: they cannot rejoin that circle.
+-- Members a keeper removed: they cannot rejoin that circle. Kept as HMAC-SHA256(master
+-- secret, "removed:" + user id), not the id, so the bar outlives the member deleting their
+-- data and the database alone does not say who was removed.
 CREATE TABLE circle_removals (
-    circle_id INTEGER NOT NULL REFERENCES circles (id) ON DELETE CASCADE,
-    user_id   INTEGER NOT NULL,
-    PRIMARY KEY (circle_id, user_id)
+    circle_id  INTEGER NOT NULL REFERENCES circles (id) ON DELETE CASCADE,
+    member_key BLOB    NOT NULL,
+    PRIMARY KEY (circle_id, member_key)
 );
 
 -- Prompts a keeper added for one circle only; their prompt id is "c<id>".

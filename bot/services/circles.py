@@ -7,6 +7,8 @@ writes the record (holding its name), the caller makes the Discord thread and ca
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import sqlite3
 from collections.abc import Sequence
@@ -190,11 +192,18 @@ async def has_current_agreement(db: Database, circle_id: int, user_id: int) -> b
     return bool(row and row[0])
 
 
-async def was_removed(db: Database, circle_id: int, user_id: int) -> bool:
+def removal_key(secret: bytes, user_id: int) -> bytes:
+    """How a removal is stored: keyed by the master secret, so the database alone does not
+    say who was removed, and the bar holds after the member deletes their data."""
+    return hmac.new(secret, b"removed:" + str(user_id).encode(), hashlib.sha256).digest()
+
+
+async def was_removed(db: Database, circle_id: int, member_key: bytes) -> bool:
+    """`member_key` is `removal_key(secret, user_id)`."""
     return bool(
         await db.fetchval(
-            "SELECT 1 FROM circle_removals WHERE circle_id = ? AND user_id = ?",
-            (circle_id, user_id),
+            "SELECT 1 FROM circle_removals WHERE circle_id = ? AND member_key = ?",
+            (circle_id, member_key),
         )
     )
 
@@ -303,13 +312,13 @@ async def close_circle(db: Database, circle_id: int, *, now: datetime) -> Circle
 
 
 async def accept_agreements(
-    db: Database, circle_id: int, user_id: int, *, now: datetime
+    db: Database, circle_id: int, user_id: int, *, member_key: bytes, now: datetime
 ) -> Membership:
     """Record that the member accepted every current agreement (joining if new). Idempotent.
 
-    Raises CircleError when the member was removed from this circle.
+    Raises CircleError when the member (`member_key`, see `removal_key`) was removed.
     """
-    if await was_removed(db, circle_id, user_id):
+    if await was_removed(db, circle_id, member_key):
         raise CircleError(REMOVED)
     count = len(await agreements(db, circle_id))
     await db.execute(
@@ -342,8 +351,8 @@ async def undo_join(db: Database, circle_id: int, user_id: int) -> None:
     )
 
 
-async def remove_member(db: Database, circle_id: int, user_id: int) -> None:
-    """Take a member out and bar them from rejoining this circle. Idempotent."""
+async def remove_member(db: Database, circle_id: int, user_id: int, *, member_key: bytes) -> None:
+    """Take a member out and bar them (by `member_key`) from rejoining. Idempotent."""
     async with db.transaction():
         await db.execute(
             "DELETE FROM memberships WHERE circle_id = ? AND user_id = ?", (circle_id, user_id)
@@ -352,8 +361,8 @@ async def remove_member(db: Database, circle_id: int, user_id: int) -> None:
             "DELETE FROM circle_keepers WHERE circle_id = ? AND user_id = ?", (circle_id, user_id)
         )
         await db.execute(
-            "INSERT OR IGNORE INTO circle_removals (circle_id, user_id) VALUES (?, ?)",
-            (circle_id, user_id),
+            "INSERT OR IGNORE INTO circle_removals (circle_id, member_key) VALUES (?, ?)",
+            (circle_id, member_key),
         )
 
 

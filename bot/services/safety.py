@@ -27,7 +27,6 @@ Treatment = Literal["delete", "forget"]
 USER_ID_COLUMNS: dict[tuple[str, str], Treatment] = {
     ("memberships", "user_id"): "delete",
     ("circle_keepers", "user_id"): "delete",
-    ("circle_removals", "user_id"): "delete",
     ("round_turns", "user_id"): "delete",
     ("mod_log", "moderator_id"): "forget",
     ("mod_log", "target_user_id"): "forget",
@@ -42,7 +41,6 @@ _IN_CIRCLE_OF_GUILD = "circle_id IN (SELECT id FROM circles WHERE guild_id = ?)"
 _IN_GUILD = {
     "memberships": _IN_CIRCLE_OF_GUILD,
     "circle_keepers": _IN_CIRCLE_OF_GUILD,
-    "circle_removals": _IN_CIRCLE_OF_GUILD,
     "round_turns": _IN_CIRCLE_OF_GUILD,
     "mod_log": "guild_id = ?",
     "mod_records": "guild_id = ?",
@@ -160,12 +158,18 @@ class MemberData:
 
 
 async def collect_member_data(
-    db: Database, guild_id: int, user_id: int, label_keys: Mapping[int, bytes]
+    db: Database,
+    guild_id: int,
+    user_id: int,
+    label_keys: Mapping[int, bytes],
+    *,
+    removal_key: bytes | None = None,
 ) -> MemberData:
     """Gather what the bot holds about a member in a server. Read-only.
 
     `label_keys` maps each open circle of the server to the member's label key there (the
-    caller computes them; strict circles after a restart simply have other keys).
+    caller computes them; strict circles after a restart simply have other keys);
+    `removal_key` finds the circles a keeper removed them from (`circles.removal_key`).
     """
     memberships = await db.fetchall(
         "SELECT c.name, c.state, m.agreed_at FROM memberships m JOIN circles c"
@@ -179,8 +183,8 @@ async def collect_member_data(
     )
     removed = await db.fetchall(
         "SELECT c.name FROM circle_removals r JOIN circles c ON c.id = r.circle_id"
-        " WHERE r.user_id = ? AND c.guild_id = ? ORDER BY c.id",
-        (user_id, guild_id),
+        " WHERE r.member_key = ? AND c.guild_id = ? ORDER BY c.id",
+        (removal_key or b"", guild_id),
     )
     records = await db.fetchall(
         "SELECT kind, text, minutes, created_at FROM mod_records WHERE guild_id = ?"

@@ -105,7 +105,13 @@ async def join_circle(
     member = require_member(interaction)
     existing = await circles.membership(bot.db, circle.id, member.id)
     try:
-        await circles.accept_agreements(bot.db, circle.id, member.id, now=discord.utils.utcnow())
+        await circles.accept_agreements(
+            bot.db,
+            circle.id,
+            member.id,
+            member_key=circles.removal_key(bot.settings.secret, member.id),
+            now=discord.utils.utcnow(),
+        )
     except CircleError as error:
         raise UserFacingError(str(error)) from None
     thread = await get_thread(bot, circle)
@@ -414,7 +420,12 @@ class Circles(commands.GroupCog, group_name="circle"):
         here = await keeper_here(self.bot, interaction)
         if member.id == here.member.id:
             raise UserFacingError("To leave the circle yourself, use `/circle leave`.")
-        await circles.remove_member(self.bot.db, here.circle.id, member.id)
+        await circles.remove_member(
+            self.bot.db,
+            here.circle.id,
+            member.id,
+            member_key=circles.removal_key(self.bot.settings.secret, member.id),
+        )
         await structure_ui.leave_round(self.bot, here.circle, member.id)
         try:
             await here.thread.remove_user(member)
@@ -490,7 +501,8 @@ class Circles(commands.GroupCog, group_name="circle"):
         here = await keeper_here(self.bot, interaction)
         if member.bot:
             raise UserFacingError("Bots can't be keepers.")
-        if await circles.was_removed(self.bot.db, here.circle.id, member.id):
+        barred = circles.removal_key(self.bot.settings.secret, member.id)
+        if await circles.was_removed(self.bot.db, here.circle.id, barred):
             raise UserFacingError("That member was removed from this circle.")
         added = await circles.add_keeper(self.bot.db, here.circle.id, member.id)
         if added:

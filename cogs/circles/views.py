@@ -168,7 +168,8 @@ async def show_agreements(
 ) -> None:
     """Privately show the circle's agreements with I agree / Not now."""
     current = await circles.agreements(bot.db, circle.id)
-    if await circles.was_removed(bot.db, circle.id, interaction.user.id):
+    barred = circles.removal_key(bot.settings.secret, interaction.user.id)
+    if await circles.was_removed(bot.db, circle.id, barred):
         raise UserFacingError(REMOVED)
     view = persistent_view()
     view.add_item(AgreeButton(circle.id, len(current)))
