@@ -323,8 +323,9 @@ async def accept_agreements(
     count = len(await agreements(db, circle_id))
     await db.execute(
         "INSERT INTO memberships (circle_id, user_id, agreed_count, agreed_at) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (circle_id, user_id) DO UPDATE SET agreed_count = excluded.agreed_count,"
-        " agreed_at = excluded.agreed_at",
+        # Re-accepting keeps the joining time: a fresh time, written just before someone
+        # takes part again, could be lined up with an anonymous post's time.
+        " ON CONFLICT (circle_id, user_id) DO UPDATE SET agreed_count = excluded.agreed_count",
         (circle_id, user_id, count, now.isoformat()),
     )
     member = await membership(db, circle_id, user_id)
