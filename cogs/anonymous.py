@@ -36,7 +36,7 @@ from bot.services.anonymous import AnonError, AnonPost
 from bot.services.circles import Circle
 from bot.services.config import get_config
 from bot.timing import sleep_until_due, wake_by
-from cogs.circles.access import Here, participant_here
+from cogs.circles.access import Here, open_circle, participant_here
 from cogs.circles.cog import get_thread
 
 log = logging.getLogger(__name__)
@@ -366,9 +366,7 @@ async def submit_post(
 ) -> None:
     """Check, store and route one anonymous post; acknowledge the author privately."""
     member = require_member(interaction)
-    circle = await circles.get_circle(bot.db, circle_id)
-    if circle is None or not circle.is_open:
-        raise UserFacingError("This circle has closed; nothing was posted.")
+    circle = await open_circle(bot, circle_id, closed="This circle has closed; nothing was posted.")
     if not await circles.has_current_agreement(bot.db, circle.id, member.id):
         raise UserFacingError("Please accept this circle's agreements before posting.")
     now = discord.utils.utcnow()

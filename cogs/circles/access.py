@@ -43,6 +43,16 @@ async def circle_here(bot: CircleBot, interaction: discord.Interaction[Any]) -> 
     return Here(circle, channel, member)
 
 
+async def open_circle(
+    bot: CircleBot, circle_id: int, *, closed: str = "This circle has closed."
+) -> Circle:
+    """The circle a button or form points at, if still open; UserFacingError(`closed`) if not."""
+    circle = await circles.get_circle(bot.db, circle_id)
+    if circle is None or not circle.is_open:
+        raise UserFacingError(closed)
+    return circle
+
+
 async def can_keep(bot: CircleBot, circle: Circle, member: discord.Member) -> bool:
     """Keepers of the circle and the server's moderators may run it."""
     if await circles.is_keeper(bot.db, circle.id, member.id):

@@ -11,6 +11,7 @@ from bot.buttons import NUMBER, PersistentButton, persistent_view
 from bot.errors import NO_MENTIONS, UserFacingError
 from bot.services import circles
 from bot.services.circles import REMOVED, Circle, CircleAgreement
+from cogs.circles.access import open_circle
 from cogs.circles.pause import show_break
 
 if TYPE_CHECKING:
@@ -80,9 +81,7 @@ class JoinButton(
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client
-        circle = await circles.get_circle(bot.db, self.circle_id)
-        if circle is None or not circle.is_open:
-            raise UserFacingError("This circle has closed.")
+        circle = await open_circle(bot, self.circle_id)
         await show_agreements(bot, interaction, circle)
 
 
@@ -102,9 +101,7 @@ class AgreeButton(
         from cogs.circles.cog import join_circle
 
         bot: CircleBot = interaction.client
-        circle = await circles.get_circle(bot.db, self.circle_id)
-        if circle is None or not circle.is_open:
-            raise UserFacingError("This circle has closed.")
+        circle = await open_circle(bot, self.circle_id)
         current = await circles.agreements(bot.db, circle.id)
         if len(current) != self.count:
             # An agreement was added after these were shown: show the current ones instead.
