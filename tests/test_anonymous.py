@@ -465,10 +465,20 @@ async def test_closing_clears_held_posts_from_the_queue(world: World) -> None:
     )
 
 
-async def test_held_post_without_a_queue_channel_says_so(world: World) -> None:
-    """With no queue channel, the author learns the moderators must look in /mod queue."""
+async def test_held_post_without_a_queue_channel_says_so(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With no queue channel, the author learns the moderators must look in /mod queue; the
+    held post still unmasks no one."""
+    caplog.set_level(logging.DEBUG)
     thread, _ = await circle_with_members(world, review=True)
     await world.db.execute("UPDATE guild_config SET queue_channel_id = NULL")
+    before = await snapshot(world.db)
+    mark = len(world.env.http_requests)
     results = await post(world.alice, thread)
     assert "/mod queue" in results[1].response.content
     assert (await world.db.fetchone("SELECT status FROM anon_posts"))["status"] == "review"
+    assert_author_answers_private(results)
+    assert_requests_do_not_unmask(world, mark, world.alice)
+    assert_new_rows_do_not_hold(before, await snapshot(world.db), world.alice)
+    assert_logs_clean(caplog, world.alice, TEXT)

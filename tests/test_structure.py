@@ -4,8 +4,10 @@ piece, pauses that lock and unlock the thread, and the private "I need a break".
 from __future__ import annotations
 
 import json
+import logging
 
 import discord
+import pytest
 import simcord
 
 from bot.services import anonymous as anon
@@ -15,6 +17,7 @@ from cogs.circles.views import BreakButton
 from tests.conftest import World
 from tests.test_anonymous import (
     anonymous_posts,
+    assert_logs_clean,
     assert_new_rows_do_not_hold,
     assert_requests_do_not_unmask,
     identity_of,
@@ -273,9 +276,15 @@ async def test_share_after_the_turn_ended_is_given_back(world: World) -> None:
     assert not any(m.embeds and m.embeds[0].description == SHARE for m in thread.history())
 
 
-async def test_late_anonymous_share_is_kept_as_a_draft(world: World) -> None:
-    """A late anonymous share is not echoed back: it is kept as a draft to reopen and post."""
+async def test_late_anonymous_share_is_kept_as_a_draft(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A late anonymous share is not echoed back: it is kept as a draft to reopen and post,
+    with no id or name in any request, new row or log line."""
+    caplog.set_level(logging.DEBUG)
     thread, _, circle = await circle_with(world, world.alice, world.bob)
+    before = await snapshot(world.db)
+    mark = len(world.env.http_requests)
     await world.mod.slash(thread, "circle round start", mode="anonymous", turn_minutes=1)
     holder = await holder_of(world, circle, world.alice, world.bob)
     taken = await holder.click(turn_message(thread), label="Take my turn")
@@ -289,6 +298,10 @@ async def test_late_anonymous_share_is_kept_as_a_draft(world: World) -> None:
     posted = await holder.submit_modal(reopened, {"message": SHARE, "content_note": ""})
     assert "will appear" in posted.response.content
     assert [m.embeds[0].description for m in anonymous_posts(thread)] == [SHARE]
+    for member in (world.alice, world.bob):
+        assert_requests_do_not_unmask(world, mark, member)
+        assert_new_rows_do_not_hold(before, await snapshot(world.db), member)
+        assert_logs_clean(caplog, member, SHARE)
 
 
 async def test_keeper_moves_the_piece_on(world: World) -> None:
