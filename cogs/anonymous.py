@@ -24,8 +24,6 @@ from bot.buttons import TOKEN, PersistentButton, one_of, persistent_view
 from bot.client import CircleBot
 from bot.discord_utils import (
     delete_queue_messages,
-    is_moderator,
-    log_action,
     require_member,
     text_channel,
 )
@@ -242,38 +240,10 @@ class ReviewButton(
         return self.decision.title(), style
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
-        bot: CircleBot = interaction.client
-        member = require_member(interaction)
-        if not is_moderator(member, await get_config(bot.db, member.guild.id)):
-            raise UserFacingError("Only moderators can decide on held posts.")
-        now = discord.utils.utcnow()
-        try:
-            if self.decision == "approve":
-                post = await anon.approve(bot.db, self.token, now=now)
-            else:
-                post = await anon.reject(bot.db, self.token, now=now)
-        except AnonError:
-            raise UserFacingError("Another moderator already decided on this post.") from None
-        verdict = "Approved" if self.decision == "approve" else "Rejected"
-        # The held text leaves the queue channel once decided: only the label stays.
-        await interaction.response.edit_message(
-            content=f"{verdict} by {member.mention}: a post by {post.label}.",
-            embed=None,
-            view=None,
-            allowed_mentions=NO_MENTIONS,
-        )
-        await log_action(
-            bot.db,
-            member.guild,
-            moderator_id=member.id,
-            action=self.decision,
-            target_label=post.label,
-            details="held anonymous post",
-        )
-        if self.decision == "approve":
-            cog = bot.get_cog("Anonymous")
-            if isinstance(cog, Anonymous):
-                await cog.deliver_due()
+        # The same decision as the buttons in /mod queue: one implementation for both.
+        from cogs.moderation import decide_held_post
+
+        await decide_held_post(interaction.client, interaction, self.token, self.decision)
 
 
 def review_view(token: str) -> discord.ui.View:
