@@ -60,17 +60,26 @@ def turn_message(thread: simcord.ChannelHandle) -> discord.Message:
 
 
 async def holder_of(world: World, circle: Circle, *members: simcord.MemberActor):
-    """Which of `members` holds the talking piece now (by id, or by label key)."""
+    """Which of `members` holds the talking piece now (by id, or by holder key)."""
     turn = await structure.holder(world.db, circle.id)
-    assert turn is not None
+    rnd = await structure.get_round(world.db, circle.id)
+    assert turn is not None and rnd is not None
     for member in members:
         if turn.user_id == member.id:
             return member
-        if turn.label_key is not None and turn.label_key == world.bot.circle_keys.label_key(
-            circle, member.id
+        if turn.holder_key is not None and turn.holder_key == holder_key_of(
+            world, circle, rnd, member
         ):
             return member
     raise AssertionError("the holder is none of these members")
+
+
+def holder_key_of(
+    world: World, circle: Circle, rnd: structure.Round, member: simcord.MemberActor
+) -> bytes:
+    """The key an anonymous round knows `member` by (needs the bot's circle key)."""
+    circle_key = world.bot.circle_keys.circle_key(circle)
+    return structure.holder_key(rnd.round_salt, circle_key, member.id)
 
 
 def lock_edits(world: World, mark: int, thread_id: int) -> list[bool]:
@@ -206,9 +215,35 @@ async def test_come_back_to_me_moves_holder_to_the_end(world: World) -> None:
     assert await holder_of(world, circle, world.alice, world.bob) is first
 
 
+async def test_holder_without_the_new_agreement_accepts_privately_then_shares(
+    world: World,
+) -> None:
+    """A member who has not accepted a new agreement still gets the piece; Take my turn asks
+    them, privately and with nothing posted, to accept first (or pass); once they have
+    accepted, Take my turn offers Share again."""
+    thread, _, circle = await circle_with(world, world.alice)
+    await world.mod.slash(thread, "circle agreements add", text="Cameras stay off.")
+    await world.mod.slash(thread, "circle round start")
+    assert await holder_of(world, circle, world.alice) is world.alice
+    posted = len(thread.history())
+    asked = await world.alice.click(turn_message(thread), label="Take my turn")
+    assert asked.ephemeral and "new agreement" in asked.response.content
+    assert len(thread.history()) == posted
+    shown = await world.alice.click(asked.response.message, label="Read and accept")
+    assert "Cameras stay off." in shown.response.embeds[0].description
+    await world.alice.click(shown.response.message, label="I agree")
+    taken = await world.alice.click(turn_message(thread), label="Take my turn")
+    form = await world.alice.click(taken.response.message, label="Share")
+    assert form.modal is not None
+    await world.alice.submit_modal(form, {"share": SHARE, "content_note": ""})
+    assert any(m.embeds and m.embeds[0].description == SHARE for m in thread.history())
+
+
 async def test_member_who_leaves_is_not_called_again(world: World) -> None:
-    """Leaving the circle takes a member out of the round's order (ids and label keys alike)."""
-    for mode in ("named", "anonymous"):
+    """A member who left is never called: a named round forgets their id at once; an
+    anonymous round leaves its rows alone at the leave and skips their place when the
+    piece reaches it."""
+    for mode, places_after_leave in (("named", 1), ("anonymous", 2)):
         thread, _, circle = await circle_with(world, world.alice, world.bob, name=f"Leave {mode}")
         await world.mod.slash(thread, "circle round start", mode=mode)
         holder = await holder_of(world, circle, world.alice, world.bob)
@@ -217,10 +252,14 @@ async def test_member_who_leaves_is_not_called_again(world: World) -> None:
         left = await world.db.fetchval(
             "SELECT count(*) FROM round_turns WHERE circle_id = ?", (circle.id,)
         )
-        assert left == 1, mode
-        taken = await holder.click(turn_message(thread), label="Take my turn")
+        assert left == places_after_leave, mode
+        announced = turn_message(thread)
+        taken = await holder.click(announced, label="Take my turn")
         await holder.click(taken.response.message, label="Pass")
         assert await structure.get_round(world.db, circle.id) is None, mode
+        after = [m for m in thread.history() if m.id > announced.id]
+        assert [m.content for m in after if "talking piece is with you" in m.content] == []
+        assert "end of the round" in after[-1].content, mode
 
 
 async def test_anonymous_round_shares_by_label_only(world: World) -> None:
@@ -231,8 +270,8 @@ async def test_anonymous_round_shares_by_label_only(world: World) -> None:
     before = await snapshot(world.db)
     mark = len(world.env.http_requests)
     await world.mod.slash(thread, "circle round start", mode="anonymous")
-    rows = await world.db.fetchall("SELECT user_id, label_key FROM round_turns")
-    assert rows and all(r["user_id"] is None and r["label_key"] for r in rows)
+    rows = await world.db.fetchall("SELECT user_id, holder_key FROM round_turns")
+    assert rows and all(r["user_id"] is None and r["holder_key"] for r in rows)
     holder = await holder_of(world, circle, world.alice, world.bob)
     other = world.bob if holder is world.alice else world.alice
     label = await anon.label_for(
@@ -241,8 +280,10 @@ async def test_anonymous_round_shares_by_label_only(world: World) -> None:
     announced = turn_message(thread)
     assert label not in announced.content and announced.mentions == []
     rnd = await structure.get_round(world.db, circle.id)
-    key = world.bot.circle_keys.label_key(circle, holder.id)
-    assert structure.round_alias(rnd, key) in announced.content
+    assert rnd is not None
+    key = holder_key_of(world, circle, rnd, holder)
+    assert key != world.bot.circle_keys.label_key(circle, holder.id)
+    assert structure.round_alias(key) in announced.content
     refused = await other.click(announced, label="Take my turn")
     assert "isn't your turn" in refused.response.content
     taken = await holder.click(announced, label="Take my turn")
@@ -259,7 +300,8 @@ async def test_anonymous_round_shares_by_label_only(world: World) -> None:
     await world.mod.slash(thread, "circle round end")
     await world.mod.slash(thread, "circle round start", mode="anonymous")
     again = await structure.get_round(world.db, circle.id)
-    assert again is not None and again.alias_salt != rnd.alias_salt
+    assert again is not None and again.round_salt != rnd.round_salt
+    assert holder_key_of(world, circle, again, holder) != key
 
 
 async def test_share_after_the_turn_ended_is_given_back(world: World) -> None:
@@ -335,7 +377,7 @@ async def test_round_bad_input_is_refused(world: World) -> None:
     """No agreed members, a second round, a bad turn length or a non-keeper each get a reason."""
     thread, card, circle = await circle_with(world)
     empty = await world.mod.slash(thread, "circle round start")
-    assert empty.ephemeral and "Nobody has accepted" in empty.response.content
+    assert empty.ephemeral and "Nobody has joined" in empty.response.content
     assert await structure.get_round(world.db, circle.id) is None
     await join(world, world.alice, card)
     unknown = await world.mod.slash(thread, "circle round start", prompt_id="no-such-prompt")

@@ -170,13 +170,12 @@ async def membership(db: Database, circle_id: int, user_id: int) -> Membership |
     )
 
 
-async def agreed_members(db: Database, circle_id: int) -> list[int]:
-    """Members who accepted every current agreement, in joining order."""
+async def members(db: Database, circle_id: int) -> list[int]:
+    """Every member of the circle, whether or not they accepted its newest agreements, in
+    joining order. What the bot shows to everyone is drawn from this set, never from those
+    who accepted the current agreements: that set is exactly who can post anonymously."""
     rows = await db.fetchall(
-        "SELECT m.user_id FROM memberships m WHERE m.circle_id = ? AND m.agreed_count >="
-        " (SELECT count(*) FROM circle_agreements a WHERE a.circle_id = m.circle_id)"
-        " ORDER BY m.rowid",
-        (circle_id,),
+        "SELECT user_id FROM memberships WHERE circle_id = ? ORDER BY rowid", (circle_id,)
     )
     return [r["user_id"] for r in rows]
 

@@ -275,7 +275,9 @@ async def delete_member_data(
             deleted.extend(
                 DeletedPost(circle_id, r["message_id"], r["review_message_id"]) for r in rows
             )
-            for table in ("anon_posts", "anon_labels", "round_turns"):
+            # Rounds know no label key: an anonymous round skips the place of someone who
+            # is no longer a member when the piece reaches it.
+            for table in ("anon_posts", "anon_labels"):
                 await db.execute(
                     f"DELETE FROM {table} WHERE circle_id = ? AND label_key = ?",
                     (circle_id, label_key),

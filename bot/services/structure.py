@@ -4,11 +4,16 @@ Check-ins are counted in memory only (`Checkins`): who clicked is kept as an HMA
 that exists only for that check-in, just to count each person once, and never what they
 chose. Nothing about a check-in reaches the database, so a restart ends every check-in.
 
-A round passes a talking piece around the members who accepted the agreements, in random
-order. Named rounds store the members' ids; anonymous rounds store only label keys (the same
-HMACs anonymous posts use), never an id. A turn is done when its holder shares, passes or
-runs out of time; each turn gets a fresh random token, so an old button or a late timer
-can never move the piece twice.
+A round passes a talking piece around every member of the circle, in random order: drawn
+from all members, not from those who did something posting needs (such as accepting a new
+agreement), so the round's size and holders never single out who can post. Named rounds
+store the members' ids. Anonymous rounds store a holder key per member,
+HMAC(round key, member id) with round key = HMAC(circle key, random round salt): neither a
+label key nor anything the file alone can compute from one, and gone with the round. A
+turn is done when its holder shares, passes or runs out of time; each turn gets a fresh
+random token, so an old button or a late timer can never move the piece twice. Someone
+who left keeps their place until the piece reaches it, and is skipped then: leaving, a
+named action, never changes an anonymous round's rows in the same moment.
 
 A pause locks a circle's thread until `ends_at`; the schedule is in the database so a
 restart cannot leave the thread locked.
@@ -25,7 +30,7 @@ import hmac
 import random
 import secrets
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -48,7 +53,7 @@ class StructureError(Exception):
     """A refusal whose message is shown to the user as it is."""
 
 
-ALIAS_SALT_BYTES = 16
+ROUND_SALT_BYTES = 16
 
 
 def _iso(when: datetime) -> str:
@@ -165,7 +170,7 @@ class Round:
     turn_message_id: int | None
     turn_ends_at: datetime
     started_at: datetime
-    alias_salt: bytes | None = None
+    round_salt: bytes | None = None
 
     @property
     def anonymous(self) -> bool:
@@ -174,11 +179,16 @@ class Round:
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """Who holds (or will hold) the piece: a member id in named rounds, a label key otherwise."""
+    """Who holds (or will hold) the piece: a member id in named rounds, a holder key
+    (`holder_key`) in anonymous ones."""
 
     position: int
     user_id: int | None
-    label_key: bytes | None
+    holder_key: bytes | None
+
+    @property
+    def who(self) -> int | bytes:
+        return self.user_id if self.user_id is not None else self.holder_key or b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,14 +198,25 @@ class Moved:
     round: Round | None
 
 
-def round_alias(rnd: Round, label_key: bytes) -> str:
-    """The name an anonymous round gives a holder: fixed for this round, new in the next.
+def holder_key(round_salt: bytes | None, circle_key: bytes, user_id: int) -> bytes:
+    """How an anonymous round knows a member: HMAC(round key, member id), where the round
+    key is HMAC(circle key, the round's salt `Round.round_salt`). It needs the circle key,
+    so the master secret (or a strict circle's in-memory key); it is new in every round and
+    unrelated to the member's label key."""
+    if round_salt is None:
+        raise StructureError("This round has no anonymous holders.")
+    round_key = hmac.new(circle_key, b"round:" + round_salt, hashlib.sha256).digest()
+    return hmac.new(round_key, b"holder:" + str(user_id).encode(), hashlib.sha256).digest()
+
+
+def round_alias(holder: bytes) -> str:
+    """The name an anonymous round gives a holder (from their holder key): fixed for this
+    round, new in the next.
 
     Not the circle label: a list of every member's label, compared across a join or a
     leave between two rounds, would show whose label is whose.
     """
-    salt = rnd.alias_salt or rnd.turn_token.encode()
-    return next(label_candidates(hmac.new(salt, label_key, hashlib.sha256).digest()))
+    return next(label_candidates(hashlib.sha256(b"alias:" + holder).digest()))
 
 
 def _round(r: sqlite3.Row) -> Round:
@@ -208,7 +229,7 @@ def _round(r: sqlite3.Row) -> Round:
         turn_message_id=r["turn_message_id"],
         turn_ends_at=datetime.fromisoformat(r["turn_ends_at"]),
         started_at=datetime.fromisoformat(r["started_at"]),
-        alias_salt=r["alias_salt"],
+        round_salt=r["round_salt"],
     )
 
 
@@ -233,11 +254,11 @@ async def round_by_token(db: Database, token: str) -> Round | None:
 async def holder(db: Database, circle_id: int) -> Turn | None:
     """Who holds the piece now, or None when nobody is left."""
     row = await db.fetchone(
-        "SELECT position, user_id, label_key FROM round_turns WHERE circle_id = ?"
+        "SELECT position, user_id, holder_key FROM round_turns WHERE circle_id = ?"
         " ORDER BY position LIMIT 1",
         (circle_id,),
     )
-    return Turn(row["position"], row["user_id"], row["label_key"]) if row else None
+    return Turn(row["position"], row["user_id"], row["holder_key"]) if row else None
 
 
 async def waiting(db: Database, circle_id: int) -> int:
@@ -246,14 +267,14 @@ async def waiting(db: Database, circle_id: int) -> int:
     return max(0, int(count or 0) - 1)
 
 
-def is_holder(turn: Turn, *, user_id: int | None = None, label_key: bytes | None = None) -> bool:
-    """Compare the named holder's id, or the anonymous holder's label key in constant time."""
+def is_holder(turn: Turn, *, user_id: int | None = None, holder: bytes | None = None) -> bool:
+    """Compare the named holder's id, or the anonymous holder's key in constant time."""
     if turn.user_id is not None:
         return user_id is not None and turn.user_id == user_id
     return (
-        turn.label_key is not None
-        and label_key is not None
-        and hmac.compare_digest(turn.label_key, label_key)
+        turn.holder_key is not None
+        and holder is not None
+        and hmac.compare_digest(turn.holder_key, holder)
     )
 
 
@@ -262,14 +283,15 @@ async def start_round(
     circle_id: int,
     *,
     mode: Mode,
-    members: Sequence[int] | Sequence[bytes],
+    member_ids: Sequence[int],
+    circle_key: bytes | None = None,
     prompt_id: str | None,
     turn_minutes: int,
     now: datetime,
     rng: random.Random | None = None,
 ) -> Round:
-    """Start a round with `members` (ids for named rounds, label keys for anonymous ones) in
-    random order; the first of them holds the piece.
+    """Start a round with every one of `member_ids` in random order; the first holds the
+    piece. Anonymous rounds need `circle_key` and store holder keys, never an id.
 
     StructureError when nobody is in it, the turn length is out of range, or a round is
     already running in the circle.
@@ -277,12 +299,16 @@ async def start_round(
     if mode not in MODES:
         raise StructureError("A round is either named or anonymous.")
     seconds = check_turn_minutes(turn_minutes) * 60
-    order: list[int | bytes] = list(members)
-    if not order:
+    if not member_ids:
         raise StructureError(
-            "Nobody has accepted this circle's agreements yet, so there is nobody to pass "
-            "the talking piece to."
+            "Nobody has joined this circle yet, so there is nobody to pass the talking piece to."
         )
+    salt = secrets.token_bytes(ROUND_SALT_BYTES)
+    order: list[int | bytes] = list(member_ids)
+    if mode == "anonymous":
+        if circle_key is None:
+            raise ValueError("an anonymous round needs the circle key")
+        order = [holder_key(salt, circle_key, m) for m in member_ids]
     # Random order, so the stored order tells nothing about who joined when.
     (rng or _SYSTEM_RANDOM).shuffle(order)
     async with db.transaction():
@@ -292,7 +318,7 @@ async def start_round(
             )
         await db.execute(
             "INSERT INTO rounds (circle_id, mode, prompt_id, turn_seconds, turn_token,"
-            " turn_ends_at, started_at, alias_salt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " turn_ends_at, started_at, round_salt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 circle_id,
                 mode,
@@ -301,11 +327,12 @@ async def start_round(
                 new_token(),
                 _iso(now + timedelta(seconds=seconds)),
                 _iso(now),
-                secrets.token_bytes(ALIAS_SALT_BYTES),
+                salt,
             ),
         )
         await db.executemany(
-            "INSERT INTO round_turns (circle_id, position, user_id, label_key) VALUES (?, ?, ?, ?)",
+            "INSERT INTO round_turns (circle_id, position, user_id, holder_key)"
+            " VALUES (?, ?, ?, ?)",
             [
                 (
                     circle_id,
@@ -393,18 +420,48 @@ async def defer_turn(db: Database, circle_id: int, token: str, *, now: datetime)
         return await _next_turn(db, circle_id, now)
 
 
-async def leave_round(
-    db: Database, circle_id: int, *, user_id: int, label_key: bytes | None
-) -> bool:
-    """Take someone who left the circle out of its round. If they hold the piece now, their
-    turn simply runs out. Idempotent; True if a place was removed."""
-    async with db.transaction():
-        removed = await db.execute(
-            "DELETE FROM round_turns WHERE circle_id = ? AND (user_id = ? OR label_key = ?)"
-            " AND position > (SELECT min(position) FROM round_turns WHERE circle_id = ?)",
-            (circle_id, user_id, label_key, circle_id),
-        )
+async def leave_named_round(db: Database, circle_id: int, *, user_id: int) -> bool:
+    """Take someone who left the circle out of a named round, so their id goes now. If they
+    hold the piece now, their turn simply runs out. Idempotent; True if a place was removed.
+
+    Never touches an anonymous round: their place there is skipped when the piece reaches
+    it (`drop_departed`), so the leave and the anonymous rows never change together.
+    """
+    removed = await db.execute(
+        "DELETE FROM round_turns WHERE circle_id = ? AND user_id = ?"
+        " AND position > (SELECT min(position) FROM round_turns WHERE circle_id = ?)",
+        (circle_id, user_id, circle_id),
+    )
     return removed > 0
+
+
+async def drop_departed(
+    db: Database,
+    circle_id: int,
+    token: str,
+    *,
+    present: Collection[int] | Collection[bytes],
+    now: datetime,
+) -> Moved | None:
+    """The piece just came to the turn with `token`: skip every place, from the holder on,
+    whose member is no longer in the circle (`present` holds the members' ids in named
+    rounds, their holder keys in anonymous ones).
+
+    None when nobody was skipped or the turn is already over; otherwise where the piece is now.
+    """
+    async with db.transaction():
+        if not await db.fetchval(
+            "SELECT 1 FROM rounds WHERE circle_id = ? AND turn_token = ?", (circle_id, token)
+        ):
+            return None
+        dropped = False
+        while (turn := await holder(db, circle_id)) is not None and turn.who not in present:
+            await db.execute(
+                "DELETE FROM round_turns WHERE circle_id = ? AND position = ?",
+                (circle_id, turn.position),
+            )
+            dropped = True
+        return await _next_turn(db, circle_id, now) if dropped else None
 
 
 async def end_round(db: Database, circle_id: int) -> Round | None:
@@ -455,7 +512,7 @@ async def rounds_of_closed_circles(db: Database) -> list[int]:
 
 
 async def anonymous_rounds_in_strict_circles(db: Database) -> list[int]:
-    """Circles with an anonymous round whose label keys came from a strict circle's in-memory
+    """Circles with an anonymous round whose holder keys came from a strict circle's in-memory
     key; after a restart that key is gone, so nobody can be matched to those turns."""
     rows = await db.fetchall(
         "SELECT r.circle_id FROM rounds r JOIN circles c ON c.id = r.circle_id"

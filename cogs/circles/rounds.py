@@ -1,8 +1,10 @@
-"""Rounds: the talking piece goes round the circle's members, one turn each.
+"""Rounds: the talking piece goes round every member of the circle, one turn each.
 
-Anonymous rounds know the holder only by label key, and their shares go through the
-anonymous flow (`cogs.anonymous.submit_post`); passing never asks for a reason and is not
-announced.
+Anonymous rounds know the holder only by a holder key made for that round (see
+`bot.services.structure.holder_key`), and their shares go through the anonymous flow
+(`cogs.anonymous.submit_post`); passing never asks for a reason and is not announced.
+A member who has not accepted the newest agreements still gets the piece, and is asked
+privately, when they take their turn, to accept them before sharing (or to pass).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from bot.services import prompts as prompt_service
 from bot.services.anonymous import AnonError
 from bot.services.circles import Circle
 from bot.services.structure import Moved, Round, StructureError, Turn
-from cogs.circles.access import Here, circle_here, keeper_here
+from cogs.circles.access import Here, NeedsAgreement, circle_here, keeper_here
 from cogs.circles.common import (
     STRUCTURE_COLOUR,
     local_time,
@@ -37,6 +39,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TURN_OVER = "That turn is already over; the talking piece has moved on."
+NEW_AGREEMENT = (
+    "The talking piece is yours. This circle has a new agreement since you joined: to share, "
+    "please **read and accept** it first, then press **Take my turn** again. You can also "
+    "**Pass** (no reason needed) or ask to **come back** to you at the end. Only you can see "
+    "this."
+)
+LEFT_HOLDING = (
+    "You left this circle while the talking piece was with you. **Pass** hands it on now; "
+    "otherwise it moves on when the time is up."
+)
 
 
 def round_intro(rnd: Round, prompt: Prompt | None, people: int) -> str:
@@ -72,9 +84,22 @@ class TakeTurnButton(
     token: str
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
+        from cogs.circles.views import JoinButton
+
         bot: CircleBot = interaction.client
-        _, rnd = await holder_here(bot, interaction, self.token)
+        here, rnd = await holder_here(bot, interaction, self.token)
         view = persistent_view()
+        if not await circles.has_current_agreement(bot.db, here.circle.id, here.member.id):
+            if await circles.membership(bot.db, here.circle.id, here.member.id) is None:
+                # They left while holding the piece: they may still hand it on.
+                view.add_item(TurnChoiceButton("pass", self.token))
+                await interaction.response.send_message(LEFT_HOLDING, view=view, ephemeral=True)
+                return
+            view.add_item(JoinButton(here.circle.id, label="Read and accept"))
+            for action in ("pass", "later"):
+                view.add_item(TurnChoiceButton(action, self.token))
+            await interaction.response.send_message(NEW_AGREEMENT, view=view, ephemeral=True)
+            return
         for action in ("share", "pass", "later"):
             view.add_item(TurnChoiceButton(action, self.token))
         how = (
@@ -115,6 +140,8 @@ class TurnChoiceButton(
         bot: CircleBot = interaction.client
         here, rnd = await holder_here(bot, interaction, self.token)
         if self.action == "share":
+            if not await circles.has_current_agreement(bot.db, here.circle.id, here.member.id):
+                raise NeedsAgreement(here.circle, joined=True)
             await interaction.response.send_modal(ShareModal(here.circle.id, rnd))
             return
         now = discord.utils.utcnow()
@@ -214,6 +241,16 @@ class ShareModal(ErrorHandlingModal):
     async def _share_named(
         self, bot: CircleBot, interaction: discord.Interaction[Any], here: Here, rnd: Round
     ) -> None:
+        if not await circles.has_current_agreement(bot.db, here.circle.id, here.member.id):
+            # A new agreement was added while they wrote: keep the text rather than lose it.
+            text = (
+                "This circle has a new agreement, so your share wasn't posted. Please accept "
+                "it (`/circle agreements show`) and share again. Here is what you wrote:\n"
+            )
+            await interaction.response.send_message(
+                (text + quote_block(self.text.value, "Your share"))[:2000], ephemeral=True
+            )
+            return
         try:
             text = anon.clean_text(self.text.value, what="Your share")
             note = (
@@ -284,8 +321,8 @@ async def _holder_name(
         return f"<@{turn.user_id}>", discord.AllowedMentions(
             everyone=False, roles=False, users=[discord.Object(turn.user_id)]
         )
-    assert turn.label_key is not None
-    return f"**{structure.round_alias(rnd, turn.label_key)}** (this round's name)", NO_MENTIONS
+    assert turn.holder_key is not None
+    return f"**{structure.round_alias(turn.holder_key)}** (this round's name)", NO_MENTIONS
 
 
 async def holder_here(
@@ -293,7 +330,7 @@ async def holder_here(
 ) -> tuple[Here, Round]:
     """The circle and its round, if the person clicking holds the piece for turn `token`.
 
-    Anonymous rounds compare label keys, so the holder is never looked up by id.
+    Anonymous rounds compare holder keys, so the holder is never looked up by id.
     """
     here = await circle_here(bot, interaction)
     rnd = await structure.round_by_token(bot.db, token)
@@ -304,10 +341,12 @@ async def holder_here(
         raise UserFacingError(TURN_OVER)
     if rnd.anonymous:
         try:
-            key = bot.circle_keys.label_key(here.circle, here.member.id)
-        except AnonError as error:
+            key = structure.holder_key(
+                rnd.round_salt, bot.circle_keys.circle_key(here.circle), here.member.id
+            )
+        except (AnonError, StructureError) as error:
             raise user_error(error) from None
-        mine = structure.is_holder(turn, label_key=key)
+        mine = structure.is_holder(turn, holder=key)
     else:
         mine = structure.is_holder(turn, user_id=here.member.id)
     if not mine:
@@ -347,8 +386,37 @@ async def _retire_turn_message(thread: discord.Thread, rnd: Round) -> None:
         log.warning("Could not retire a turn message (HTTP %s)", error.status)
 
 
+async def _present(bot: CircleBot, rnd: Round) -> set[int] | set[bytes]:
+    """Who is still in the circle, the way the round knows them: ids in named rounds,
+    holder keys in anonymous ones (none when the circle's key is gone)."""
+    member_ids = await circles.members(bot.db, rnd.circle_id)
+    if not rnd.anonymous:
+        return set(member_ids)
+    circle = await circles.get_circle(bot.db, rnd.circle_id)
+    if circle is None:
+        return set()
+    try:
+        key = bot.circle_keys.circle_key(circle)
+    except AnonError:
+        return set()
+    return {structure.holder_key(rnd.round_salt, key, m) for m in member_ids}
+
+
 async def move_on(bot: CircleBot, thread: discord.Thread, before: Round, moved: Moved) -> None:
-    """Show that the piece moved: the old turn is closed, then the next turn or the end."""
+    """Show that the piece moved: the old turn is closed, then the next turn or the end.
+
+    Places of members who left are skipped here, when the piece reaches them, rather than
+    when they left.
+    """
+    if moved.round is not None:
+        skipped = await structure.drop_departed(
+            bot.db,
+            moved.round.circle_id,
+            moved.round.turn_token,
+            present=await _present(bot, moved.round),
+            now=discord.utils.utcnow(),
+        )
+        moved = skipped or moved
     await _retire_turn_message(thread, before)
     try:
         if moved.round is None:
@@ -385,17 +453,18 @@ async def start_round(
             raise UserFacingError(
                 f"There is no prompt with the id “{prompt_id}”. `/prompt list` shows them."
             )
-    member_ids = await circles.agreed_members(bot.db, here.circle.id)
-    members: list[int] | list[bytes] = member_ids
+    # Every member, not only those who accepted the newest agreements: that narrower set is
+    # exactly who can post anonymously, and the round would show it to everyone.
+    member_ids = await circles.members(bot.db, here.circle.id)
     try:
         structure.check_turn_minutes(turn_minutes)
-        if mode == "anonymous":
-            members = [bot.circle_keys.label_key(here.circle, m) for m in member_ids]
+        circle_key = bot.circle_keys.circle_key(here.circle) if mode == "anonymous" else None
         rnd = await structure.start_round(
             bot.db,
             here.circle.id,
             mode=mode,
-            members=members,
+            member_ids=member_ids,
+            circle_key=circle_key,
             prompt_id=prompt.id if prompt else None,
             turn_minutes=turn_minutes,
             now=discord.utils.utcnow(),
@@ -454,12 +523,10 @@ async def end_round(bot: CircleBot, interaction: discord.Interaction[Any]) -> No
 
 
 async def leave_round(bot: CircleBot, circle: Circle, user_id: int) -> None:
-    """Someone left the circle: the piece will not come to them (nor name them) again."""
-    try:
-        key: bytes | None = bot.circle_keys.label_key(circle, user_id)
-    except AnonError:
-        key = None
-    await structure.leave_round(bot.db, circle.id, user_id=user_id, label_key=key)
+    """Someone left the circle: a named round forgets their id now; an anonymous round's
+    rows are left alone and their place is skipped when the piece reaches it (`move_on`).
+    Either way the piece will not come to them (nor name them) again."""
+    await structure.leave_named_round(bot.db, circle.id, user_id=user_id)
 
 
 async def end_forgotten_rounds(bot: CircleBot) -> None:

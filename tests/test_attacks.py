@@ -1,0 +1,244 @@
+"""Attack tests: each plays an adversary from the threat model (someone watching Discord, or
+someone holding copies of the database files without the master secret) and fails if the
+attack narrows down who wrote an anonymous post."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+import simcord
+
+from tests.conftest import World
+from tests.test_anonymous import post
+from tests.test_circles import join
+from tests.test_structure import circle_with, turn_message
+
+# --- Rounds ---
+
+# The anonymous-posting tables (003_anonymous.sql): the only ones allowed to hold label keys.
+_ROUNDS_ANON_TABLES = frozenset({"anon_labels", "anon_posts", "anon_blocks"})
+
+_RoundsCopy = dict[str, list[dict[str, object]]]
+
+
+def _rounds_copy(world: World, where: Path) -> _RoundsCopy:
+    """Copy the database files as someone with access to the folder would (the `.db` and
+    its `-wal`), open the copy without the bot and read every row of every table."""
+    where.mkdir()
+    source = world.db.path
+    for suffix in ("", "-wal"):
+        file = source.with_name(source.name + suffix)
+        if file.exists():
+            shutil.copyfile(file, where / file.name)
+    conn = sqlite3.connect(where / source.name)
+    conn.row_factory = sqlite3.Row
+    try:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        return {t: [dict(r) for r in conn.execute(f"SELECT * FROM {t}")] for t in tables}
+    finally:
+        conn.close()
+
+
+def _rounds_forms(value: object) -> list[bytes]:
+    """Every byte string an attacker might feed to a hash for a stored value."""
+    if value is None:
+        return []
+    if isinstance(value, bytes):
+        return [value]
+    if isinstance(value, int):
+        forms = [str(value).encode()]
+        if -(2**63) <= value < 2**63:
+            forms += [
+                value.to_bytes(8, "big", signed=True),
+                value.to_bytes(8, "little", signed=True),
+            ]
+        return forms
+    return [str(value).encode()]
+
+
+def _rounds_label_keys(copy: _RoundsCopy) -> set[bytes]:
+    keys: set[bytes] = set()
+    for table in _ROUNDS_ANON_TABLES:
+        for row in copy.get(table, []):
+            key = row.get("label_key")
+            if isinstance(key, bytes):
+                keys.add(key)
+    return keys
+
+
+def _rounds_derivations(copy: _RoundsCopy, key: bytes) -> list[bytes]:
+    """The label key, its SHA-256, and its HMAC-SHA256 keyed by, or keying, every value in
+    the file: whatever someone with the file alone can compute from the key."""
+    found = [key, hashlib.sha256(key).digest()]
+    others = {
+        form
+        for rows in copy.values()
+        for row in rows
+        for value in row.values()
+        for form in _rounds_forms(value)
+        if form != key
+    }
+    for other in others:
+        found.append(hmac.new(other, key, hashlib.sha256).digest())
+        found.append(hmac.new(key, other, hashlib.sha256).digest())
+    return found
+
+
+def _rounds_classify(copy: _RoundsCopy) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """Split every row into named and anonymous: the anonymous-posting tables and the rows of
+    anonymous rounds are anonymous, everything else is named."""
+    anonymous_rounds = {r["circle_id"] for r in copy.get("rounds", []) if r["mode"] == "anonymous"}
+    named: set[tuple[str, str]] = set()
+    anonymous: set[tuple[str, str]] = set()
+    for table, rows in copy.items():
+        for row in rows:
+            item = (table, repr(sorted(row.items())))
+            in_round = table in ("rounds", "round_turns") and row["circle_id"] in anonymous_rounds
+            (anonymous if table in _ROUNDS_ANON_TABLES or in_round else named).add(item)
+    return named, anonymous
+
+
+def _rounds_diff(before: _RoundsCopy, after: _RoundsCopy) -> tuple[set[object], set[object]]:
+    """What changed between two copies, among named rows and among anonymous rows."""
+    named_before, anon_before = _rounds_classify(before)
+    named_after, anon_after = _rounds_classify(after)
+    return named_before ^ named_after, anon_before ^ anon_after
+
+
+async def _rounds_take(
+    thread: simcord.ChannelHandle, members: tuple[simcord.MemberActor, ...]
+) -> tuple[simcord.MemberActor, simcord.InteractionResult]:
+    """Every member presses Take my turn on the turn message; only the holder gets a choice."""
+    found = []
+    message = turn_message(thread)
+    for member in members:
+        result = await member.click(message, label="Take my turn")
+        assert result.ephemeral
+        if "isn't your turn" not in result.response.content:
+            found.append((member, result))
+    assert len(found) == 1, "exactly one member should hold the piece"
+    return found[0]
+
+
+async def _rounds_running(world: World, thread: simcord.ChannelHandle) -> bool:
+    return bool(
+        await world.db.fetchval(
+            "SELECT 1 FROM rounds r JOIN circles c ON c.id = r.circle_id WHERE c.thread_id = ?",
+            (thread.id,),
+        )
+    )
+
+
+@pytest.mark.parametrize("mode", ["named", "anonymous"])
+async def test_round_after_a_new_agreement_takes_every_member(world: World, mode: str) -> None:
+    """After a new agreement only one member re-accepts; a round then starts. It must go round
+    all three members, say 3 people, and (named) mention each one, so it never singles out
+    the one who re-accepted (the only one who can post anonymously). Those who have not
+    re-accepted are asked privately when the piece reaches them, and can pass."""
+    members = (world.alice, world.bob, world.carol)
+    thread, _, _ = await circle_with(world, *members)
+    await world.mod.slash(thread, "circle agreements add", text="Cameras stay off.")
+    shown = await world.alice.click(thread.last_message, label="Read and accept")
+    await world.alice.click(shown.response.message, label="I agree")
+
+    started = await world.mod.slash(thread, "circle round start", mode=mode)
+    assert started.ephemeral and "3 people" in started.response.content
+    assert any("round 3 people" in m.content for m in thread.history())
+
+    held = []
+    while await _rounds_running(world, thread):
+        announced = turn_message(thread)
+        holder, taken = await _rounds_take(thread, members)
+        held.append(holder.id)
+        if mode == "named":
+            assert [u.id for u in announced.mentions] == [holder.id]
+        else:
+            assert announced.mentions == []
+        if holder is not world.alice:
+            # Asked privately, never in the thread; Share waits until they accept.
+            assert "new agreement" in taken.response.content
+            labels = [c.label for row in taken.response.message.components for c in row.children]
+            assert "Share" not in labels and "Pass" in labels
+        passed = await holder.click(taken.response.message, label="Pass")
+        assert passed.response.ephemeral and "passed" in passed.response.content
+    assert sorted(held) == sorted(m.id for m in members)
+
+
+async def test_db_copy_during_anonymous_round_holds_no_label_key(
+    world: World, tmp_path: Path
+) -> None:
+    """A copy of the files taken during an anonymous round, with a member who joined after it
+    began and posted: no table outside the anonymous-posting tables holds a label key, its
+    SHA-256, or its HMAC keyed by (or keying) anything else in the file, so nobody can tell
+    which label keys are in the round and which joined later."""
+    thread, card, _ = await circle_with(world, world.alice, world.bob)
+    for member in (world.alice, world.bob):
+        await post(member, thread, f"Something {member.name} wanted to say.")
+    await world.mod.slash(thread, "circle round start", mode="anonymous", turn_minutes=30)
+    await join(world, world.carol, card)
+    await post(world.carol, thread, "I joined late, and this is mine.")
+    await world.env.advance_time(180)
+    assert await _rounds_running(world, thread)
+
+    copy = _rounds_copy(world, tmp_path / "copy")
+    keys = _rounds_label_keys(copy)
+    assert len(keys) == 3, "every author's label key should be in the anonymous tables"
+    assert copy["round_turns"], "the round should be in the copy"
+    for key in keys:
+        derived = _rounds_derivations(copy, key)
+        for table, rows in copy.items():
+            if table in _ROUNDS_ANON_TABLES:
+                continue
+            for row in rows:
+                for column, value in row.items():
+                    for form in _rounds_forms(value):
+                        for secret in derived:
+                            assert secret not in form and secret.hex() not in form.decode(
+                                "latin-1"
+                            ), f"{table}.{column} holds a value computable from a label key"
+
+
+async def test_leaving_during_anonymous_round_changes_named_rows_only(
+    world: World, tmp_path: Path
+) -> None:
+    """Copies of the files before and after `/circle leave` during an anonymous round: the
+    leave changes named rows only, so the diff does not tie the member to a round entry; and
+    when the piece later passes the departed member's place, no named row changes."""
+    members = (world.alice, world.bob, world.carol)
+    thread, _, _ = await circle_with(world, *members)
+    for member in members:
+        await post(member, thread, f"Something {member.name} wanted to say.")
+    await world.env.advance_time(300)
+    await world.mod.slash(thread, "circle round start", mode="anonymous")
+    holder, taken = await _rounds_take(thread, members)
+    leaver = next(m for m in members if m is not holder)
+
+    before = _rounds_copy(world, tmp_path / "before")
+    left = await leaver.slash(thread, "circle leave")
+    assert "left" in left.response.content
+    after = _rounds_copy(world, tmp_path / "after")
+    named, anonymous = _rounds_diff(before, after)
+    assert named, "leaving changed no named row, so this check would prove nothing"
+    assert not anonymous, "leaving changed anonymous rows in the same moment"
+
+    await holder.click(taken.response.message, label="Pass")
+    passed = _rounds_copy(world, tmp_path / "passed")
+    named, anonymous = _rounds_diff(after, passed)
+    assert anonymous and not named
+    stayed = tuple(m for m in members if m is not leaver and m is not holder)
+    last, taken = await _rounds_take(thread, stayed)
+    await last.click(taken.response.message, label="Pass")
+    ended = _rounds_copy(world, tmp_path / "ended")
+    named, anonymous = _rounds_diff(passed, ended)
+    assert anonymous and not named
+    assert not await _rounds_running(world, thread), "the departed member's place was skipped"
