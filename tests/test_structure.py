@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import discord
 import pytest
 import simcord
 
+from bot.db import Database, discover_migrations
 from bot.services import anonymous as anon
 from bot.services import circles, structure
 from bot.services.circles import Circle
@@ -494,3 +496,43 @@ async def test_closed_dms_fall_back_to_the_queue_channel(world: World) -> None:
     assert "asked a keeper to check in" in json.dumps(posted[-1].json)
     assert identity_of(world.alice)[0] in queued[-1].content
     assert world.mod.user.dm_channel.history() == []
+
+
+# --- upgrading ---------------------------------------------------------------------------
+
+
+async def test_upgrade_ends_anonymous_rounds_that_hold_label_keys(tmp_path: Path) -> None:
+    """Rounds running when the bot is upgraded: anonymous ones stored raw label keys, so they
+    are ended with their rows gone; named rounds carry on."""
+    path = tmp_path / "old.db"
+    old = await Database.open(path, migrations=discover_migrations()[:7])
+    for circle_id in (1, 2):
+        await old.execute(
+            "INSERT INTO circles (id, guild_id, channel_id, name, deck_id, private, review,"
+            " strict, salt, created_at) VALUES (?, 1, 1, ?, 'essay', 1, 0, 0, x'00', 'now')",
+            (circle_id, f"circle {circle_id}"),
+        )
+    for circle_id, mode in ((1, "named"), (2, "anonymous")):
+        await old.execute(
+            "INSERT INTO rounds (circle_id, mode, turn_seconds, turn_token, turn_ends_at,"
+            " started_at, alias_salt) VALUES (?, ?, 60, ?, ?, ?, x'01')",
+            (
+                circle_id,
+                mode,
+                f"token{circle_id}",
+                "2026-01-01T00:01:00+00:00",
+                "2026-01-01T00:00:00+00:00",
+            ),
+        )
+    await old.execute("INSERT INTO round_turns VALUES (1, 1, 42, NULL)")
+    await old.execute("INSERT INTO round_turns VALUES (2, 1, NULL, ?)", (b"label key" * 4,))
+    await old.close()
+    db = await Database.open(path)
+    try:
+        assert [r["mode"] for r in await db.fetchall("SELECT mode FROM rounds")] == ["named"]
+        rows = await db.fetchall("SELECT circle_id, user_id, holder_key FROM round_turns")
+        assert [tuple(r) for r in rows] == [(1, 42, None)]
+        named = await structure.get_round(db, 1)
+        assert named is not None and named.round_salt == b"\x01"
+    finally:
+        await db.close()

@@ -580,7 +580,7 @@ class Circles(commands.GroupCog, group_name="circle"):
         mode: Literal["named", "anonymous"] = "named",
         turn_minutes: int = 5,
     ) -> None:
-        """Pass a talking piece, in random order, round everyone who accepted the agreements."""
+        """Pass a talking piece, in random order, round every member of this circle."""
         await structure_ui.start_round(
             self.bot, interaction, prompt_id=prompt_id, mode=mode, turn_minutes=turn_minutes
         )
