@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run demo test lint typecheck sync bench clean
+.PHONY: run demo test lint typecheck sync check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: $(VENV)/.installed-run
 
 sync: $(VENV)/.installed-run
 	$(BIN)/python -m bot sync
+
+# Checks the configuration (token, secret, data folder, database, prompt files); changes nothing.
+check: $(VENV)/.installed-run
+	$(BIN)/python -m bot check
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

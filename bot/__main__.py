@@ -1,8 +1,9 @@
-"""Entry point: `python -m bot [sync|demo|backup [path]]` or the `circlekeeper` command.
+"""Entry point: `python -m bot [sync|demo|check|backup [path]]` or the `circlekeeper` command.
 
 - no argument: run the bot (with no DISCORD_TOKEN: an offline rehearsal in the browser);
 - `demo`: play a whole circle in a simulated server and print what each person saw;
 - `sync`: push the slash commands to Discord once, then exit;
+- `check`: verify the configuration without connecting or changing anything, then exit;
 - `backup [path]`: write a consistent copy of the database, then exit.
 """
 
@@ -16,10 +17,11 @@ from pathlib import Path
 
 import discord
 
+from bot.check import report, run_checks
 from bot.db import DatabaseError
 from bot.decks import DeckError
 from bot.logs import configure_logging
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, read_environment
 
 log = logging.getLogger("bot")
 
@@ -42,8 +44,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         "action",
         nargs="?",
         default="run",
-        choices=("run", "sync", "demo", "backup"),
-        help="run the bot (default), push slash commands once, play the demo, or back up",
+        choices=("run", "sync", "demo", "check", "backup"),
+        help="run the bot (default), push slash commands once, play the demo, check the "
+        "configuration, or back up",
     )
     parser.add_argument("path", nargs="?", help="for backup: where to write the copy")
     return parser.parse_args(argv)
@@ -110,6 +113,10 @@ def _rehearse() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
+    if args.action == "check":  # before settings are built: building them creates files
+        text, status = report(run_checks(read_environment()))
+        print(text)
+        return status
     try:
         settings = load_settings()
     except SettingsError as error:

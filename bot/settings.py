@@ -58,9 +58,9 @@ class Settings:
                 "DISCORD_TOKEN",
                 "does not look like a bot token (copy it again from the Developer Portal)",
             )
-        database_path = _path(env, "DATABASE_PATH", DEFAULT_DATABASE_PATH, base)
+        database_path = setting_path(env, "DATABASE_PATH", DEFAULT_DATABASE_PATH, base)
         _make_parent(database_path, "DATABASE_PATH")
-        secret_file = _path(env, "SECRET_FILE", DEFAULT_SECRET_FILE, base)
+        secret_file = setting_path(env, "SECRET_FILE", DEFAULT_SECRET_FILE, base)
         secret = _secret(env, secret_file)
         return cls(
             discord_token=token,
@@ -73,13 +73,19 @@ class Settings:
         )
 
 
+def read_environment() -> Mapping[str, str]:
+    """The process environment after loading `.env` (which never overrides it)."""
+    load_dotenv(override=False)
+    return os.environ
+
+
 def load_settings() -> Settings:
     """Load `.env` (once, without overriding the real environment) and build settings."""
-    load_dotenv(override=False)
-    return Settings.from_env(os.environ)
+    return Settings.from_env(read_environment())
 
 
-def _path(env: Mapping[str, str], name: str, default: str, base: Path) -> Path:
+def setting_path(env: Mapping[str, str], name: str, default: str, base: Path) -> Path:
+    """The path a setting names (or its default), resolved from `base` when relative."""
     raw = env.get(name, "").strip() or default
     path = Path(raw).expanduser()
     return path if path.is_absolute() else base / path
