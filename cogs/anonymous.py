@@ -837,6 +837,12 @@ class Anonymous(commands.GroupCog, group_name="anon"):
             self._acks[post.id] = _Ack(
                 interaction, post.label, discord.utils.utcnow() + ACK_EDITABLE
             )
+            if self.problems:
+                # Its thread is already refusing posts: say so now, not at the next retry.
+                circle = await circles.get_circle(self.bot.db, post.circle_id)
+                cause = self.problems.cause_of(circle.thread_id or 0) if circle else None
+                if cause is not None and cause != "gone":
+                    await self._tell_author(post.id, cause)
         if post.deliver_at is None or post.deliver_at <= discord.utils.utcnow():
             await self.deliver_due()
         else:

@@ -85,6 +85,9 @@ class ChannelProblems:
     def __repr__(self) -> str:
         return f"<ChannelProblems channels={len(self._problems)}>"
 
+    def __bool__(self) -> bool:
+        return bool(self._problems)
+
     def cause_of(self, channel_id: int) -> Cause | None:
         problem = self._problems.get(channel_id)
         return problem.cause if problem is not None else None
