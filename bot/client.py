@@ -16,6 +16,7 @@ from bot.decks import Library, load_library
 from bot.errors import CircleTree
 from bot.logs import quiet_third_party_loggers
 from bot.services.anonymous import CircleKeys
+from bot.services.delivery import ChannelProblems
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class CircleBot(commands.Bot):
         self._db: Database | None = None
         # Derives anonymous label keys; holds strict circles' keys, which live only in memory.
         self.circle_keys = CircleKeys(settings.secret)
+        # Channels the bot cannot post members' words in right now (memory only).
+        self.delivery_problems = ChannelProblems()
 
     @property
     def db(self) -> Database:

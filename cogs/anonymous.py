@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands, tasks
@@ -24,15 +26,17 @@ from bot.buttons import TOKEN, PersistentButton, one_of, persistent_view
 from bot.client import CircleBot
 from bot.discord_utils import (
     delete_queue_messages,
+    log_action,
     require_member,
     text_channel,
 )
 from bot.errors import NO_MENTIONS, ErrorHandlingModal, ErrorHandlingView, UserFacingError
 from bot.services import anonymous as anon
-from bot.services import circles
+from bot.services import circles, delivery
 from bot.services.anonymous import AnonError, AnonPost
 from bot.services.circles import Circle
 from bot.services.config import get_config
+from bot.services.delivery import Cause
 from bot.timing import sleep_until_due, wake_by
 from cogs.circles.access import Here, open_circle, participant_here
 from cogs.circles.cog import get_thread
@@ -41,9 +45,11 @@ log = logging.getLogger(__name__)
 
 # The outbox then sleeps until the next post falls due; this is only its first interval.
 OUTBOX_SECONDS = 15
-RETRY_AFTER_SERVER_ERROR = timedelta(seconds=30)
-RETRY_AFTER_FORBIDDEN = timedelta(minutes=5)
 RECOVERY_HISTORY = 50  # how far back to look for a post that may have gone out before a crash
+# Failures that may clear by themselves or once a person fixes something: the post waits.
+SEND_ERRORS = (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, TimeoutError)
+# Interaction tokens last 15 minutes; stop editing an acknowledgement a little before that.
+ACK_EDITABLE = timedelta(minutes=14)
 POST_COLOUR = discord.Colour.from_rgb(143, 161, 179)
 STATUS_WORDS = {
     "review": "waiting for a moderator",
@@ -53,6 +59,36 @@ STATUS_WORDS = {
     "rejected": "not posted (rejected)",
     "removed": "removed by a moderator",
 }
+# Why a post has not gone out, for its author (in /anon mine and in their acknowledgement).
+PROBLEM_WORDS: dict[str, str] = {
+    "forbidden": "waiting: Circlekeeper can't post in this thread yet",
+    "server": "waiting: Discord is having trouble, so Circlekeeper keeps trying",
+    "rate_limited": "waiting: Discord asked Circlekeeper to slow down for a moment",
+    "gone": "not posted: the circle's thread was gone",
+}
+AUTHOR_NOTICES: dict[str, str] = {
+    "forbidden": (
+        "Your post (as **{label}**) is waiting: Circlekeeper can't post in this thread yet, "
+        "because it is missing a permission here. The moderators have been told, and your "
+        "post will go out as soon as that is fixed."
+    ),
+    "server": (
+        "Your post (as **{label}**) is waiting: Discord is having trouble right now. "
+        "Circlekeeper keeps trying, and it will go out once Discord answers again."
+    ),
+    "rate_limited": (
+        "Your post (as **{label}**) is waiting a moment: Discord asked Circlekeeper to slow "
+        "down. It will go out shortly."
+    ),
+    "gone": (
+        "Your post (as **{label}**) could not be posted: this circle's thread no longer "
+        "exists. Its text has been deleted; nobody saw it."
+    ),
+}
+WAITING_HINT = (
+    " `/anon mine` shows where it is, and `/anon delete` takes it back if you'd rather it "
+    "didn't go out later."
+)
 
 
 # --- pure helpers ------------------------------------------------------------------------
@@ -83,8 +119,118 @@ def findings_text(findings: list[anon.Finding]) -> str:
     )
 
 
+def _now() -> datetime:
+    return discord.utils.utcnow()
+
+
 def _user_message(error: AnonError) -> UserFacingError:
     return UserFacingError(error.message)
+
+
+def status_words(post: AnonPost, problem: Cause | None = None) -> str:
+    """A post's state in plain words, with why it is waiting (`problem`, its thread's) or
+    never went out."""
+    if post.undeliverable:
+        return PROBLEM_WORDS["gone"]
+    if problem is not None and post.status in ("queued", "sending"):
+        return PROBLEM_WORDS[problem]
+    return STATUS_WORDS.get(post.status, post.status)
+
+
+def failure_cause(error: Exception) -> tuple[Cause, float | None]:
+    """What a refused send means for delivery, and how long Discord asked to wait."""
+    if isinstance(error, discord.RateLimited):
+        return "rate_limited", error.retry_after
+    if isinstance(error, discord.NotFound):
+        return "gone", None
+    if isinstance(error, discord.Forbidden):
+        return "forbidden", None
+    if isinstance(error, discord.HTTPException) and error.status == 429:
+        headers = getattr(error.response, "headers", None) or {}
+        try:
+            return "rate_limited", float(headers.get("Retry-After", ""))
+        except ValueError:
+            return "rate_limited", None
+    return "server", None
+
+
+PERMISSION_NAMES = {
+    "view_channel": "View Channel",
+    "send_messages": "Send Messages",
+    "send_messages_in_threads": "Send Messages in Threads",
+    "embed_links": "Embed Links",
+    "read_message_history": "Read Message History",
+}
+
+
+def needed_permissions(channel: discord.abc.GuildChannel | discord.Thread) -> list[str]:
+    """The permissions the bot needs to post members' words in the channel."""
+    send = "send_messages_in_threads" if isinstance(channel, discord.Thread) else "send_messages"
+    return ["view_channel", send, "embed_links", "read_message_history"]
+
+
+def missing_permissions(channel: discord.abc.GuildChannel | discord.Thread) -> list[str]:
+    """The needed permissions the bot lacks there, as Discord names them."""
+    me = channel.guild.me
+    perms = channel.permissions_for(me)
+    missing = [PERMISSION_NAMES[p] for p in needed_permissions(channel) if not getattr(perms, p)]
+    if isinstance(channel, discord.Thread) and channel.locked and not perms.manage_threads:
+        missing.append("Manage Threads (the thread is locked)")
+    return missing
+
+
+def problem_entry(
+    channel: discord.abc.GuildChannel | discord.Thread | None,
+    channel_id: int,
+    where: str,
+    cause: Cause,
+) -> str:
+    """The mod-log text for a channel the bot cannot post in: the channel and the cause,
+    never which post or whose."""
+    place = f"<#{channel_id}> ({where})"
+    if cause == "gone":
+        return f"{place} no longer exists, so what was waiting to be posted there never will be."
+    if cause == "server":
+        return (
+            f"Discord keeps failing when Circlekeeper posts in {place}. It keeps trying; "
+            "nothing is lost."
+        )
+    missing = missing_permissions(channel) if channel is not None else []
+    if missing:
+        lacks = "it lacks " + ", ".join(missing)
+    else:
+        needed = ", ".join(
+            PERMISSION_NAMES[p]
+            for p in (needed_permissions(channel) if channel is not None else ["view_channel"])
+        )
+        lacks = f"Discord refused (Missing Permissions); it needs {needed}"
+    return (
+        f"Circlekeeper can't post in {place}: {lacks}. What is waiting goes out, in order, "
+        "once that is fixed."
+    )
+
+
+async def find_message_with(channel: discord.abc.Messageable, custom_id: str) -> int | None:
+    """The id of a recent message carrying a button with this custom id, if one went out.
+    Raises discord.HTTPException when the history cannot be read."""
+    async for message in channel.history(limit=RECOVERY_HISTORY):
+        for row in message.components:
+            for child in getattr(row, "children", []):
+                if getattr(child, "custom_id", None) == custom_id:
+                    return message.id
+    return None
+
+
+@dataclass
+class _Ack:
+    """An author's private acknowledgement, editable while its interaction token lasts.
+
+    Held in memory only: the token lets its holder message the author."""
+
+    interaction: discord.Interaction[Any]
+    label: str
+    editable_until: datetime
+    told: str | None = None
 
 
 # --- buttons and forms -------------------------------------------------------------------
@@ -269,13 +415,19 @@ def post_view(token: str) -> discord.ui.View:
 class DeleteMineView(ErrorHandlingView):
     """A private picker of the member's own posts, for /anon delete."""
 
-    def __init__(self, circle: Circle, label_key: bytes, posts: list[AnonPost]) -> None:
+    def __init__(
+        self,
+        circle: Circle,
+        label_key: bytes,
+        posts: list[AnonPost],
+        problem: Cause | None = None,
+    ) -> None:
         super().__init__(timeout=300)
         self.circle = circle
         self.label_key = label_key
         options = [
             discord.SelectOption(
-                label=f"{STATUS_WORDS.get(p.status, p.status)} · {p.created_at:%d %b %H:%M} UTC",
+                label=f"{status_words(p, problem)} · {p.created_at:%d %b %H:%M} UTC"[:100],
                 value=p.token,
             )
             for p in posts[:25]
@@ -311,12 +463,45 @@ class DeleteMineView(ErrorHandlingView):
                     "Please try again in a moment."
                 ) from None
         try:
-            await anon.delete_own(bot.db, self.circle.id, self.label_key, token)
+            if post.status == "sending" and post.deliver_at and post.deliver_at > _now():
+                await _take_back_waiting(bot, self.circle, self.label_key, post)
+            else:
+                await anon.delete_own(bot.db, self.circle.id, self.label_key, token)
         except AnonError as error:
             raise _user_message(error) from None
         if interaction.guild is not None:
             await delete_queue_messages(bot.db, interaction.guild, [post.review_message_id])
         await interaction.response.edit_message(content="Deleted.", view=None)
+
+
+async def _take_back_waiting(
+    bot: CircleBot, circle: Circle, label_key: bytes, post: AnonPost
+) -> None:
+    """Delete a post left 'sending' by a failure that may have reached Discord.
+
+    The outbox waits meanwhile, and the thread is searched first: if the post did go out,
+    that message is deleted too, so nothing is left that its author cannot remove."""
+    cog = bot.get_cog("Anonymous")
+    if not isinstance(cog, Anonymous):
+        raise AnonError("That post is being delivered right now. Please try again in a moment.")
+    async with cog.delivering:
+        current = await anon.get_post(bot.db, post.token)
+        if current is None or current.status != "sending":
+            await anon.delete_own(bot.db, circle.id, label_key, post.token)
+            return
+        thread = await get_thread(bot, circle)
+        try:
+            found = (
+                await find_message_with(thread, f"ck:anon:reply:{post.token}") if thread else None
+            )
+            if found is not None and thread is not None:
+                await thread.get_partial_message(found).delete()
+        except discord.HTTPException:
+            raise AnonError(
+                "Discord isn't answering right now, so I can't be sure this post hasn't gone "
+                "out. Nothing was deleted; please try again in a few minutes."
+            ) from None
+        await anon.delete_own(bot.db, circle.id, label_key, post.token, checked_not_sent=True)
 
 
 # --- the flow ----------------------------------------------------------------------------
@@ -405,7 +590,7 @@ async def submit_post(
     )
     cog = bot.get_cog("Anonymous")
     if isinstance(cog, Anonymous):
-        await cog.queued(post)
+        await cog.queued(post, interaction)
 
 
 async def _answer(
@@ -424,12 +609,13 @@ async def send_for_review(bot: CircleBot, circle: Circle, post: AnonPost) -> boo
     """Post a held post to the moderators' queue channel, with Approve / Reject.
 
     False when it could not be (no queue channel, or Discord refused): the post stays held
-    and `/mod queue` still lists it.
+    and `/mod queue` still lists it. A refusal that may clear (a permission, a Discord
+    error) is retried by the outbox, and moderators get one mod-log entry about the channel.
     """
     guild = bot.get_guild(circle.guild_id)
     config = await get_config(bot.db, circle.guild_id)
     channel = text_channel(guild, config.queue_channel_id) if guild else None
-    if channel is None:
+    if channel is None or guild is None:
         log.warning("Circle %s holds a post for review but no queue channel is set", circle.id)
         return False
     embed = post_embed(post.label, post.text or "", post.content_note, post.quote_link)
@@ -442,14 +628,78 @@ async def send_for_review(bot: CircleBot, circle: Circle, post: AnonPost) -> boo
             everyone=False, users=False, roles=[discord.Object(config.moderator_role_id)]
         )
     try:
-        message = await channel.send(
-            ping, embed=embed, view=review_view(post.token), allowed_mentions=mentions
+        found = None
+        if post.deliver_at is not None:
+            # An earlier try may have reached Discord before it failed.
+            found = await find_message_with(channel, f"ck:anon:approve:{post.token}")
+        if found is None:
+            message = await channel.send(
+                ping, embed=embed, view=review_view(post.token), allowed_mentions=mentions
+            )
+            found = message.id
+    except SEND_ERRORS as error:
+        cause, retry_after = failure_cause(error)
+        log.warning("Could not post a held post to the queue (%s)", cause)
+        record = await _channel_failed(
+            bot,
+            guild.id,
+            channel.id,
+            cause,
+            problem_entry(channel, channel.id, "the queue channel", cause)
+            + " Held posts wait in `/mod queue` meanwhile.",
         )
-    except discord.HTTPException as error:
-        log.warning("Could not post a held post to the queue (HTTP %s)", error.status)
+        wait = delivery.retry_delay(cause, record.failures, retry_after)
+        retry_at = _now() + wait if wait is not None else None
+        await anon.review_send_failed(bot.db, post.id, retry_at=retry_at)
+        cog = bot.get_cog("Anonymous")
+        if retry_at is not None and isinstance(cog, Anonymous):
+            wake_by(cog.outbox, retry_at)
         return False
-    await anon.set_review_message(bot.db, post.id, message.id)
+    await anon.set_review_message(bot.db, post.id, found)
+    await _posting_works(bot, guild.id, channel.id)
     return True
+
+
+_FALLBACK_PROBLEMS = delivery.ChannelProblems()
+
+
+def _problems(bot: CircleBot) -> delivery.ChannelProblems:
+    """The outbox's record of channels it cannot post in (shared by the queue channel)."""
+    problems = getattr(bot, "delivery_problems", None)
+    if isinstance(problems, delivery.ChannelProblems):
+        return problems
+    return _FALLBACK_PROBLEMS
+
+
+async def _channel_failed(
+    bot: CircleBot, guild_id: int, channel_id: int, cause: Cause, entry: str
+) -> delivery.ChannelFailure:
+    """Count a failure to post in a channel; the first of its cause goes to the mod log."""
+    problems = _problems(bot)
+    await problems.load(bot.db, guild_id, channel_id)
+    record = problems.failed(channel_id, cause)
+    guild = bot.get_guild(guild_id)
+    if record.log_now and guild is not None:
+        await log_action(
+            bot.db, guild, moderator_id=None, action=delivery.ACTIONS[cause], details=entry
+        )
+    return record
+
+
+async def _posting_works(bot: CircleBot, guild_id: int, channel_id: int) -> None:
+    """A send worked: if moderators were told the channel had a problem, tell them it's over."""
+    problems = _problems(bot)
+    await problems.load(bot.db, guild_id, channel_id)
+    guild = bot.get_guild(guild_id) if problems.works(channel_id) is not None else None
+    if guild is not None:
+        await log_action(
+            bot.db,
+            guild,
+            moderator_id=None,
+            action=delivery.WORKS_AGAIN,
+            details=f"Circlekeeper can post in <#{channel_id}> again; what was waiting is "
+            "going out in order.",
+        )
 
 
 # --- the cog -----------------------------------------------------------------------------
@@ -461,7 +711,10 @@ class Anonymous(commands.GroupCog, group_name="anon"):
 
     def __init__(self, bot: CircleBot) -> None:
         self.bot = bot
-        self._delivering = asyncio.Lock()
+        self.delivering = asyncio.Lock()
+        self.problems = _problems(bot)
+        # Authors' acknowledgements by post id, to tell them privately when their post waits.
+        self._acks: dict[int, _Ack] = {}
         self.reply_menu = app_commands.ContextMenu(
             name="Reply anonymously", callback=self.reply_to_message
         )
@@ -532,6 +785,7 @@ class Anonymous(commands.GroupCog, group_name="anon"):
                 "You have no anonymous posts in this circle.", ephemeral=True
             )
             return
+        problem = self.problems.cause_of(here.thread.id)
         lines = []
         for p in posts[:20]:
             where = (
@@ -540,11 +794,11 @@ class Anonymous(commands.GroupCog, group_name="anon"):
                 if p.message_id and p.status == "posted"
                 else ""
             )
-            lines.append(
-                f"• {p.created_at:%d %b %H:%M} UTC: {STATUS_WORDS.get(p.status, p.status)}{where}"
-            )
+            lines.append(f"• {p.created_at:%d %b %H:%M} UTC: {status_words(p, problem)}{where}")
+        waiting = problem is not None and any(p.status in ("queued", "sending") for p in posts)
+        hint = "\n`/anon delete` takes back a waiting post before it goes out." if waiting else ""
         await interaction.response.send_message(
-            "Your anonymous posts here (only you can see this):\n" + "\n".join(lines),
+            "Your anonymous posts here (only you can see this):\n" + "\n".join(lines) + hint,
             ephemeral=True,
         )
 
@@ -558,7 +812,9 @@ class Anonymous(commands.GroupCog, group_name="anon"):
             raise UserFacingError("You have no anonymous posts in this circle.")
         await interaction.response.send_message(
             "Which post should I delete?",
-            view=DeleteMineView(here.circle, label_key, posts),
+            view=DeleteMineView(
+                here.circle, label_key, posts, self.problems.cause_of(here.thread.id)
+            ),
             ephemeral=True,
         )
 
@@ -570,8 +826,23 @@ class Anonymous(commands.GroupCog, group_name="anon"):
         # A backlog still due after this pass goes out a second later, not a whole pass later.
         sleep_until_due(self.outbox, await anon.next_delivery_at(self.bot.db), overdue_retry=1)
 
-    async def queued(self, post: AnonPost) -> None:
-        """A post entered the outbox: deliver it now, or make sure the outbox wakes for it."""
+    async def queued(
+        self, post: AnonPost, interaction: discord.Interaction[Any] | None = None
+    ) -> None:
+        """A post entered the outbox: deliver it now, or make sure the outbox wakes for it.
+
+        With the author's `interaction`, their acknowledgement is edited if the post has to
+        wait (the token is held in memory only, and only while Discord accepts it)."""
+        if interaction is not None:
+            self._acks[post.id] = _Ack(
+                interaction, post.label, discord.utils.utcnow() + ACK_EDITABLE
+            )
+            if self.problems:
+                # Its thread is already refusing posts: say so now, not at the next retry.
+                circle = await circles.get_circle(self.bot.db, post.circle_id)
+                cause = self.problems.cause_of(circle.thread_id or 0) if circle else None
+                if cause is not None and cause != "gone":
+                    await self._tell_author(post.id, cause)
         if post.deliver_at is None or post.deliver_at <= discord.utils.utcnow():
             await self.deliver_due()
         else:
@@ -587,84 +858,172 @@ class Anonymous(commands.GroupCog, group_name="anon"):
 
     async def deliver_due(self) -> None:
         """Deliver every post whose time has come, in order per circle. Safe to call often."""
-        async with self._delivering:
+        async with self.delivering:
             now = discord.utils.utcnow()
-            stalled: set[int] = set()
+            self._acks = {k: a for k, a in self._acks.items() if a.editable_until > now}
+            stalled: dict[int, Cause] = {}
             for post in await anon.due_posts(self.bot.db, now=now):
                 if post.circle_id in stalled:
-                    continue  # keep order: nothing overtakes a post that failed to go out
-                if not await self._deliver(post, now):
-                    stalled.add(post.circle_id)
+                    # Keep order: nothing overtakes a post that failed to go out, and its
+                    # author hears the same reason.
+                    await self._tell_author(post.id, stalled[post.circle_id])
+                    continue
+                cause = await self._deliver(post, now)
+                if cause is not None:
+                    stalled[post.circle_id] = cause
+            for held in await anon.due_review_sends(self.bot.db, now=now):
+                circle = await circles.get_circle(self.bot.db, held.circle_id)
+                if circle is not None and circle.is_open:
+                    await send_for_review(self.bot, circle, held)
             due = await anon.next_delivery_at(self.bot.db)
             if due is not None:
                 wake_by(self.outbox, due)  # a retry, or a post due later than this pass
 
-    async def _deliver(self, post: AnonPost, now: Any) -> bool:
+    async def _thread(self, circle: Circle) -> discord.Thread | None:
+        """The circle's thread; None when it is gone. Raises discord.HTTPException when
+        Discord refuses or fails to say (the post then waits, it is not dropped)."""
+        if circle.thread_id is None:
+            return None
+        guild = self.bot.get_guild(circle.guild_id)
+        thread = guild.get_thread(circle.thread_id) if guild else None
+        if thread is not None:
+            return thread
+        try:
+            channel = await self.bot.fetch_channel(circle.thread_id)
+        except discord.NotFound:
+            return None
+        return channel if isinstance(channel, discord.Thread) else None
+
+    async def _deliver(self, post: AnonPost, now: datetime) -> Cause | None:
+        """Try to send one post. None when the circle's next post may follow (it went out,
+        or never will); else the cause that holds the circle's posts back."""
         circle = await circles.get_circle(self.bot.db, post.circle_id)
-        thread = await get_thread(self.bot, circle) if circle else None
-        if circle is None or thread is None:
+        if circle is None:
             await anon.mark_undeliverable(self.bot.db, post.id, now=now)
-            log.warning("Dropped anonymous post %s: its circle's thread is gone", post.id)
-            return True
+            return None
+        try:
+            thread = await self._thread(circle)
+        except SEND_ERRORS as error:
+            return await self._failed(post, circle, None, error, now, may_have_gone_out=False)
+        if thread is None:
+            return await self._failed(post, circle, None, None, now, may_have_gone_out=False)
         if post.status == "sending":
-            found = await self._find_sent(thread, post.token)
+            try:
+                found = await find_message_with(thread, f"ck:anon:reply:{post.token}")
+            except SEND_ERRORS as error:
+                return await self._failed(post, circle, thread, error, now, may_have_gone_out=True)
             if found is not None:
                 await anon.mark_posted(self.bot.db, post.id, found, now=now)
-                return True
-        if post.status == "queued" and not await anon.mark_sending(self.bot.db, post.id):
-            return True  # deleted, removed or closed since this pass read it: nothing to send
-        reference = (
-            discord.MessageReference(
+                await self._delivered(post, circle, thread, found)
+                return None
+        elif not await anon.mark_sending(self.bot.db, post.id):
+            return None  # deleted, removed or closed since this pass read it: nothing to send
+        kwargs: dict[str, Any] = {}
+        if post.reply_to_message_id:
+            kwargs["reference"] = discord.MessageReference(
                 message_id=post.reply_to_message_id,
                 channel_id=thread.id,
                 fail_if_not_exists=False,
             )
-            if post.reply_to_message_id
-            else None
-        )
+            kwargs["mention_author"] = False
         try:
-            kwargs: dict[str, Any] = {}
-            if reference is not None:
-                kwargs["reference"] = reference
-                kwargs["mention_author"] = False
             message = await thread.send(
                 embed=post_embed(post.label, post.text or "", post.content_note, post.quote_link),
                 view=post_view(post.token),
                 allowed_mentions=NO_MENTIONS,
                 **kwargs,
             )
-        except discord.HTTPException as error:
-            wait = (
-                RETRY_AFTER_FORBIDDEN
-                if isinstance(error, discord.Forbidden)
-                else RETRY_AFTER_SERVER_ERROR
-            )
-            await anon.mark_failed(self.bot.db, post.id, retry_at=now + wait)
-            log.warning(
-                "Anonymous post %s not delivered yet (HTTP %s); will retry", post.id, error.status
-            )
-            return False
+        except SEND_ERRORS as error:
+            # A server error may come after Discord created the message: look before resending.
+            uncertain = not isinstance(error, discord.HTTPException) or error.status >= 500
+            return await self._failed(post, circle, thread, error, now, may_have_gone_out=uncertain)
         if not await anon.mark_posted(self.bot.db, post.id, message.id, now=now):
             # The record went while the message was on its way (the author deleted it, or
             # the circle closed): take the message down too, so nothing is left unremovable.
             try:
                 await message.delete()
             except discord.HTTPException as error:
-                log.warning("Could not take down post %s (HTTP %s)", post.id, error.status)
-        return True
-
-    async def _find_sent(self, thread: discord.Thread, token: str) -> int | None:
-        """The id of a message already carrying this post's token, if one went out."""
-        wanted = f"ck:anon:reply:{token}"
-        try:
-            async for message in thread.history(limit=RECOVERY_HISTORY):
-                for row in message.components:
-                    for child in getattr(row, "children", []):
-                        if getattr(child, "custom_id", None) == wanted:
-                            return message.id
-        except discord.HTTPException:
+                log.warning(
+                    "Could not take down a post in circle %s (HTTP %s)", circle.id, error.status
+                )
             return None
+        await self._delivered(post, circle, thread, message.id)
         return None
+
+    async def _failed(
+        self,
+        post: AnonPost,
+        circle: Circle,
+        thread: discord.Thread | None,
+        error: Exception | None,
+        now: datetime,
+        *,
+        may_have_gone_out: bool,
+    ) -> Cause | None:
+        """Record why a post did not go out, retry it later (or end it when its thread is
+        gone), and tell its author and, once per thread and cause, the moderators."""
+        cause, retry_after = failure_cause(error) if error is not None else ("gone", None)
+        channel_id = circle.thread_id or 0
+        status = getattr(error, "status", None)
+        log.warning("A post in circle %s is waiting (%s, HTTP %s)", circle.id, cause, status)
+        record = (
+            await _channel_failed(
+                self.bot,
+                circle.guild_id,
+                channel_id,
+                cause,
+                problem_entry(thread, channel_id, f"circle **{circle.name}**", cause),
+            )
+            if channel_id
+            else delivery.ChannelFailure(cause, 1, log_now=False)
+        )
+        wait = delivery.retry_delay(cause, record.failures, retry_after)
+        if wait is None:
+            await anon.mark_undeliverable(self.bot.db, post.id, now=now)
+        else:
+            await anon.mark_failed(
+                self.bot.db,
+                post.id,
+                retry_at=now + wait,
+                may_have_gone_out=may_have_gone_out,
+            )
+        await self._tell_author(post.id, cause)
+        return None if wait is None else cause
+
+    async def _delivered(
+        self, post: AnonPost, circle: Circle, thread: discord.Thread, message_id: int
+    ) -> None:
+        await _posting_works(self.bot, circle.guild_id, thread.id)
+        ack = self._acks.pop(post.id, None)
+        if ack is not None and ack.told is not None:
+            link = f"https://discord.com/channels/{circle.guild_id}/{thread.id}/{message_id}"
+            await self._edit_ack(
+                ack, f"Your post (as **{ack.label}**) has gone out now: {link}", post.id
+            )
+
+    async def _tell_author(self, post_id: int, cause: Cause) -> None:
+        """Edit the author's acknowledgement to say why the post waits (once per cause)."""
+        ack = self._acks.get(post_id)
+        if ack is None or ack.told == cause:
+            return
+        if ack.editable_until <= discord.utils.utcnow():
+            self._acks.pop(post_id, None)
+            return
+        ack.told = cause
+        text = AUTHOR_NOTICES[cause].format(label=ack.label)
+        if cause == "gone":
+            self._acks.pop(post_id, None)
+            text += " `/anon mine` shows it as not posted."
+        else:
+            text += WAITING_HINT
+        await self._edit_ack(ack, text, post_id)
+
+    async def _edit_ack(self, ack: _Ack, content: str, post_id: int) -> None:
+        try:
+            await ack.interaction.edit_original_response(content=content, view=None)
+        except discord.HTTPException:
+            # The token expired early or the message is gone: /anon mine still says it.
+            self._acks.pop(post_id, None)
 
 
 async def setup(bot: CircleBot) -> None:

@@ -421,7 +421,9 @@ class AnonPost:
     """One anonymous post. `text` and `content_note` are None once it is posted or decided.
 
     `decided_at` is when a moderator approved, rejected or removed it, or else when it was
-    delivered or found undeliverable.
+    delivered or found undeliverable. A post that could never be delivered (its thread was
+    gone) ends 'rejected' but keeps its `deliver_at`, which a moderator's rejection clears:
+    see `undeliverable`.
     """
 
     id: int
@@ -439,6 +441,11 @@ class AnonPost:
     created_at: datetime
     deliver_at: datetime | None
     decided_at: datetime | None
+
+    @property
+    def undeliverable(self) -> bool:
+        """It was on its way but could never go out: nobody rejected it."""
+        return self.status == "rejected" and self.deliver_at is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -699,10 +706,37 @@ async def pending_reviews(db: Database, guild_circle_ids: Sequence[int]) -> list
 
 
 async def set_review_message(db: Database, post_id: int, message_id: int) -> None:
-    """Remember the review-queue message showing this post. Idempotent."""
+    """Remember the review-queue message showing this post; it no longer waits to be sent
+    there. Idempotent."""
     await db.execute(
-        "UPDATE anon_posts SET review_message_id = ? WHERE id = ?", (message_id, post_id)
+        "UPDATE anon_posts SET review_message_id = ?,"
+        " deliver_at = CASE WHEN status = 'review' THEN NULL ELSE deliver_at END WHERE id = ?",
+        (message_id, post_id),
     )
+
+
+async def review_send_failed(db: Database, post_id: int, *, retry_at: datetime | None) -> bool:
+    """A held post could not be sent to the moderators' queue channel: try again at
+    `retry_at` (None: not by itself, e.g. the channel is gone). It stays held and listed in
+    /mod queue meanwhile; a held post with a `deliver_at` has had a failed send, so the next
+    try looks for it in the channel first. False if it is no longer held or already in the
+    queue channel."""
+    changed = await db.execute(
+        "UPDATE anon_posts SET deliver_at = ? WHERE id = ? AND status = 'review'"
+        " AND review_message_id IS NULL",
+        (None if retry_at is None else _iso(retry_at), post_id),
+    )
+    return changed > 0
+
+
+async def due_review_sends(db: Database, *, now: datetime, limit: int = 50) -> list[AnonPost]:
+    """Held posts whose earlier send to the queue channel failed and whose retry is due."""
+    rows = await db.fetchall(
+        "SELECT * FROM anon_posts WHERE status = 'review' AND review_message_id IS NULL"
+        " AND deliver_at <= ? ORDER BY id LIMIT ?",
+        (_iso(now), limit),
+    )
+    return [_post(r) for r in rows]
 
 
 async def approve(db: Database, token: str, *, now: datetime) -> AnonPost:
@@ -728,7 +762,7 @@ async def reject(db: Database, token: str, *, now: datetime) -> AnonPost:
     """Reject a post in review and drop its text. NotFound if it is not in review."""
     changed = await db.execute(
         "UPDATE anon_posts SET status = 'rejected', text = NULL, content_note = NULL,"
-        " decided_at = ? WHERE token = ? AND status = 'review'",
+        " deliver_at = NULL, decided_at = ? WHERE token = ? AND status = 'review'",
         (_iso(now), token),
     )
     return await _decided(db, token, changed)
@@ -747,21 +781,23 @@ async def _decided(db: Database, token: str, changed: int) -> AnonPost:
 async def due_posts(db: Database, *, now: datetime, limit: int = 50) -> list[AnonPost]:
     """Posts to deliver now, by circle and in the order they were submitted.
 
-    Includes posts left in 'sending' by a crash: the caller checks whether Discord already
-    has them before sending again.
+    Includes posts left in 'sending' by a crash or by a failure that may have reached
+    Discord: the caller checks whether Discord already has them before sending again.
     """
     rows = await db.fetchall(
-        "SELECT * FROM anon_posts WHERE (status = 'queued' AND deliver_at <= ?)"
-        " OR status = 'sending' ORDER BY circle_id, id LIMIT ?",
+        "SELECT * FROM anon_posts WHERE status IN ('queued', 'sending')"
+        " AND coalesce(deliver_at, '') <= ? ORDER BY circle_id, id LIMIT ?",
         (_iso(now), limit),
     )
     return [_post(r) for r in rows]
 
 
 async def next_delivery_at(db: Database) -> datetime | None:
-    """When the earliest waiting post falls due, or None when the outbox is empty."""
+    """When the earliest waiting post falls due (to its thread, or a held post to the
+    queue channel after a failed send), or None when the outbox is empty."""
     value = await db.fetchval(
         "SELECT min(deliver_at) FROM anon_posts WHERE status IN ('queued', 'sending')"
+        " OR (status = 'review' AND review_message_id IS NULL)"
     )
     return None if value is None else datetime.fromisoformat(value)
 
@@ -786,11 +822,19 @@ async def mark_posted(db: Database, post_id: int, message_id: int, *, now: datet
     return changed > 0
 
 
-async def mark_failed(db: Database, post_id: int, *, retry_at: datetime) -> bool:
-    """Put a post whose delivery failed for now (Discord 5xx or 429) back in the queue.
+async def mark_failed(
+    db: Database,
+    post_id: int,
+    *,
+    retry_at: datetime,
+    may_have_gone_out: bool = False,
+) -> bool:
+    """Put a post whose delivery failed for now back in the queue until `retry_at`.
 
-    Later posts of the same circle wait until `retry_at` too, so they do not overtake it.
-    Idempotent: False if the post was not waiting.
+    With `may_have_gone_out` (a server error: Discord may have posted it before failing)
+    it stays 'sending', so the next try looks for it before sending again. Later posts of
+    the same circle wait until `retry_at` too, so they do not overtake it. Idempotent:
+    False if the post was not waiting.
     """
     async with db.transaction():
         row = await db.fetchone(
@@ -801,9 +845,9 @@ async def mark_failed(db: Database, post_id: int, *, retry_at: datetime) -> bool
             return False
         when = _iso(retry_at)
         await db.execute(
-            "UPDATE anon_posts SET status = 'queued', deliver_at = max(coalesce(deliver_at, ?), ?)"
+            "UPDATE anon_posts SET status = ?, deliver_at = max(coalesce(deliver_at, ?), ?)"
             " WHERE id = ?",
-            (when, when, post_id),
+            ("sending" if may_have_gone_out else "queued", when, when, post_id),
         )
         await db.execute(
             "UPDATE anon_posts SET deliver_at = ? WHERE circle_id = ? AND id > ?"
@@ -815,7 +859,8 @@ async def mark_failed(db: Database, post_id: int, *, retry_at: datetime) -> bool
 
 async def mark_undeliverable(db: Database, post_id: int, *, now: datetime) -> bool:
     """Give up on a post that can never be delivered (its thread is gone) and drop its
-    text. Idempotent: False if it was not waiting."""
+    text. It keeps its `deliver_at`, which marks it `undeliverable` rather than rejected.
+    Idempotent: False if it was not waiting."""
     changed = await db.execute(
         "UPDATE anon_posts SET status = 'rejected', text = NULL, content_note = NULL,"
         " decided_at = ? WHERE id = ? AND status IN ('queued', 'sending')",
@@ -837,24 +882,34 @@ async def posts_by(db: Database, circle_id: int, label_key: bytes) -> list[AnonP
     return [_post(r) for r in rows]
 
 
-async def delete_own(db: Database, circle_id: int, label_key: bytes, token: str) -> AnonPost:
+async def delete_own(
+    db: Database,
+    circle_id: int,
+    label_key: bytes,
+    token: str,
+    *,
+    checked_not_sent: bool = False,
+) -> AnonPost:
     """Delete one of the author's posts and return what it was, so the caller can delete
     its Discord message.
 
-    NotFound unless the post belongs to this key in this circle; the message does not say
-    whether someone else's post with that token exists.
+    A post in 'sending' is refused unless the caller holds the outbox and has made sure no
+    message of it went out (`checked_not_sent`). NotFound unless the post belongs to this
+    key in this circle; the message does not say whether someone else's post with that
+    token exists.
     """
     post = await _post_where(
         db, "token = ? AND circle_id = ? AND label_key = ?", (token, circle_id, label_key)
     )
     if post is None:
         raise NotFound("That isn't one of your posts, or it no longer exists.")
-    if post.status == "sending":
+    if post.status == "sending" and not checked_not_sent:
         # Deleting now would leave the message that is on its way with no record to
         # delete it by.
         raise AnonError("That post is being delivered right now. Please try again in a moment.")
     deleted = await db.execute(
-        "DELETE FROM anon_posts WHERE id = ? AND status != 'sending'", (post.id,)
+        "DELETE FROM anon_posts WHERE id = ? AND (status != 'sending' OR ?)",
+        (post.id, checked_not_sent),
     )
     if not deleted:  # delivery began between the read and the delete
         raise AnonError("That post is being delivered right now. Please try again in a moment.")
