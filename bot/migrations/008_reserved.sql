@@ -1,0 +1,2 @@
+-- Intentionally empty: keeps the migration numbers contiguous on this branch. When another
+-- change brings its own 008, this file goes and that one takes its place.
