@@ -46,7 +46,8 @@ KEY_BYTES = 32
 TOKEN_BYTES = 16
 EXCERPT_CHARS = 40
 
-_SYSTEM_RANDOM = secrets.SystemRandom()
+# Where delivery delays are drawn from; tests put a seeded generator here.
+DELAY_RANDOM: random.Random = secrets.SystemRandom()
 
 # Posts that count towards the rate limit: drafts are not submitted yet, and rejected or
 # removed posts already cost the author their post.
@@ -618,19 +619,21 @@ async def submit(
 
     In the queue, a post waits a random time up to `delay_max_seconds`, so its timing does
     not point at whoever was just active, but never leaves before a post queued earlier in
-    the same circle. With `draft_token`, that (unexpired) draft of this author becomes the
-    post, keeping its token; NotFound if it is gone. Identifying details are not checked
-    here: the caller does that first and saves a draft instead.
+    the same circle. A post held for review waits its own random time before it reaches
+    the moderators' queue (`deliver_at` until then; see `due_reviews`), since a queue
+    message's timestamp would otherwise be the moment it was written. With `draft_token`,
+    that (unexpired) draft of this author becomes the post, keeping its token; NotFound if
+    it is gone. Identifying details are not checked here: the caller does that first and
+    saves a draft instead.
     """
     cleaned = clean_text(text)
     note = _clean_note(content_note)
-    source = rng if rng is not None else _SYSTEM_RANDOM
-    delay = timedelta(seconds=source.uniform(0, delay_max_seconds)) if delay_max_seconds else None
+    delay = _random_delay(delay_max_seconds, rng)
     async with db.transaction():
         await check_can_post(db, circle, label_key, now=now)
         label = await label_for(db, circle.id, label_key)
         if circle.review:
-            status, deliver_at = "review", None
+            status, deliver_at = "review", now + (delay or timedelta())
         else:
             status, deliver_at = "queued", await _deliver_at(db, circle.id, now, delay)
         values = (
@@ -669,6 +672,13 @@ async def submit(
     return post
 
 
+def _random_delay(delay_max_seconds: int, rng: random.Random | None) -> timedelta | None:
+    if not delay_max_seconds:
+        return None
+    source = rng if rng is not None else DELAY_RANDOM
+    return timedelta(seconds=source.uniform(0, delay_max_seconds))
+
+
 async def _deliver_at(
     db: Database, circle_id: int, now: datetime, delay: timedelta | None
 ) -> datetime:
@@ -687,11 +697,15 @@ async def _deliver_at(
 
 
 async def pending_reviews(db: Database, guild_circle_ids: Sequence[int]) -> list[AnonPost]:
-    """Posts waiting for a moderator in these circles, oldest first."""
+    """Posts waiting for a moderator in these circles, oldest first.
+
+    Only those whose wait before reaching the queue is over: listing one earlier would give
+    away when it was written.
+    """
     if not guild_circle_ids:
         return []
     rows = await db.fetchall(
-        f"SELECT * FROM anon_posts WHERE status = 'review'"
+        f"SELECT * FROM anon_posts WHERE status = 'review' AND deliver_at IS NULL"
         f" AND circle_id IN ({_placeholders(guild_circle_ids)}) ORDER BY created_at, id",
         tuple(guild_circle_ids),
     )
@@ -705,17 +719,48 @@ async def set_review_message(db: Database, post_id: int, message_id: int) -> Non
     )
 
 
-async def approve(db: Database, token: str, *, now: datetime) -> AnonPost:
-    """Send a post in review to the queue, due at once (behind any post of its circle that
-    is still waiting to go out). NotFound if it is not in review: already decided by
-    another moderator, deleted, or its circle closed."""
+async def due_reviews(db: Database, *, now: datetime, limit: int = 50) -> list[AnonPost]:
+    """Held posts whose random wait is over and that are not in the moderators' queue yet."""
+    rows = await db.fetchall(
+        "SELECT * FROM anon_posts WHERE status = 'review' AND deliver_at <= ? ORDER BY id LIMIT ?",
+        (_iso(now), limit),
+    )
+    return [_post(r) for r in rows]
+
+
+async def mark_announced(db: Database, post_id: int, message_id: int | None) -> bool:
+    """Record that a held post reached the queue (`message_id` None: only `/mod queue` lists
+    it, as when no queue channel is set). False when it is no longer held or was already
+    announced; idempotent."""
+    changed = await db.execute(
+        "UPDATE anon_posts SET deliver_at = NULL,"
+        " review_message_id = coalesce(?, review_message_id)"
+        " WHERE id = ? AND status = 'review' AND deliver_at IS NOT NULL",
+        (message_id, post_id),
+    )
+    return changed > 0
+
+
+async def approve(
+    db: Database,
+    token: str,
+    *,
+    now: datetime,
+    delay_max_seconds: int = 0,
+    rng: random.Random | None = None,
+) -> AnonPost:
+    """Send a post in review to the outbox: after a random wait up to `delay_max_seconds`,
+    as any post, and behind any post of its circle that is still waiting to go out, so the
+    approval's moment does not become the post's. NotFound if it is not in review: already
+    decided by another moderator, deleted, or its circle closed."""
+    delay = _random_delay(delay_max_seconds, rng)
     async with db.transaction():
         circle_id = await db.fetchval(
             "SELECT circle_id FROM anon_posts WHERE token = ? AND status = 'review'", (token,)
         )
         changed = 0
         if circle_id is not None:
-            deliver_at = await _deliver_at(db, circle_id, now, None)
+            deliver_at = await _deliver_at(db, circle_id, now, delay)
             changed = await db.execute(
                 "UPDATE anon_posts SET status = 'queued', deliver_at = ?, decided_at = ?"
                 " WHERE token = ? AND status = 'review'",
@@ -759,9 +804,10 @@ async def due_posts(db: Database, *, now: datetime, limit: int = 50) -> list[Ano
 
 
 async def next_delivery_at(db: Database) -> datetime | None:
-    """When the earliest waiting post falls due, or None when the outbox is empty."""
+    """When the earliest waiting post (or held post on its way to the moderators' queue)
+    falls due, or None when there is none."""
     value = await db.fetchval(
-        "SELECT min(deliver_at) FROM anon_posts WHERE status IN ('queued', 'sending')"
+        "SELECT min(deliver_at) FROM anon_posts WHERE status IN ('queued', 'sending', 'review')"
     )
     return None if value is None else datetime.fromisoformat(value)
 
