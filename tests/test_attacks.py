@@ -72,11 +72,11 @@ async def test_watch_fresh_server_posts_wait_a_random_time(
         before = len(anonymous_posts(thread))
         await post(authors[n % 3], thread, text=f"Post number {n}, written just now.")
         assert len(anonymous_posts(thread)) == before, "the post appeared as it was submitted"
-        waits.append(
-            await _watch_until(
-                world, lambda b=before: len(anonymous_posts(thread)) > b, limit=_WATCH_DELAY_BOUND
-            )
-        )
+
+        def arrived(count: int = before) -> bool:
+            return len(anonymous_posts(thread)) > count
+
+        waits.append(await _watch_until(world, arrived, limit=_WATCH_DELAY_BOUND))
     assert max(waits) - min(waits) >= 30, f"waits hardly vary: {waits}"
     assert len(set(waits)) >= 4, f"waits look fixed: {waits}"
     await world.env.advance_time(_WATCH_DELAY_BOUND * 2)
