@@ -25,6 +25,7 @@ import simcord
 from bot.client import CircleBot, create_bot
 from bot.logs import quiet_third_party_loggers
 from bot.services import config as config_service
+from bot.services import structure
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ OverwriteTarget = (
     | discord.ClientUser
 )
 CLOCK_TICK_SECONDS = 1.0
+# Anonymous posts wait up to this long here: enough to see that they wait, short enough to
+# sit through (a real server's default is two minutes).
+REHEARSAL_DELAY_SECONDS = 20
 
 INTRO = """\
 **Welcome to a Circlekeeper rehearsal.** Nothing here reaches Discord: this is the real bot in \
@@ -136,6 +140,7 @@ async def _seed(env: simcord.Env, bot: CircleBot, *, open_circle: bool) -> Stage
     await config_service.set_moderator_role(bot.db, guild.id, moderators.id)
     await config_service.set_channel(bot.db, guild.id, "queue", queue.id)
     await config_service.set_channel(bot.db, guild.id, "modlog", modlog.id)
+    await config_service.set_delay(bot.db, guild.id, REHEARSAL_DELAY_SECONDS)
     thread = circles_channel
     if open_circle:
         await keeper.slash(circles_channel, "circle create", name=CIRCLE_NAME, private=False)
@@ -276,7 +281,7 @@ async def play_demo(stage: Stage, transcript: Transcript) -> None:
     """Play a whole circle; raise DemoFailed when a step does not do what it should."""
     t = transcript
     kai, mo = stage.keeper, stage.moderator
-    river, sam, _ash = stage.members
+    river, sam, ash = stage.members
 
     t.step("Kai opens a circle in #circles")
     created = await kai.slash(stage.circles, "circle create", name=CIRCLE_NAME, private=False)
@@ -287,8 +292,8 @@ async def play_demo(stage: Stage, transcript: Transcript) -> None:
     card_message = stage.circles.last_message
     assert card_message is not None
 
-    t.step("River and Sam join by agreeing")
-    for person in (river, sam, mo):
+    t.step("River, Sam and Ash join by agreeing")
+    for person in (river, sam, ash, mo):
         shown = await person.click(card_message, label="Join")
         t.saw(person, private_text(shown))
         assert shown.response is not None
@@ -297,18 +302,21 @@ async def play_demo(stage: Stage, transcript: Transcript) -> None:
         t.check("You're in" in private_text(agreed), f"{display(person)} was not let in")
     t.public(thread, kai)
 
-    t.step("Kai starts the weather check-in; River and Sam answer")
+    t.step("Kai starts the weather check-in; River, Sam and Ash answer")
     await kai.slash(thread, "circle checkin")
     checkin = thread.last_message
     assert checkin is not None
     t.public(thread, kai)
     weather = stage.bot.library.checkin.weather
-    for person, option in ((river, weather[0]), (sam, weather[-1])):
+    for person, option in ((river, weather[0]), (sam, weather[-1]), (ash, weather[0])):
         clicked = await person.click(checkin, label=option.label)
         t.saw(person, private_text(clicked))
+    early = next(m for m in thread.history() if m.id == checkin.id)
+    t.check("checked in" not in early.content, "totals showed at the moment of a click")
+    await stage.env.advance_time(structure.PUBLISH_EVERY_SECONDS + 1)
     updated = next(m for m in thread.history() if m.id == checkin.id)
-    t.out(f"   everyone sees the totals: {describe(updated)}")
-    t.check("2 people" in describe(updated), "check-in totals were not updated")
+    t.out(f"   half a minute later everyone sees the totals: {describe(updated)}")
+    t.check("3 people have checked in" in updated.content, "check-in totals were not updated")
 
     t.step("Kai posts the first prompt of the essay deck")
     prompted = await kai.slash(thread, "prompt next")
@@ -326,6 +334,12 @@ async def play_demo(stage: Stage, transcript: Transcript) -> None:
         shown, {"message": "Naming harm here feels safer than anywhere else.", "content_note": ""}
     )
     t.saw(river, private_text(sent))
+    t.check(
+        not any("Anonymous ·" in describe(m) for m in thread.history()),
+        "the anonymous post appeared the moment it was written",
+    )
+    await stage.env.advance_time(REHEARSAL_DELAY_SECONDS + 1)
+    t.out(f"   up to {REHEARSAL_DELAY_SECONDS} seconds later:")
     lines = t.public(thread, sam)
     t.check(any("Anonymous ·" in line for line in lines), "the anonymous post did not appear")
     post = thread.last_message
@@ -338,6 +352,7 @@ async def play_demo(stage: Stage, transcript: Transcript) -> None:
         shown, {"message": "Same for me. Thank you.", "content_note": ""}
     )
     t.saw(sam, private_text(replied))
+    await stage.env.advance_time(REHEARSAL_DELAY_SECONDS + 1)
     lines = t.public(thread, river)
     reply = thread.last_message
     t.check(

@@ -26,6 +26,18 @@ work out which member wrote which post, except in *strict* circles, whose keys l
 memory.
 • Discord itself still knows who pressed which button.
 
+**Who can learn what**
+• *Someone watching the server* sees every public message and when it appeared. Posts, and \
+held posts on their way to moderators, wait a random time (up to 2 minutes unless the server \
+changed it), and check-in totals show only from 3 answers, so timing and totals point at no one.
+• *Someone with a copy of the database* finds no row that links a member to a post.
+• *The operator* could link posts in open circles, not in strict ones.
+• *Discord* knows who pressed what.
+
+**What no bot can hide**: who is in the thread; a first post soon after someone joins; your \
+writing style; and what you say about yourself. In a circle of fewer than 5 people there are \
+too few to hide among, and the bot says so.
+
 Passing never needs a reason. Use `/privacy` for what is stored and for how long, and \
 `/resources` for support lines."""
 

@@ -35,7 +35,7 @@ from bot.services import anonymous as anon
 from bot.services import circles, delivery
 from bot.services.anonymous import AnonError, AnonPost
 from bot.services.circles import Circle
-from bot.services.config import get_config
+from bot.services.config import describe_delay, get_config
 from bot.services.delivery import Cause
 from bot.timing import sleep_until_due, wake_by
 from cogs.circles.access import Here, open_circle, participant_here
@@ -121,6 +121,19 @@ def findings_text(findings: list[anon.Finding]) -> str:
 
 def _now() -> datetime:
     return discord.utils.utcnow()
+
+
+def _form_hint(head_count: int | None) -> str:
+    """The posting form's hint; in a small circle it says how few there are to hide among."""
+    if head_count is not None and circles.small_circle_note(head_count):
+        people = "person is" if head_count == 1 else "people are"
+        return f"Only {head_count} {people} in this circle, too few to hide in: others may guess."
+    return "Shown without your name. Only you can see this while you write."
+
+
+async def post_modal(bot: CircleBot, circle_id: int, **options: Any) -> PostModal:
+    """The posting form for this circle, with the circle's size read just now."""
+    return PostModal(circle_id, head_count=await circles.head_count(bot.db, circle_id), **options)
 
 
 def _user_message(error: AnonError) -> UserFacingError:
@@ -248,6 +261,7 @@ class PostModal(ErrorHandlingModal):
         draft_token: str | None = None,
         text: str | None = None,
         note: str | None = None,
+        head_count: int | None = None,
     ) -> None:
         title = "Reply anonymously" if reply_to_message_id or quote_link else "Post anonymously"
         super().__init__(title=title, timeout=900)
@@ -261,7 +275,7 @@ class PostModal(ErrorHandlingModal):
             max_length=anon.MAX_TEXT,
             custom_id="message",
             default=text,
-            placeholder="Shown without your name. Only you can see this while you write.",
+            placeholder=_form_hint(head_count),
         )
         self.note: discord.ui.TextInput[PostModal] = discord.ui.TextInput(
             label="Content note (optional)",
@@ -310,7 +324,7 @@ class ReplyButton(
         here = await participant_here(bot, interaction)
         target = interaction.message
         await interaction.response.send_modal(
-            PostModal(here.circle.id, reply_to_message_id=target.id if target else None)
+            await post_modal(bot, here.circle.id, reply_to_message_id=target.id if target else None)
         )
 
 
@@ -359,7 +373,8 @@ class EditDraftButton(
         bot: CircleBot = interaction.client
         draft = await _held_draft(bot, self.token)
         await interaction.response.send_modal(
-            PostModal(
+            await post_modal(
+                bot,
                 draft.circle_id,
                 reply_to_message_id=draft.reply_to_message_id,
                 quote_link=draft.quote_link,
@@ -568,26 +583,28 @@ async def submit_post(
         )
     except AnonError as error:
         raise _user_message(error) from None
+    when = describe_delay(config.delay_max_seconds)
+    small = circles.small_circle_note(await circles.head_count(bot.db, circle.id))
+    unseen = small or "Nobody, moderators included, can see that it was you."
     if post.status == "review":
-        queued = await send_for_review(bot, circle, post)
+        guild = bot.get_guild(circle.guild_id)
+        has_queue = guild is not None and text_channel(guild, config.queue_channel_id) is not None
         note = (
             ""
-            if queued
-            else " (The moderators' channel couldn't be reached, so they will find it in "
+            if has_queue
+            else " (This server has no moderators' channel, so they will find it in "
             "`/mod queue`; you may want to let a moderator know a post is waiting.)"
         )
         await _answer(
             interaction,
-            f"Thank you. Your post (as **{post.label}**) is with the moderators and will appear "
-            f"once one of them approves it. `/anon mine` shows where it is.{note}",
+            f"Thank you. Your post (as **{post.label}**) will be with the moderators {when}, "
+            f"and appears {when} after one of them approves it. `/anon mine` shows where it is. "
+            f"{unseen}{note}",
         )
-        return
-    waiting = " after a short random delay" if config.delay_max_seconds else ""
-    await _answer(
-        interaction,
-        f"Thank you. Your post will appear as **{post.label}**{waiting}. Nobody, moderators "
-        "included, can see that it was you.",
-    )
+    else:
+        await _answer(
+            interaction, f"Thank you. Your post will appear as **{post.label}** {when}. {unseen}"
+        )
     cog = bot.get_cog("Anonymous")
     if isinstance(cog, Anonymous):
         await cog.queued(post, interaction)
@@ -605,19 +622,21 @@ async def _answer(
         await interaction.response.send_message(content, ephemeral=True)
 
 
-async def send_for_review(bot: CircleBot, circle: Circle, post: AnonPost) -> bool:
-    """Post a held post to the moderators' queue channel, with Approve / Reject.
+async def send_for_review(bot: CircleBot, circle: Circle, post: AnonPost) -> None:
+    """Post a held post, its random wait over, to the moderators' queue channel with
+    Approve / Reject, and record where it went.
 
-    False when it could not be (no queue channel, or Discord refused): the post stays held
-    and `/mod queue` still lists it. A refusal that may clear (a permission, a Discord
-    error) is retried by the outbox, and moderators get one mod-log entry about the channel.
+    With no queue channel only `/mod queue` lists it. When Discord refuses or fails, the
+    outbox tries again (a permission may be granted, an outage ends), moderators get one
+    mod-log entry about the channel, and `/mod queue` lists the post meanwhile.
     """
     guild = bot.get_guild(circle.guild_id)
     config = await get_config(bot.db, circle.guild_id)
     channel = text_channel(guild, config.queue_channel_id) if guild else None
     if channel is None or guild is None:
         log.warning("Circle %s holds a post for review but no queue channel is set", circle.id)
-        return False
+        await anon.mark_announced(bot.db, post.id, None)
+        return
     embed = post_embed(post.label, post.text or "", post.content_note, post.quote_link)
     embed.title = f"Held for review · {circle.name}"
     ping = ""
@@ -629,7 +648,7 @@ async def send_for_review(bot: CircleBot, circle: Circle, post: AnonPost) -> boo
         )
     try:
         found = None
-        if post.deliver_at is not None:
+        if post.queue_tries:
             # An earlier try may have reached Discord before it failed.
             found = await find_message_with(channel, f"ck:anon:approve:{post.token}")
         if found is None:
@@ -654,10 +673,11 @@ async def send_for_review(bot: CircleBot, circle: Circle, post: AnonPost) -> boo
         cog = bot.get_cog("Anonymous")
         if retry_at is not None and isinstance(cog, Anonymous):
             wake_by(cog.outbox, retry_at)
-        return False
-    await anon.set_review_message(bot.db, post.id, found)
+        return
     await _posting_works(bot, guild.id, channel.id)
-    return True
+    if not await anon.mark_announced(bot.db, post.id, found):
+        # Deleted or decided while the queue message was on its way: take it down.
+        await delete_queue_messages(bot.db, guild, [found])
 
 
 _FALLBACK_PROBLEMS = delivery.ChannelProblems()
@@ -742,7 +762,7 @@ class Anonymous(commands.GroupCog, group_name="anon"):
     async def post(self, interaction: discord.Interaction[Any]) -> None:
         """Write a post that appears in this circle without your name."""
         here = await participant_here(self.bot, interaction)
-        await interaction.response.send_modal(PostModal(here.circle.id))
+        await interaction.response.send_modal(await post_modal(self.bot, here.circle.id))
 
     async def reply_to_message(
         self, interaction: discord.Interaction[Any], message: discord.Message
@@ -751,10 +771,10 @@ class Anonymous(commands.GroupCog, group_name="anon"):
         here = await participant_here(self.bot, interaction)
         me = self.bot.user
         if me is not None and message.author.id == me.id:
-            modal = PostModal(here.circle.id, reply_to_message_id=message.id)
+            modal = await post_modal(self.bot, here.circle.id, reply_to_message_id=message.id)
         else:
             # A reply reference would notify the member who wrote it: quote a link instead.
-            modal = PostModal(here.circle.id, quote_link=message.jump_url)
+            modal = await post_modal(self.bot, here.circle.id, quote_link=message.jump_url)
         await interaction.response.send_modal(modal)
 
     @app_commands.command(name="whoami")
@@ -861,6 +881,7 @@ class Anonymous(commands.GroupCog, group_name="anon"):
         async with self.delivering:
             now = discord.utils.utcnow()
             self._acks = {k: a for k, a in self._acks.items() if a.editable_until > now}
+            await self._announce_reviews(now)
             stalled: dict[int, Cause] = {}
             for post in await anon.due_posts(self.bot.db, now=now):
                 if post.circle_id in stalled:
@@ -871,13 +892,17 @@ class Anonymous(commands.GroupCog, group_name="anon"):
                 cause = await self._deliver(post, now)
                 if cause is not None:
                     stalled[post.circle_id] = cause
-            for held in await anon.due_review_sends(self.bot.db, now=now):
-                circle = await circles.get_circle(self.bot.db, held.circle_id)
-                if circle is not None and circle.is_open:
-                    await send_for_review(self.bot, circle, held)
             due = await anon.next_delivery_at(self.bot.db)
             if due is not None:
                 wake_by(self.outbox, due)  # a retry, or a post due later than this pass
+
+    async def _announce_reviews(self, now: datetime) -> None:
+        """Send held posts whose own random wait (or retry) is over to the moderators'
+        queue."""
+        for post in await anon.due_reviews(self.bot.db, now=now):
+            circle = await circles.get_circle(self.bot.db, post.circle_id)
+            if circle is not None and circle.is_open:
+                await send_for_review(self.bot, circle, post)
 
     async def _thread(self, circle: Circle) -> discord.Thread | None:
         """The circle's thread; None when it is gone. Raises discord.HTTPException when

@@ -38,7 +38,9 @@ def privacy_text(retention_days: int, delay_seconds: int) -> str:
         f"This server waits a random time of up to {delay_seconds} seconds before an anonymous "
         "post appears, so its timing points at no one."
         if delay_seconds
-        else "This server posts anonymous messages straight away (no random delay is set)."
+        else "This server posts anonymous messages straight away (its random delay is set to 0), "
+        "so a post appears the moment it is written, right after its author's other activity, "
+        "and anyone watching can guess who wrote it."
     )
     return f"""\
 **What Circlekeeper keeps, and who can see what**

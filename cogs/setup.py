@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import discord
@@ -13,7 +15,20 @@ from bot.discord_utils import log_action, require_member
 from bot.errors import NO_MENTIONS, UserFacingError
 from bot.services import config as config_service
 from bot.services import safety
-from bot.services.config import GuildConfig
+from bot.services.config import DEFAULT_DELAY_SECONDS, DELAY_NOTICE, GuildConfig, describe_delay
+
+log = logging.getLogger(__name__)
+
+NO_DELAY_COST = (
+    "with no delay, a post appears the moment it is written, right after its author's other "
+    "activity (joining, reacting, typing elsewhere), so anyone watching can guess who wrote it"
+)
+DELAY_NOTICE_TEXT = (
+    f"Anonymous posts now wait a random time of up to {DEFAULT_DELAY_SECONDS // 60} minutes "
+    "before they appear (this server had no delay before), so a post's timing does not point "
+    "at whoever was just active. Change it with `/setup delay`; 0 turns it off, and then "
+    f"{NO_DELAY_COST}."
+)
 
 
 def _channel(channel_id: int | None) -> str:
@@ -23,7 +38,10 @@ def _channel(channel_id: int | None) -> str:
 def describe_config(config: GuildConfig) -> str:
     role = f"<@&{config.moderator_role_id}>" if config.moderator_role_id else "not set"
     delay = (
-        f"up to {config.delay_max_seconds} seconds" if config.delay_max_seconds else "off (instant)"
+        f"up to {config.delay_max_seconds} seconds (posts appear "
+        f"{describe_delay(config.delay_max_seconds)})"
+        if config.delay_max_seconds
+        else f"off: {NO_DELAY_COST}. `/setup delay` turns it back on"
     )
     return "\n".join(
         [
@@ -48,7 +66,32 @@ class Setup(commands.GroupCog, group_name="setup"):
 
     def __init__(self, bot: CircleBot) -> None:
         self.bot = bot
+        self._notices: asyncio.Task[None] | None = None
         super().__init__()
+
+    async def cog_load(self) -> None:
+        self._notices = asyncio.create_task(self._send_delay_notices())
+
+    async def cog_unload(self) -> None:
+        if self._notices is not None:
+            self._notices.cancel()
+
+    async def _send_delay_notices(self) -> None:
+        """Tell each server the upgrade moved off "no delay", once, in its mod log."""
+        await self.bot.wait_until_ready()
+        for guild_id in await config_service.pending_notices(self.bot.db, DELAY_NOTICE):
+            guild = self.bot.get_guild(guild_id)
+            if guild is None:
+                continue  # not in that server right now: try again after the next start
+            try:
+                await log_action(
+                    self.bot.db, guild, moderator_id=None, action="setup", details=DELAY_NOTICE_TEXT
+                )
+            except Exception:
+                log.exception("Could not record the delay notice for a server")
+                continue
+            # Cleared once recorded: the mod log's own row is the notice, posted or not.
+            await config_service.clear_notice(self.bot.db, guild_id, DELAY_NOTICE)
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         # Discord hides /setup from others, but a server can override that; check again.
@@ -163,7 +206,10 @@ class Setup(commands.GroupCog, group_name="setup"):
             config = await config_service.set_delay(self.bot.db, interaction.guild.id, max_seconds)
         except ValueError as error:
             raise UserFacingError(str(error)) from None
-        await self._changed(interaction, config, f"anonymous delay set to {max_seconds} seconds")
+        what = f"anonymous delay set to {max_seconds} seconds"
+        if not max_seconds:
+            what += f" (off: {NO_DELAY_COST})"
+        await self._changed(interaction, config, what)
 
     @app_commands.command(name="ping_moderators")
     @app_commands.describe(enabled="Mention the moderator role when something new is queued")

@@ -16,6 +16,7 @@ import simcord
 from bot.client import CircleBot, create_bot
 from bot.db import Database
 from bot.errors import describe_error
+from bot.services import config as config_service
 from bot.settings import Settings
 
 TEST_SECRET = "5e" * 32
@@ -134,7 +135,11 @@ async def world(settings: Settings) -> AsyncIterator[World]:
     env = simcord.Env(bots[0], check_errors=False)
     await env.start()
     try:
-        yield build_world(env, bots, settings)
+        world = build_world(env, bots, settings)
+        # These tests look at what a post shows and where it goes, so posts go out at once;
+        # tests about timing set a delay, and tests/test_attacks.py keeps the server default.
+        await config_service.set_delay(world.db, world.guild.id, 0)
+        yield world
     finally:
         await env.shutdown()
         for bot in bots:

@@ -368,9 +368,16 @@ async def test_review_approve_and_reject(db: Database) -> None:
     keys = anon.CircleKeys(SECRET)
     held = await post(db, circle, keys.label_key(circle, AUTHOR), text="first")
     other = await post(db, circle, keys.label_key(circle, OTHER), text="second")
-    assert (held.status, held.deliver_at) == ("review", None)
-    assert await anon.pending_reviews(db, [circle.id]) == [held, other]
-    await anon.set_review_message(db, held.id, 555)
+    # With no delay, both are due in the moderators' queue at once, and listed once there.
+    assert (held.status, held.deliver_at) == ("review", NOW)
+    assert await anon.due_reviews(db, now=NOW) == [held, other]
+    assert await anon.pending_reviews(db, [circle.id]) == []
+    assert await anon.mark_announced(db, held.id, 555)
+    assert await anon.mark_announced(db, other.id, None)
+    assert not await anon.mark_announced(db, other.id, None)
+    assert await anon.due_reviews(db, now=NOW) == []
+    held, other = [p for p in await anon.pending_reviews(db, [circle.id])]
+    assert (held.deliver_at, held.review_message_id, other.review_message_id) == (None, 555, None)
 
     later = NOW + timedelta(minutes=3)
     approved = await anon.approve(db, held.token, now=later)
@@ -384,6 +391,27 @@ async def test_review_approve_and_reject(db: Database) -> None:
     with pytest.raises(anon.NotFound):
         await anon.approve(db, other.token, now=later)
     assert await anon.pending_reviews(db, [circle.id]) == []
+
+
+async def test_held_post_waits_before_the_queue_and_after_approval(db: Database) -> None:
+    """A held post reaches the moderators after its own random wait, and an approved one
+    goes out after another, so neither moment is the moment of writing or of approving."""
+    circle = await make_circle(db, review=True)
+    key = anon.CircleKeys(SECRET).label_key(circle, AUTHOR)
+    held = await post(db, circle, key, delay=120, rng=random.Random(3))
+    assert held.deliver_at is not None and NOW < held.deliver_at <= NOW + timedelta(minutes=2)
+    assert await anon.due_reviews(db, now=NOW) == []
+    assert await anon.next_delivery_at(db) == held.deliver_at
+    assert [p.id for p in await anon.due_reviews(db, now=held.deliver_at)] == [held.id]
+    assert await anon.mark_announced(db, held.id, 77)
+
+    later = NOW + timedelta(minutes=10)
+    approved = await anon.approve(
+        db, held.token, now=later, delay_max_seconds=120, rng=random.Random(4)
+    )
+    assert approved.deliver_at is not None
+    assert later < approved.deliver_at <= later + timedelta(minutes=2)
+    assert await anon.due_posts(db, now=later) == []
 
 
 async def test_delivery_drops_text(db: Database) -> None:

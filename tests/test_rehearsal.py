@@ -53,8 +53,8 @@ async def test_demo_plays_every_step(caplog: pytest.LogCaptureFixture) -> None:
     steps = [line for line in lines if line.startswith("\n== Step")]
     assert [s.split(": ", 1)[1] for s in steps] == [
         "Kai opens a circle in #circles",
-        "River and Sam join by agreeing",
-        "Kai starts the weather check-in; River and Sam answer",
+        "River, Sam and Ash join by agreeing",
+        "Kai starts the weather check-in; River, Sam and Ash answer",
         "Kai posts the first prompt of the essay deck",
         "River posts anonymously",
         "Sam replies anonymously",

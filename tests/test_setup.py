@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import simcord
 
+from bot.db import Database, discover_migrations
+from bot.services.config import DEFAULT_DELAY_SECONDS, DELAY_NOTICE, get_config, pending_notices
 from tests.conftest import World
 
 
@@ -86,3 +90,40 @@ async def test_about_explains_the_anonymity_promise(world: World) -> None:
     text = result.response.content
     assert "Moderators, other members, and anyone holding only the bot's database" in text
     assert "strict" in text
+
+
+async def test_upgrade_turns_the_delay_on_for_servers_that_had_none(tmp_path: Path) -> None:
+    """The upgrade gives servers with no delay the new default and owes each one notice;
+    a server that chose its own delay keeps it and is owed nothing."""
+    path = tmp_path / "old.db"
+    old = await Database.open(path, migrations=discover_migrations()[:8])
+    await old.execute("INSERT INTO guild_config (guild_id) VALUES (1)")
+    await old.execute("INSERT INTO guild_config (guild_id, delay_max_seconds) VALUES (2, 45)")
+    await old.close()
+    db = await Database.open(path)
+    try:
+        assert (await get_config(db, 1)).delay_max_seconds == DEFAULT_DELAY_SECONDS
+        assert (await get_config(db, 2)).delay_max_seconds == 45
+        assert await pending_notices(db, DELAY_NOTICE) == [1]
+        await db.execute("INSERT INTO guild_config (guild_id) VALUES (3)")
+        assert (await get_config(db, 3)).delay_max_seconds == DEFAULT_DELAY_SECONDS
+    finally:
+        await db.close()
+
+
+async def test_delay_notice_goes_to_the_mod_log_once(world: World) -> None:
+    """A server owed the delay notice gets it in its mod log after the next start, and only
+    once; /setup show then says what turning the delay off would cost."""
+    await world.configure()
+    await world.db.execute(
+        "INSERT INTO pending_notices (guild_id, kind) VALUES (?, ?)", (world.guild.id, DELAY_NOTICE)
+    )
+    await world.restart()
+    await world.env.advance_time(1)
+    notices = [m for m in world.modlog.history() if "now wait a random time" in m.content]
+    assert len(notices) == 1 and "/setup delay" in notices[0].content
+    await world.restart()
+    await world.env.advance_time(1)
+    assert len([m for m in world.modlog.history() if "now wait a random time" in m.content]) == 1
+    shown = await world.admin.slash(world.general, "setup show")
+    assert "guess who wrote it" in shown.response.content  # the fixture's delay is 0

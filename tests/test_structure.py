@@ -102,7 +102,8 @@ async def advance(world: World, seconds: int, step: int = 30) -> None:
 
 
 async def test_checkin_shows_totals_only_and_ends_on_restart(world: World) -> None:
-    """Check-in counts each member once and shows totals; no name or id in REST or DB."""
+    """Check-in counts each member once and shows totals once three have answered; no name or
+    id in REST or DB."""
     thread, _, _ = await circle_with(world, world.alice, world.bob, world.carol)
     before = await snapshot(world.db)
     mark = len(world.env.http_requests)
@@ -115,16 +116,33 @@ async def test_checkin_shows_totals_only_and_ends_on_restart(world: World) -> No
     await world.bob.click(thread.last_message, label="Rainy")
     again = await world.alice.click(thread.last_message, label="Stormy")
     assert again.ephemeral and "Already counted" in again.response.content
+    await world.carol.click(thread.last_message, label="Foggy, hard to tell")
+    await world.env.advance_time(31)
     shown = thread.history()[-1].content
     assert "Clear: **1**" in shown and "Rainy: **1**" in shown and "Stormy: **0**" in shown
-    assert "2 people have checked in" in shown
-    for member in (world.alice, world.bob):
+    assert "Foggy, hard to tell: **1**" in shown
+    assert "3 people have checked in" in shown
+    for member in (world.alice, world.bob, world.carol):
         assert_requests_do_not_unmask(world, mark, member)
     assert await snapshot(world.db) == before
     await world.restart()
     late = await world.carol.click(thread.history()[-1], label="Foggy, hard to tell")
     assert late.ephemeral and "has ended" in late.response.content
-    assert "2 people have checked in" in thread.history()[-1].content
+    assert "3 people have checked in" in thread.history()[-1].content
+
+
+async def test_checkin_ends_with_final_totals_at_checkout(world: World) -> None:
+    """Starting the check-out ends the check-in: its buttons go, and with fewer than three
+    answers it says no totals are shown rather than showing them."""
+    thread, _, _ = await circle_with(world, world.alice, world.bob)
+    await world.mod.slash(thread, "circle checkin")
+    checkin = thread.last_message
+    await world.alice.click(checkin, label="Clear")
+    await world.bob.click(checkin, label="Rainy")
+    await world.mod.slash(thread, "circle checkout")
+    ended = next(m for m in thread.history() if m.id == checkin.id)
+    assert "ended" in ended.content and "no totals are shown" in ended.content
+    assert "**1**" not in ended.content and not ended.components
 
 
 async def test_checkout_is_private_unless_shared(world: World) -> None:

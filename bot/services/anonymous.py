@@ -46,7 +46,8 @@ KEY_BYTES = 32
 TOKEN_BYTES = 16
 EXCERPT_CHARS = 40
 
-_SYSTEM_RANDOM = secrets.SystemRandom()
+# Where delivery delays are drawn from; tests put a seeded generator here.
+DELAY_RANDOM: random.Random = secrets.SystemRandom()
 
 # Posts that count towards the rate limit: drafts are not submitted yet, and rejected or
 # removed posts already cost the author their post.
@@ -441,6 +442,7 @@ class AnonPost:
     created_at: datetime
     deliver_at: datetime | None
     decided_at: datetime | None
+    queue_tries: int = 0  # failed sends of a held post to the moderators' queue channel
 
     @property
     def undeliverable(self) -> bool:
@@ -488,6 +490,7 @@ def _post(r: sqlite3.Row) -> AnonPost:
         created_at=datetime.fromisoformat(r["created_at"]),
         deliver_at=_time(r["deliver_at"]),
         decided_at=_time(r["decided_at"]),
+        queue_tries=r["queue_tries"],
     )
 
 
@@ -625,19 +628,21 @@ async def submit(
 
     In the queue, a post waits a random time up to `delay_max_seconds`, so its timing does
     not point at whoever was just active, but never leaves before a post queued earlier in
-    the same circle. With `draft_token`, that (unexpired) draft of this author becomes the
-    post, keeping its token; NotFound if it is gone. Identifying details are not checked
-    here: the caller does that first and saves a draft instead.
+    the same circle. A post held for review waits its own random time before it reaches
+    the moderators' queue (`deliver_at` until then; see `due_reviews`), since a queue
+    message's timestamp would otherwise be the moment it was written. With `draft_token`,
+    that (unexpired) draft of this author becomes the post, keeping its token; NotFound if
+    it is gone. Identifying details are not checked here: the caller does that first and
+    saves a draft instead.
     """
     cleaned = clean_text(text)
     note = _clean_note(content_note)
-    source = rng if rng is not None else _SYSTEM_RANDOM
-    delay = timedelta(seconds=source.uniform(0, delay_max_seconds)) if delay_max_seconds else None
+    delay = _random_delay(delay_max_seconds, rng)
     async with db.transaction():
         await check_can_post(db, circle, label_key, now=now)
         label = await label_for(db, circle.id, label_key)
         if circle.review:
-            status, deliver_at = "review", None
+            status, deliver_at = "review", now + (delay or timedelta())
         else:
             status, deliver_at = "queued", await _deliver_at(db, circle.id, now, delay)
         values = (
@@ -676,6 +681,13 @@ async def submit(
     return post
 
 
+def _random_delay(delay_max_seconds: int, rng: random.Random | None) -> timedelta | None:
+    if not delay_max_seconds:
+        return None
+    source = rng if rng is not None else DELAY_RANDOM
+    return timedelta(seconds=source.uniform(0, delay_max_seconds))
+
+
 async def _deliver_at(
     db: Database, circle_id: int, now: datetime, delay: timedelta | None
 ) -> datetime:
@@ -694,43 +706,39 @@ async def _deliver_at(
 
 
 async def pending_reviews(db: Database, guild_circle_ids: Sequence[int]) -> list[AnonPost]:
-    """Posts waiting for a moderator in these circles, oldest first."""
+    """Posts waiting for a moderator in these circles, oldest first.
+
+    Only those whose wait before reaching the queue is over: listing one earlier would give
+    away when it was written.
+    """
     if not guild_circle_ids:
         return []
     rows = await db.fetchall(
         f"SELECT * FROM anon_posts WHERE status = 'review'"
+        f" AND (deliver_at IS NULL OR queue_tries > 0)"
         f" AND circle_id IN ({_placeholders(guild_circle_ids)}) ORDER BY created_at, id",
         tuple(guild_circle_ids),
     )
     return [_post(r) for r in rows]
 
 
-async def set_review_message(db: Database, post_id: int, message_id: int) -> None:
-    """Remember the review-queue message showing this post; it no longer waits to be sent
-    there. Idempotent."""
-    await db.execute(
-        "UPDATE anon_posts SET review_message_id = ?,"
-        " deliver_at = CASE WHEN status = 'review' THEN NULL ELSE deliver_at END WHERE id = ?",
-        (message_id, post_id),
-    )
-
-
 async def review_send_failed(db: Database, post_id: int, *, retry_at: datetime | None) -> bool:
     """A held post could not be sent to the moderators' queue channel: try again at
     `retry_at` (None: not by itself, e.g. the channel is gone). It stays held and listed in
-    /mod queue meanwhile; a held post with a `deliver_at` has had a failed send, so the next
-    try looks for it in the channel first. False if it is no longer held or already in the
-    queue channel."""
+    /mod queue meanwhile (its wait is over); `queue_tries` counts the failed sends, so the
+    next try looks for it in the channel first. False if it is no longer held or already in
+    the queue channel."""
     changed = await db.execute(
-        "UPDATE anon_posts SET deliver_at = ? WHERE id = ? AND status = 'review'"
-        " AND review_message_id IS NULL",
+        "UPDATE anon_posts SET deliver_at = ?, queue_tries = queue_tries + 1"
+        " WHERE id = ? AND status = 'review' AND review_message_id IS NULL",
         (None if retry_at is None else _iso(retry_at), post_id),
     )
     return changed > 0
 
 
-async def due_review_sends(db: Database, *, now: datetime, limit: int = 50) -> list[AnonPost]:
-    """Held posts whose earlier send to the queue channel failed and whose retry is due."""
+async def due_reviews(db: Database, *, now: datetime, limit: int = 50) -> list[AnonPost]:
+    """Held posts due to be sent to the moderators' queue channel: their random wait is
+    over, or an earlier send failed and its retry is due."""
     rows = await db.fetchall(
         "SELECT * FROM anon_posts WHERE status = 'review' AND review_message_id IS NULL"
         " AND deliver_at <= ? ORDER BY id LIMIT ?",
@@ -739,17 +747,39 @@ async def due_review_sends(db: Database, *, now: datetime, limit: int = 50) -> l
     return [_post(r) for r in rows]
 
 
-async def approve(db: Database, token: str, *, now: datetime) -> AnonPost:
-    """Send a post in review to the queue, due at once (behind any post of its circle that
-    is still waiting to go out). NotFound if it is not in review: already decided by
-    another moderator, deleted, or its circle closed."""
+async def mark_announced(db: Database, post_id: int, message_id: int | None) -> bool:
+    """Record that a held post reached the queue (`message_id` None: only `/mod queue` lists
+    it, as when no queue channel is set). False when it is no longer held or was already
+    announced; idempotent."""
+    changed = await db.execute(
+        "UPDATE anon_posts SET deliver_at = NULL,"
+        " review_message_id = coalesce(?, review_message_id)"
+        " WHERE id = ? AND status = 'review' AND deliver_at IS NOT NULL",
+        (message_id, post_id),
+    )
+    return changed > 0
+
+
+async def approve(
+    db: Database,
+    token: str,
+    *,
+    now: datetime,
+    delay_max_seconds: int = 0,
+    rng: random.Random | None = None,
+) -> AnonPost:
+    """Send a post in review to the outbox: after a random wait up to `delay_max_seconds`,
+    as any post, and behind any post of its circle that is still waiting to go out, so the
+    approval's moment does not become the post's. NotFound if it is not in review: already
+    decided by another moderator, deleted, or its circle closed."""
+    delay = _random_delay(delay_max_seconds, rng)
     async with db.transaction():
         circle_id = await db.fetchval(
             "SELECT circle_id FROM anon_posts WHERE token = ? AND status = 'review'", (token,)
         )
         changed = 0
         if circle_id is not None:
-            deliver_at = await _deliver_at(db, circle_id, now, None)
+            deliver_at = await _deliver_at(db, circle_id, now, delay)
             changed = await db.execute(
                 "UPDATE anon_posts SET status = 'queued', deliver_at = ?, decided_at = ?"
                 " WHERE token = ? AND status = 'review'",
@@ -794,7 +824,7 @@ async def due_posts(db: Database, *, now: datetime, limit: int = 50) -> list[Ano
 
 async def next_delivery_at(db: Database) -> datetime | None:
     """When the earliest waiting post falls due (to its thread, or a held post to the
-    queue channel after a failed send), or None when the outbox is empty."""
+    queue channel after its wait or a failed send), or None when there is none."""
     value = await db.fetchval(
         "SELECT min(deliver_at) FROM anon_posts WHERE status IN ('queued', 'sending')"
         " OR (status = 'review' AND review_message_id IS NULL)"

@@ -21,6 +21,9 @@ from bot.decks import Agreement
 MAX_NAME = 80
 MAX_AGREEMENT = 300
 SALT_BYTES = 32
+# Below this many people (members and keepers), an anonymous post has too few possible
+# authors to hide among, and the bot says so instead of promising anonymity.
+SMALL_CIRCLE = 5
 REMOVED = "A keeper removed you from this circle, so you can't rejoin it."
 
 
@@ -178,6 +181,27 @@ async def members(db: Database, circle_id: int) -> list[int]:
         "SELECT user_id FROM memberships WHERE circle_id = ? ORDER BY rowid", (circle_id,)
     )
     return [r["user_id"] for r in rows]
+
+
+async def head_count(db: Database, circle_id: int) -> int:
+    """How many people are in the circle: its members and keepers, each once. Read-only."""
+    value = await db.fetchval(
+        "SELECT count(*) FROM (SELECT user_id FROM memberships WHERE circle_id = ?"
+        " UNION SELECT user_id FROM circle_keepers WHERE circle_id = ?)",
+        (circle_id, circle_id),
+    )
+    return int(value or 0)
+
+
+def small_circle_note(count: int) -> str | None:
+    """What to tell people in a circle too small to hide in; None when it is big enough."""
+    if count >= SMALL_CIRCLE:
+        return None
+    people = "person is" if count == 1 else "people are"
+    return (
+        f"Only {count} {people} in this circle (keepers included): too few to hide in. "
+        "Anonymous posts carry no name, but the others may well guess who wrote one."
+    )
 
 
 async def has_current_agreement(db: Database, circle_id: int, user_id: int) -> bool:

@@ -8,6 +8,11 @@ from bot.db import Database
 
 RETENTION_RANGE = (1, 365)
 DELAY_RANGE = (0, 600)
+# A post appears at a random moment up to this long after it is written, unless the server
+# chooses otherwise; with no delay a post lands right after its author's other activity.
+DEFAULT_DELAY_SECONDS = 120
+# The notice each server that had no delay gets once, after the upgrade that turned it on.
+DELAY_NOTICE = "delay_default"
 
 # Settable columns, so a column name never comes from user input.
 _CHANNEL_COLUMNS = {
@@ -25,7 +30,7 @@ class GuildConfig:
     modlog_channel_id: int | None = None
     escalation_channel_id: int | None = None
     retention_days: int = 30
-    delay_max_seconds: int = 0
+    delay_max_seconds: int = DEFAULT_DELAY_SECONDS
     ping_moderators: bool = False
 
 
@@ -88,3 +93,31 @@ async def set_delay(db: Database, guild_id: int, max_seconds: int) -> GuildConfi
 async def set_ping_moderators(db: Database, guild_id: int, enabled: bool) -> GuildConfig:
     """Idempotent."""
     return await _set(db, guild_id, "ping_moderators", int(enabled))
+
+
+def describe_delay(seconds: int) -> str:
+    """When a post appears, in the words of an acknowledgement: "within about 2 minutes"."""
+    if seconds <= 0:
+        return "straight away"
+    if seconds < 90:
+        return f"within about {seconds} seconds"
+    minutes = round(seconds / 60)
+    return f"within about {minutes} minutes"
+
+
+async def pending_notices(db: Database, kind: str) -> list[int]:
+    """The servers still owed a notice of this kind, in id order. Read-only."""
+    rows = await db.fetchall(
+        "SELECT guild_id FROM pending_notices WHERE kind = ? ORDER BY guild_id", (kind,)
+    )
+    return [r["guild_id"] for r in rows]
+
+
+async def clear_notice(db: Database, guild_id: int, kind: str) -> bool:
+    """Mark a notice as given. True the first time; idempotent."""
+    return (
+        await db.execute(
+            "DELETE FROM pending_notices WHERE guild_id = ? AND kind = ?", (guild_id, kind)
+        )
+        > 0
+    )

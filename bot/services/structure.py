@@ -42,6 +42,10 @@ TOKEN_BYTES = 9  # 12 URL-safe characters: ample for a token that lives for one 
 PAUSE_MINUTES = (1, 120)
 TURN_MINUTES = (1, 30)
 MAX_CHECKINS_IN_MEMORY = 200
+# Public per-option totals wait until this many people have answered, and then change at
+# most once per interval: a total edited after each click shows what that person chose.
+PUBLISH_FROM = 3
+PUBLISH_EVERY_SECONDS = 30.0
 
 Mode = Literal["named", "anonymous"]
 MODES: tuple[Mode, ...] = ("named", "anonymous")
@@ -78,6 +82,10 @@ class CheckinTally:
     counts: dict[str, int] = field(init=False)
     # Serialises edits of the public totals, so an older total never overwrites a newer one.
     edit_lock: asyncio.Lock = field(init=False, repr=False)
+    # The public message, once posted, and the edit waiting for its moment, if any.
+    thread_id: int | None = field(default=None, init=False)
+    message_id: int | None = field(default=None, init=False)
+    publishing: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
     _key: bytes = field(init=False, repr=False)
     _seen: set[bytes] = field(init=False, repr=False)
 
@@ -105,6 +113,11 @@ class CheckinTally:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    @property
+    def can_show_totals(self) -> bool:
+        """Enough people answered for totals to hide any one of them."""
+        return self.total >= PUBLISH_FROM
+
 
 class Checkins:
     """Every running check-in, by its token. One per circle: a new one ends the last one."""
@@ -120,7 +133,7 @@ class Checkins:
         self.end_circle(circle_id)
         while len(self._tallies) >= MAX_CHECKINS_IN_MEMORY:
             # Dicts keep insertion order: the oldest check-in ends first.
-            self._tallies.pop(next(iter(self._tallies)))
+            _stop(self._tallies.pop(next(iter(self._tallies))))
         token = new_token()
         self._tallies[token] = CheckinTally(circle_id, tuple(options))
         return token
@@ -128,14 +141,24 @@ class Checkins:
     def get(self, token: str) -> CheckinTally | None:
         return self._tallies.get(token)
 
+    def running(self, circle_id: int) -> list[CheckinTally]:
+        """The circle's running check-in (none or one). Read-only."""
+        return [t for t in self._tallies.values() if t.circle_id == circle_id]
+
     def end(self, token: str) -> None:
         """Idempotent."""
-        self._tallies.pop(token, None)
+        _stop(self._tallies.pop(token, None))
 
     def end_circle(self, circle_id: int) -> None:
         """End the circle's running check-in, if any. Idempotent."""
         for token in [t for t, tally in self._tallies.items() if tally.circle_id == circle_id]:
-            del self._tallies[token]
+            _stop(self._tallies.pop(token))
+
+
+def _stop(tally: CheckinTally | None) -> None:
+    if tally is not None and tally.publishing is not None:
+        tally.publishing.cancel()
+        tally.publishing = None
 
 
 # --- check-out -------------------------------------------------------------------------------

@@ -1,13 +1,17 @@
 """Check-in and check-out.
 
 - check-in: the public message shows totals only; who clicked is counted in memory (see
-  `bot.services.structure.Checkins`) and never stored, logged or shown;
+  `bot.services.structure.Checkins`) and never stored, logged or shown. Totals appear only
+  once at least 3 people have answered, then change at most every 30 seconds (never at the
+  moment of a click), and once more when the check-in ends: a total edited after each click
+  would show what that person chose;
 - check-out: answers are echoed back privately and not kept; a takeaway is shared only on
   a clear yes, and then through the anonymous flow (`cogs.anonymous.submit_post`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +21,13 @@ from bot.buttons import SLUG, TOKEN, PersistentButton, persistent_view
 from bot.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
 from bot.services import anonymous as anon
 from bot.services import structure
-from bot.services.structure import Checkins, CheckinTally, StructureError
+from bot.services.structure import (
+    PUBLISH_EVERY_SECONDS,
+    PUBLISH_FROM,
+    Checkins,
+    CheckinTally,
+    StructureError,
+)
 from cogs.circles.access import keeper_here, member_or_keeper_here
 from cogs.circles.common import quote_block, user_error
 
@@ -31,18 +41,74 @@ CHECKIN_ENDED = (
 )
 
 
-def checkin_text(bot: CircleBot, tally: CheckinTally) -> str:
-    """The public check-in message: the question and the totals, never who chose what."""
-    lines = [f"**Check-in** · {bot.library.checkin.question}", ""]
+def checkin_text(bot: CircleBot, tally: CheckinTally, *, ended: bool = False) -> str:
+    """The public check-in message: the question and, once enough people have answered,
+    the totals; never who chose what."""
+    title = "Check-in (ended)" if ended else "Check-in"
+    lines = [f"**{title}** · {bot.library.checkin.question}", ""]
+    shown = tally.can_show_totals
     for option in bot.library.checkin.weather:
-        lines.append(f"{option.emoji} {option.label}: **{tally.counts.get(option.id, 0)}**")
-    people = "person has" if tally.total == 1 else "people have"
-    lines += [
-        "",
-        f"{tally.total} {people} checked in. Only totals are shown: nobody, keepers included, "
-        "can see who chose what. Reading along without answering is fine too.",
-    ]
+        count = f": **{tally.counts.get(option.id, 0)}**" if shown else ""
+        lines.append(f"{option.emoji} {option.label}{count}")
+    lines.append("")
+    if shown:
+        people = "person has" if tally.total == 1 else "people have"
+        lines.append(
+            f"{tally.total} {people} checked in. Only totals are shown, updated at most every "
+            f"{PUBLISH_EVERY_SECONDS:.0f} seconds: nobody, keepers included, can see who chose "
+            "what."
+        )
+    elif ended:
+        lines.append(
+            f"Fewer than {PUBLISH_FROM} people answered, so no totals are shown: with so few, "
+            "they would show what each person chose."
+        )
+    else:
+        lines.append(
+            f"Totals appear once at least {PUBLISH_FROM} people have answered, and then change "
+            f"at most every {PUBLISH_EVERY_SECONDS:.0f} seconds, so nobody's answer shows the "
+            "moment they give it. Nobody, keepers included, can see who chose what."
+        )
+    lines.append("Reading along without answering is fine too.")
     return "\n".join(lines)
+
+
+async def _publish(bot: CircleBot, tally: CheckinTally, *, ended: bool = False) -> None:
+    """Edit the public check-in message to show the totals as they are now."""
+    if tally.thread_id is None or tally.message_id is None:
+        return
+    message = bot.get_partial_messageable(tally.thread_id).get_partial_message(tally.message_id)
+    async with tally.edit_lock:
+        # Rendered inside the lock, so the last edit always carries the latest totals.
+        try:
+            await message.edit(
+                content=checkin_text(bot, tally, ended=ended),
+                view=None if ended else discord.utils.MISSING,
+                allowed_mentions=NO_MENTIONS,
+            )
+        except discord.HTTPException as error:
+            log.warning("Could not update a check-in's totals (HTTP %s)", error.status)
+
+
+def _publish_later(bot: CircleBot, tally: CheckinTally) -> None:
+    """Show the totals one interval from now, taking in every answer given meanwhile."""
+    if not tally.can_show_totals or tally.publishing is not None:
+        return
+
+    async def run() -> None:
+        await asyncio.sleep(PUBLISH_EVERY_SECONDS)
+        tally.publishing = None
+        await _publish(bot, tally)
+
+    tally.publishing = asyncio.create_task(run())
+
+
+async def end_checkins(bot: CircleBot, circle_id: int) -> None:
+    """End the circle's running check-in, showing its final totals if enough answered."""
+    registry = _checkins(bot)
+    for tally in registry.running(circle_id):
+        registry.end_circle(circle_id)  # also cancels a pending edit
+        await _publish(bot, tally, ended=True)
 
 
 def _reflection(takeaway: str, care: str) -> str:
@@ -86,18 +152,11 @@ class CheckinButton(
             )
             return
         await interaction.response.send_message(
-            "Thank you for checking in. Only the totals are shown; nobody can see what you chose.",
+            "Thank you for checking in. Only the totals are shown, and only once enough people "
+            "have answered; nobody can see what you chose.",
             ephemeral=True,
         )
-        message = interaction.message
-        if message is None:
-            return
-        async with tally.edit_lock:
-            # Rendered inside the lock, so the last edit always carries the latest totals.
-            try:
-                await message.edit(content=checkin_text(bot, tally), allowed_mentions=NO_MENTIONS)
-            except discord.HTTPException as error:
-                log.warning("Could not update a check-in's totals (HTTP %s)", error.status)
+        _publish_later(bot, tally)
 
 
 def checkin_view(bot: CircleBot, token: str) -> discord.ui.View:
@@ -201,13 +260,15 @@ async def start_checkin(bot: CircleBot, interaction: discord.Interaction[Any]) -
     """`/circle checkin`: post the weather check-in; an earlier one in this circle ends."""
     here = await keeper_here(bot, interaction)
     registry = _checkins(bot)
+    await end_checkins(bot, here.circle.id)
     token = registry.start(here.circle.id, [w.id for w in bot.library.checkin.weather])
     tally = registry.get(token)
     assert tally is not None
     try:
-        await here.thread.send(
+        posted = await here.thread.send(
             checkin_text(bot, tally), view=checkin_view(bot, token), allowed_mentions=NO_MENTIONS
         )
+        tally.thread_id, tally.message_id = here.thread.id, posted.id
     except discord.HTTPException:
         registry.end(token)
         raise UserFacingError(
@@ -215,7 +276,8 @@ async def start_checkin(bot: CircleBot, interaction: discord.Interaction[Any]) -
             "again, or check that I can send messages in this thread."
         ) from None
     await interaction.response.send_message(
-        "Check-in posted. Only totals will show; if the bot restarts, this check-in ends.",
+        f"Check-in posted. Totals show once {PUBLISH_FROM} people have answered; it ends when "
+        "you start the check-out or a new check-in, or if the bot restarts.",
         ephemeral=True,
     )
 
@@ -223,6 +285,7 @@ async def start_checkin(bot: CircleBot, interaction: discord.Interaction[Any]) -
 async def start_checkout(bot: CircleBot, interaction: discord.Interaction[Any]) -> None:
     """`/circle checkout`: post the check-out message with its button."""
     here = await keeper_here(bot, interaction)
+    await end_checkins(bot, here.circle.id)  # moving on to the check-out ends the check-in
     view = persistent_view()
     view.add_item(CheckoutButton())
     try:

@@ -84,6 +84,7 @@ async def refresh_card(bot: CircleBot, circle: Circle) -> None:
         await circles.keepers(bot.db, circle.id),
         await circles.agreements(bot.db, circle.id),
         _deck_title(bot, circle.deck_id),
+        await circles.head_count(bot.db, circle.id),
     )
     try:
         await channel.get_partial_message(circle.card_message_id).edit(
@@ -126,6 +127,8 @@ async def join_circle(
             "I couldn't add you to the circle's thread (Discord refused). Nothing was saved; "
             "please try again or ask a keeper."
         ) from None
+    if existing is None:
+        await refresh_card(bot, circle)  # the card says how many are in a small circle
     welcome = (
         f"Thank you. You're in: {thread.mention}"
         if existing is None
@@ -238,7 +241,11 @@ class Circles(commands.GroupCog, group_name="circle"):
             agreements = await circles.agreements(self.bot.db, circle.id)
             card = await channel.send(
                 embed=card_embed(
-                    circle, [keeper.id], agreements, _deck_title(self.bot, circle.deck_id)
+                    circle,
+                    [keeper.id],
+                    agreements,
+                    _deck_title(self.bot, circle.deck_id),
+                    await circles.head_count(self.bot.db, circle.id),
                 ),
                 view=card_view(circle),
                 allowed_mentions=NO_MENTIONS,

@@ -29,6 +29,7 @@ def card_embed(
     keeper_ids: Sequence[int],
     agreements: Sequence[CircleAgreement],
     deck_title: str,
+    head_count: int | None = None,
 ) -> discord.Embed:
     embed = discord.Embed(title=circle.name, colour=CARD_COLOUR)
     if not circle.is_open:
@@ -47,6 +48,9 @@ def card_embed(
         notes.append("Anonymous posts are read by a moderator before they appear.")
     if circle.strict:
         notes.append(STRICT_NOTE)
+    small = None if head_count is None else circles.small_circle_note(head_count)
+    if small:
+        notes.append(small)
     if notes:
         embed.add_field(name="Anonymous posting", value="\n".join(notes)[:1024], inline=False)
     return embed

@@ -17,7 +17,7 @@ from bot.services import circles
 from bot.services import moderation as mod
 from bot.services.anonymous import AnonError, AnonPost
 from bot.services.circles import Circle
-from bot.services.config import get_config
+from bot.services.config import describe_delay, get_config
 from bot.services.moderation import ModerationError
 from cogs.anonymous import Anonymous
 from cogs.circles.cog import get_thread
@@ -79,7 +79,8 @@ async def decide_held_post(
 ) -> None:
     """Approve, reject, or block the author of (and reject) a post held for review."""
     member = require_member(interaction)
-    if not is_moderator(member, await get_config(bot.db, member.guild.id)):
+    config = await get_config(bot.db, member.guild.id)
+    if not is_moderator(member, config):
         raise UserFacingError("Only moderators can decide on held posts.")
     post = await anon.get_post(bot.db, token)
     circle = await circles.get_circle(bot.db, post.circle_id) if post else None
@@ -106,7 +107,10 @@ async def decide_held_post(
             raise user_message(error) from None
     try:
         if decision == "approve":
-            post = await anon.approve(bot.db, token, now=now)
+            # Through the same random delay as any post: the approval's moment is visible.
+            post = await anon.approve(
+                bot.db, token, now=now, delay_max_seconds=config.delay_max_seconds
+            )
         else:
             post = await anon.reject(bot.db, token, now=now)
         decided = True
@@ -124,6 +128,8 @@ async def decide_held_post(
         outcome = "Approved" if decision == "approve" else "Rejected"
         details = f"held post in {circle.name}"
     content = f"{outcome} by {member.mention}: a post by {post.label}."
+    if decision == "approve" and decided:
+        content += f" It appears {describe_delay(config.delay_max_seconds)}."
     # Answer first: the mod-log post below may wait on Discord's rate limit, and the
     # interaction must be answered within three seconds.
     await interaction.response.edit_message(
@@ -146,10 +152,10 @@ async def decide_held_post(
         content,
         unless=interaction.message,
     )
-    if decision == "approve":
+    if decision == "approve" and decided:
         cog = bot.get_cog("Anonymous")
         if isinstance(cog, Anonymous):
-            await cog.deliver_due()
+            await cog.queued(post)
 
 
 async def decide_report(
