@@ -18,6 +18,7 @@ import discord
 
 from bot.db import DatabaseError
 from bot.decks import DeckError
+from bot.files import use_private_umask
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -110,6 +111,9 @@ def _rehearse() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
+    # Before anything is written: the database, its WAL, backups and the secret hold what
+    # no other user of this machine may read.
+    use_private_umask()
     try:
         settings = load_settings()
     except SettingsError as error:
