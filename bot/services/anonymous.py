@@ -14,7 +14,10 @@ only while a post waits (draft, review, queued, sending) and is dropped once it 
 decided.
 
 All times are timezone-aware UTC datetimes passed in by the caller and stored as fixed-width
-ISO strings, so SQL string comparisons order them correctly.
+ISO strings, so SQL string comparisons order them correctly. Stored times are no finer than
+needed, so they line up with nothing else in the file: when a post was written or decided and
+a block's times to the minute (the rate limit and draft expiry work at that precision),
+delivery due times to the second.
 """
 
 from __future__ import annotations
@@ -460,6 +463,16 @@ def _iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def _minute(when: datetime) -> str:
+    """A stored time of an anonymous row: to the minute, in the same fixed-width form."""
+    return _iso(when.replace(second=0, microsecond=0))
+
+
+def _second(when: datetime) -> str:
+    """A delivery due time: to the second."""
+    return _iso(when.replace(microsecond=0))
+
+
 def _time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
@@ -575,7 +588,7 @@ async def save_draft(
                 note,
                 reply_to_message_id,
                 quote_link,
-                _iso(now),
+                _minute(now),
             ),
         )
     post = await get_post(db, token)
@@ -640,8 +653,8 @@ async def submit(
             note,
             reply_to_message_id,
             quote_link,
-            _iso(now),
-            None if deliver_at is None else _iso(deliver_at),
+            _minute(now),
+            None if deliver_at is None else _second(deliver_at),
         )
         if draft_token is None:
             token = secrets.token_urlsafe(TOKEN_BYTES)
@@ -719,7 +732,7 @@ async def approve(db: Database, token: str, *, now: datetime) -> AnonPost:
             changed = await db.execute(
                 "UPDATE anon_posts SET status = 'queued', deliver_at = ?, decided_at = ?"
                 " WHERE token = ? AND status = 'review'",
-                (_iso(deliver_at), _iso(now), token),
+                (_second(deliver_at), _minute(now), token),
             )
     return await _decided(db, token, changed)
 
@@ -729,8 +742,10 @@ async def reject(db: Database, token: str, *, now: datetime) -> AnonPost:
     changed = await db.execute(
         "UPDATE anon_posts SET status = 'rejected', text = NULL, content_note = NULL,"
         " decided_at = ? WHERE token = ? AND status = 'review'",
-        (_iso(now), token),
+        (_minute(now), token),
     )
+    if changed:
+        db.scrub_soon()
     return await _decided(db, token, changed)
 
 
@@ -781,8 +796,10 @@ async def mark_posted(db: Database, post_id: int, message_id: int, *, now: datet
         "UPDATE anon_posts SET status = 'posted', message_id = ?, text = NULL,"
         " content_note = NULL, decided_at = coalesce(decided_at, ?)"
         " WHERE id = ? AND status IN ('queued', 'sending')",
-        (message_id, _iso(now), post_id),
+        (message_id, _minute(now), post_id),
     )
+    if changed:
+        db.scrub_soon()  # the text is still in the WAL's older frames until then
     return changed > 0
 
 
@@ -799,7 +816,7 @@ async def mark_failed(db: Database, post_id: int, *, retry_at: datetime) -> bool
         )
         if row is None:
             return False
-        when = _iso(retry_at)
+        when = _second(retry_at)
         await db.execute(
             "UPDATE anon_posts SET status = 'queued', deliver_at = max(coalesce(deliver_at, ?), ?)"
             " WHERE id = ?",
@@ -819,8 +836,10 @@ async def mark_undeliverable(db: Database, post_id: int, *, now: datetime) -> bo
     changed = await db.execute(
         "UPDATE anon_posts SET status = 'rejected', text = NULL, content_note = NULL,"
         " decided_at = ? WHERE id = ? AND status IN ('queued', 'sending')",
-        (_iso(now), post_id),
+        (_minute(now), post_id),
     )
+    if changed:
+        db.scrub_soon()
     return changed > 0
 
 
@@ -858,7 +877,31 @@ async def delete_own(db: Database, circle_id: int, label_key: bytes, token: str)
     )
     if not deleted:  # delivery began between the read and the delete
         raise AnonError("That post is being delivered right now. Please try again in a moment.")
+    await db.scrub()
     return post
+
+
+async def delete_own_posts(
+    db: Database, circle_id: int, label_key: bytes, tokens: Sequence[str]
+) -> list[AnonPost]:
+    """Delete these posts of the author's at once ("all my posts in this circle"); return
+    those deleted. Tokens that are not this key's posts in this circle, or are being
+    delivered right now, are left alone. Idempotent.
+    """
+    deleted: list[AnonPost] = []
+    async with db.transaction():
+        for token in tokens:
+            post = await _post_where(
+                db,
+                "token = ? AND circle_id = ? AND label_key = ? AND status != 'sending'",
+                (token, circle_id, label_key),
+            )
+            if post is not None:
+                await db.execute("DELETE FROM anon_posts WHERE id = ?", (post.id,))
+                deleted.append(post)
+    if deleted:
+        await db.scrub()
+    return deleted
 
 
 # --- lookups -------------------------------------------------------------------------------
@@ -895,8 +938,10 @@ async def mark_removed(db: Database, post_id: int, *, now: datetime) -> bool:
     changed = await db.execute(
         "UPDATE anon_posts SET status = 'removed', text = NULL, content_note = NULL,"
         " decided_at = ? WHERE id = ? AND status NOT IN ('removed', 'draft')",
-        (_iso(now), post_id),
+        (_minute(now), post_id),
     )
+    if changed:
+        await db.scrub()
     return changed > 0
 
 
@@ -929,8 +974,8 @@ async def block(
                     label_key,
                     label,
                     reason.strip(),
-                    _iso(now),
-                    None if expires_at is None else _iso(expires_at),
+                    _minute(now),
+                    None if expires_at is None else _minute(expires_at),
                 ),
             )
         except sqlite3.IntegrityError:
@@ -972,4 +1017,6 @@ async def purge_expired(db: Database, *, now: datetime) -> int:
             "DELETE FROM anon_blocks WHERE expires_at IS NOT NULL AND expires_at <= ?",
             (_iso(now),),
         )
+    if drafts:
+        db.scrub_soon()
     return drafts + expired
