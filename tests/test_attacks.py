@@ -18,6 +18,7 @@ from bot.db import Database, discover_migrations
 from bot.services import safety
 from tests.conftest import World, make_settings
 from tests.test_anonymous import anonymous_posts, circle_with_members, post
+from tests.test_moderation import staff
 
 # --- Database files ---
 # The adversary holds copies of the `.db`, `-wal` and `-shm` (and backups), once or twice, but
@@ -148,6 +149,30 @@ async def test_closing_a_circle_scrubs_held_text_at_once(world: World) -> None:
     assert _FILES_TEXT.encode() in _files_raw(world)
     await world.mod.slash(thread, "circle close")
     assert _FILES_TEXT.encode() not in _files_raw(world)
+
+
+async def test_deleting_or_removing_a_post_scrubs_its_text_at_once(world: World) -> None:
+    """/anon delete of a held post, and a moderator removing a delivered one, leave its text
+    in neither the .db nor the -wal, without waiting for the periodic pass."""
+    await staff(world)
+    held, _ = await circle_with_members(world, review=True)
+    await post(world.alice, held, text=_FILES_TEXT)
+    assert _FILES_TEXT.encode() in _files_raw(world)
+    picker = await world.alice.slash(world.general, "anon delete", circle="Tuesday circle")
+    await world.alice.select(picker.response.message, values=["all"])
+    assert _FILES_TEXT.encode() not in _files_raw(world)
+
+    other = "Second scrap check: the outreach van stopped coming after the raid."
+    # Straight delivery, so the periodic pass has not run before the removal.
+    await world.admin.slash(world.general, "setup delay", max_seconds=0)
+    thread, _ = await circle_with_members(world, name="Second circle")
+    await post(world.bob, thread, text=other)
+    await _files_delivered(world, thread, 1)
+    assert other.encode() in _files_raw(world)
+    message = anonymous_posts(thread)[0]
+    await world.mod.slash(world.general, "mod remove", post=message.jump_url, reason="outing")
+    assert anonymous_posts(thread) == []
+    assert other.encode() not in _files_raw(world)
 
 
 async def test_stored_anonymous_times_are_coarse(world: World) -> None:
