@@ -20,6 +20,7 @@ import discord
 from bot.check import report, run_checks
 from bot.db import DatabaseError
 from bot.decks import DeckError
+from bot.files import use_private_umask
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings, read_environment
 
@@ -117,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         text, status = report(run_checks(read_environment()))
         print(text)
         return status
+    # Before anything is written: the database, its WAL, backups and the secret hold what
+    # no other user of this machine may read.
+    use_private_umask()
     try:
         settings = load_settings()
     except SettingsError as error:

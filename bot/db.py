@@ -2,8 +2,14 @@
 
 Migrations live in `bot/migrations/NNN_name.sql`; the schema version is SQLite's own
 `PRAGMA user_version`. Each migration runs in its own transaction. Before a database that
-already holds data is migrated, it is copied to `<file>.bak-v<old version>`.
+already holds data is migrated, it is copied to `<file>.bak-v<old version>`, and afterwards it
+is vacuumed once, so pages freed before `secure_delete` was on hold nothing any more.
 A landed migration is never edited: add a new file instead.
+
+Deleted rows must not linger in the files: `secure_delete` zeroes them in the database, and
+`scrub()` (a truncating WAL checkpoint) removes the old frames from the `-wal`. Code that drops
+text calls `scrub_soon()`, and something calls `scrub()` at least once a minute while one is
+pending; code that deletes what a person asked to delete calls `scrub()` at once.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import aiosqlite
+
+from bot.files import create_private_file, database_files, tighten, use_private_umask
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +75,20 @@ class Database:
         self._conn = connection
         self.path = path
         self._lock = asyncio.Lock()
+        self._scrub_pending = False
 
     @classmethod
     async def open(cls, path: Path, *, migrations: Iterable[Migration] | None = None) -> Database:
         """Open (creating if needed) and migrate the database at `path`.
 
-        Raises DatabaseError when the file is newer than this code.
+        Sets the process umask to 077 and creates the file 0600 first, so the database, its
+        `-wal` and `-shm` and any copy are private to the bot's user; existing database files
+        that others could read are made private (with a log line). Raises DatabaseError when
+        the file is newer than this code.
         """
+        use_private_umask()
+        create_private_file(path)
+        tighten(database_files(path))
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         try:
@@ -81,6 +96,9 @@ class Database:
             await db.fetchone(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await db.fetchone("PRAGMA journal_mode = WAL")
             await db.execute("PRAGMA foreign_keys = ON")
+            # Debian's SQLite has this on already, upstream's does not: deleted rows and
+            # dropped text are overwritten with zeros instead of left on free space.
+            await db.fetchone("PRAGMA secure_delete = ON")
             await db.execute("PRAGMA synchronous = NORMAL")
             await db._migrate(list(migrations) if migrations is not None else discover_migrations())
         except BaseException:
@@ -91,6 +109,32 @@ class Database:
     async def close(self) -> None:
         """Close the connection. Idempotent."""
         await self._conn.close()
+
+    @property
+    def scrub_pending(self) -> bool:
+        """True when text was dropped since the last complete `scrub()`."""
+        return self._scrub_pending
+
+    def scrub_soon(self) -> None:
+        """Note that text was dropped, so the next periodic `scrub()` has work to do."""
+        self._scrub_pending = True
+
+    async def scrub(self) -> bool:
+        """Copy the WAL into the database and truncate it, so the frames that held deleted
+        rows or dropped text are gone from the `-wal`. True if it completed.
+
+        Inside a transaction (or while another process reads) it cannot complete: it then
+        stays pending for the next periodic call.
+        """
+        if _TRANSACTION.get() is self:
+            self._scrub_pending = True
+            return False
+        row = await self.fetchone("PRAGMA wal_checkpoint(TRUNCATE)")
+        done = row is not None and row[0] == 0
+        self._scrub_pending = not done
+        if not done:
+            log.info("Could not empty the WAL yet (another reader); will try again")
+        return done
 
     async def version(self) -> int:
         row = await self.fetchone("PRAGMA user_version")
@@ -107,7 +151,8 @@ class Database:
         pending = [m for m in migrations if m.version > current]
         if not pending:
             return
-        if await self._has_data():
+        upgrading = await self._has_data()
+        if upgrading:
             backup = self.path.with_name(f"{self.path.name}.bak-v{current}")
             await self.backup_to(backup)
             # It holds what the live file held (salts, held posts, member ids): keep it as
@@ -117,6 +162,12 @@ class Database:
         for migration in pending:
             await self._apply(migration)
             log.info("Applied migration %s", migration.path.name)
+        if upgrading:
+            # Free pages of a file written before secure_delete was on may still hold deleted
+            # rows: rebuild it once, then empty the WAL that held the old pages.
+            await self.execute("VACUUM")
+            await self.scrub()
+            log.info("Rebuilt the upgraded database, so no deleted rows remain in it")
 
     async def _has_data(self) -> bool:
         row = await self.fetchone(

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from bot.files import make_private_folders
+
 SECRET_BYTES = 32
 DEFAULT_DATABASE_PATH = "data/circlekeeper.db"
 DEFAULT_SECRET_FILE = "data/secret.key"
@@ -48,7 +50,8 @@ class Settings:
     def from_env(cls, env: Mapping[str, str], *, base_dir: Path | None = None) -> Settings:
         """Build settings from `env`; relative paths resolve from `base_dir` (default: cwd).
 
-        Creates the database folder and, on first run, the secret file (mode 0600).
+        Creates the database folder if missing (mode 0700; an existing folder is left as it
+        is) and, on first run, the secret file (mode 0600).
         Raises SettingsError naming the variable when a value is bad.
         """
         base = base_dir if base_dir is not None else Path.cwd()
@@ -93,7 +96,7 @@ def setting_path(env: Mapping[str, str], name: str, default: str, base: Path) ->
 
 def _make_parent(path: Path, name: str) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_folders(path.parent)
     except OSError as error:
         raise SettingsError(
             name, f"cannot create folder {path.parent} ({error.strerror})"

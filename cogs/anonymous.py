@@ -51,6 +51,8 @@ SEND_ERRORS = (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, 
 # Interaction tokens last 15 minutes; stop editing an acknowledgement a little before that.
 ACK_EDITABLE = timedelta(minutes=14)
 POST_COLOUR = discord.Colour.from_rgb(143, 161, 179)
+DELETE_ALL = "all"  # the picker's "all my posts" choice; post tokens are never this short
+MAX_CHOICES = 25  # Discord's limit for a picker and for autocomplete
 STATUS_WORDS = {
     "review": "waiting for a moderator",
     "queued": "waiting to be posted",
@@ -244,6 +246,44 @@ class _Ack:
     label: str
     editable_until: datetime
     told: str | None = None
+
+
+async def own_posts_circle(
+    bot: CircleBot, interaction: discord.Interaction[Any], name: str | None, command: str
+) -> tuple[Circle, bytes]:
+    """The open circle a member asks about their own posts in (`name`, or the thread they
+    are in), and their label key there.
+
+    Works from any channel and needs no membership or agreement: the key is recomputed from
+    the person asking, so someone who left, was removed, deleted their data or has not
+    accepted a new agreement can still find and remove their own posts while it is open.
+    """
+    member = require_member(interaction)
+    if name is not None and name.strip():
+        circle = await circles.open_circle_by_name(bot.db, member.guild.id, name)
+        if circle is None:
+            raise UserFacingError(
+                f"There is no open circle called “{name.strip()}”. See `/circle list`."
+            )
+    else:
+        channel = interaction.channel
+        found = (
+            await circles.circle_for_thread(bot.db, channel.id)
+            if isinstance(channel, discord.Thread)
+            else None
+        )
+        if found is None:
+            raise UserFacingError(
+                f"Name the circle: `/anon {command} circle:<name>` (or use it in the "
+                "circle's thread)."
+            )
+        if not found.is_open:
+            raise UserFacingError("This circle is closed, so its anonymous posts are gone.")
+        circle = found
+    try:
+        return circle, bot.circle_keys.label_key(circle, member.id)
+    except AnonError as error:
+        raise _user_message(error) from None
 
 
 # --- buttons and forms -------------------------------------------------------------------
@@ -442,10 +482,15 @@ class DeleteMineView(ErrorHandlingView):
         self.label_key = label_key
         options = [
             discord.SelectOption(
+                label=f"All my posts in this circle ({len(posts)})", value=DELETE_ALL
+            )
+        ]
+        options += [
+            discord.SelectOption(
                 label=f"{status_words(p, problem)} · {p.created_at:%d %b %H:%M} UTC"[:100],
                 value=p.token,
             )
-            for p in posts[:25]
+            for p in posts[: MAX_CHOICES - 1]
         ]
         self.picker: discord.ui.Select[DeleteMineView] = discord.ui.Select(
             placeholder="Choose a post to delete", options=options
@@ -456,6 +501,9 @@ class DeleteMineView(ErrorHandlingView):
     async def chosen(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client
         token = self.picker.values[0]
+        if token == DELETE_ALL:
+            await self.delete_all(bot, interaction)
+            return
         post = await anon.get_post(bot.db, token)
         if post is None or post.circle_id != self.circle.id or post.label_key != self.label_key:
             raise UserFacingError("That isn't one of your posts, or it no longer exists.")
@@ -487,6 +535,39 @@ class DeleteMineView(ErrorHandlingView):
         if interaction.guild is not None:
             await delete_queue_messages(bot.db, interaction.guild, [post.review_message_id])
         await interaction.response.edit_message(content="Deleted.", view=None)
+
+    async def delete_all(self, bot: CircleBot, interaction: discord.Interaction[Any]) -> None:
+        """Delete every post of the member's in this circle: each message first, then the
+        records of those whose message is gone, in one step."""
+        await interaction.response.defer()
+        posts = await anon.posts_by(bot.db, self.circle.id, self.label_key)
+        thread = await get_thread(bot, self.circle)
+        removable: list[str] = []
+        for post in posts:
+            if post.status == "sending":
+                continue  # on its way: deleting the record now would strand the message
+            if post.message_id is not None:
+                if thread is None:
+                    continue
+                try:
+                    await thread.get_partial_message(post.message_id).delete()
+                except discord.NotFound:
+                    pass
+                except discord.HTTPException:
+                    continue  # the record stays, so it can be found and deleted later
+            removable.append(post.token)
+        deleted = await anon.delete_own_posts(bot.db, self.circle.id, self.label_key, removable)
+        if interaction.guild is not None:
+            await delete_queue_messages(
+                bot.db, interaction.guild, [p.review_message_id for p in deleted]
+            )
+        text = f"Deleted {len(deleted)} of your posts in “{self.circle.name}”."
+        if len(deleted) < len(posts):
+            text += (
+                f" {len(posts) - len(deleted)} could not be deleted right now (being posted, "
+                "or Discord refused); please try again in a moment."
+            )
+        await interaction.edit_original_response(content=text, view=None)
 
 
 async def _take_back_waiting(
@@ -795,21 +876,21 @@ class Anonymous(commands.GroupCog, group_name="anon"):
         )
 
     @app_commands.command(name="mine")
-    async def mine(self, interaction: discord.Interaction[Any]) -> None:
-        """Privately list your anonymous posts in this circle and what happened to them."""
-        here = await participant_here(self.bot, interaction)
-        label_key = self._label_key(here)
-        posts = await anon.posts_by(self.bot.db, here.circle.id, label_key)
+    @app_commands.describe(circle="The circle to look in (default: the thread you are in)")
+    async def mine(self, interaction: discord.Interaction[Any], circle: str | None = None) -> None:
+        """Privately list your anonymous posts in a circle and what happened to them."""
+        target, label_key = await own_posts_circle(self.bot, interaction, circle, "mine")
+        posts = await anon.posts_by(self.bot.db, target.id, label_key)
         if not posts:
             await interaction.response.send_message(
                 "You have no anonymous posts in this circle.", ephemeral=True
             )
             return
-        problem = self.problems.cause_of(here.thread.id)
+        problem = self.problems.cause_of(target.thread_id or 0)
         lines = []
         for p in posts[:20]:
             where = (
-                f" — https://discord.com/channels/{here.circle.guild_id}/{here.thread.id}/"
+                f" — https://discord.com/channels/{target.guild_id}/{target.thread_id}/"
                 f"{p.message_id}"
                 if p.message_id and p.status == "posted"
                 else ""
@@ -823,20 +904,37 @@ class Anonymous(commands.GroupCog, group_name="anon"):
         )
 
     @app_commands.command(name="delete")
-    async def delete(self, interaction: discord.Interaction[Any]) -> None:
-        """Delete one of your anonymous posts in this circle (the message and its record)."""
-        here = await participant_here(self.bot, interaction)
-        label_key = self._label_key(here)
-        posts = await anon.posts_by(self.bot.db, here.circle.id, label_key)
+    @app_commands.describe(circle="The circle to delete in (default: the thread you are in)")
+    async def delete(
+        self, interaction: discord.Interaction[Any], circle: str | None = None
+    ) -> None:
+        """Delete one or all of your anonymous posts in a circle (messages and records)."""
+        target, label_key = await own_posts_circle(self.bot, interaction, circle, "delete")
+        posts = await anon.posts_by(self.bot.db, target.id, label_key)
         if not posts:
             raise UserFacingError("You have no anonymous posts in this circle.")
         await interaction.response.send_message(
-            "Which post should I delete?",
+            f"Which post in “{target.name}” should I delete?",
             view=DeleteMineView(
-                here.circle, label_key, posts, self.problems.cause_of(here.thread.id)
+                target, label_key, posts, self.problems.cause_of(target.thread_id or 0)
             ),
             ephemeral=True,
         )
+
+    @mine.autocomplete("circle")
+    @delete.autocomplete("circle")
+    async def _circle_choices(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        # The same names /circle list shows anyone in the server.
+        if interaction.guild is None:
+            return []
+        wanted = current.casefold()
+        return [
+            app_commands.Choice(name=c.name[:100], value=c.name)
+            for c in await circles.open_circles(self.bot.db, interaction.guild.id)
+            if wanted in c.name.casefold()
+        ][:MAX_CHOICES]
 
     # delivery ------------------------------------------------------------------------------
 

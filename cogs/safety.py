@@ -14,18 +14,19 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.client import CircleBot
-from bot.discord_utils import delete_queue_messages, require_member, text_channel
+from bot.discord_utils import require_member, text_channel
 from bot.errors import ErrorHandlingView, UserFacingError
 from bot.resource_card import CARD_COLOUR, resource_embed
 from bot.services import anonymous as anon
 from bot.services import circles, safety
 from bot.services.anonymous import AnonError
 from bot.services.config import get_config
-from cogs.circles.cog import get_thread
 
 log = logging.getLogger(__name__)
 
 CONFIRM_SECONDS = 120
+# While dropped text may still sit in the WAL, it is emptied at least this often.
+SCRUB_SECONDS = 60
 
 
 # --- /privacy ----------------------------------------------------------------------------
@@ -74,7 +75,25 @@ private circle threads and who is in them.
 messages and their deletion in its systems, and the audit log of moderator actions. \
 Circlekeeper deletes anonymous posts itself so the audit log names no member.
 
-`/mydata export` sends you everything linked to you; `/mydata delete` removes it."""
+`/mydata export` sends you everything linked to you; `/mydata delete` removes it. Your \
+anonymous posts are not linked to you in the records, so you remove them yourself with \
+`/anon delete`, circle by circle."""
+
+
+def anonymous_posts_advice(counts: dict[str, int]) -> str:
+    """What `/mydata delete` says about anonymous posts, which it never touches."""
+    text = (
+        "**Your anonymous posts are not linked to your account in the records**, so this "
+        "does not touch them: removing them in the same moment as your data would itself "
+        "link them to you. You remove them yourself: `/anon delete circle:<name>`, then **All my "
+        "posts in this circle**, one circle at a time. If you don't want the removals linked "
+        "to each other, do each circle at a different time. Circlekeeper schedules nothing for "
+        "you: a record made now would itself be the link."
+    )
+    if counts:
+        where = ", ".join(f"**{name}** ({n})" for name, n in sorted(counts.items()))
+        return f"{text}\nYou have anonymous posts in: {where}."
+    return f"{text}\nI found no anonymous posts of yours in this server's open circles."
 
 
 # --- views -------------------------------------------------------------------------------
@@ -83,10 +102,11 @@ Circlekeeper deletes anonymous posts itself so the audit log names no member.
 class ConfirmDelete(ErrorHandlingView):
     """Delete my data / Keep it. Only the member who asked can answer; times out harmlessly."""
 
-    def __init__(self, bot: CircleBot, member: discord.Member) -> None:
+    def __init__(self, bot: CircleBot, member: discord.Member, posts: dict[str, int]) -> None:
         super().__init__(timeout=CONFIRM_SECONDS)
         self.bot = bot
         self.member = member
+        self.posts = posts
         self.message: discord.InteractionMessage | None = None
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
@@ -98,23 +118,13 @@ class ConfirmDelete(ErrorHandlingView):
     ) -> None:
         self.stop()
         await interaction.response.defer(ephemeral=True, thinking=True)
-        keys = await member_label_keys(self.bot, self.member)
-        deleted = await safety.delete_member_data(
-            self.bot.db, self.member.guild.id, self.member.id, keys
-        )
-        failed = await delete_messages(self.bot, deleted)
-        await delete_queue_messages(
-            self.bot.db, self.member.guild, [p.review_message_id for p in deleted]
-        )
+        await safety.delete_member_data(self.bot.db, self.member.guild.id, self.member.id)
         summary = (
-            "Done. Circlekeeper no longer holds your id: your circle memberships are gone, "
-            f"{len(deleted)} anonymous post(s) in open circles were deleted, and moderation "
-            "records about you keep only the moderator's own words, without your id. Messages "
-            "already posted in the mod-log channel stay there; ask a server admin if you want "
-            "them removed."
+            "Done. Circlekeeper no longer holds your id: your circle memberships are gone, and "
+            "moderation records about you keep only the moderator's own words, without your "
+            "id. Messages already posted in the mod-log channel stay there; ask a server admin "
+            "if you want them removed.\n\n" + anonymous_posts_advice(self.posts)
         )
-        if failed:
-            summary += f" I could not delete {failed} message(s) on Discord; a moderator can."
         await interaction.edit_original_response(content=summary, view=None)
 
     @discord.ui.button(label="Keep it", style=discord.ButtonStyle.secondary)
@@ -141,25 +151,6 @@ async def member_label_keys(bot: CircleBot, member: discord.Member) -> dict[int,
     return keys
 
 
-async def delete_messages(bot: CircleBot, posts: list[safety.DeletedPost]) -> int:
-    """Delete the Discord messages of deleted posts; return how many could not be deleted."""
-    failed = 0
-    for post in posts:
-        if post.message_id is None:
-            continue
-        circle = await circles.get_circle(bot.db, post.circle_id)
-        thread = await get_thread(bot, circle) if circle else None
-        if thread is None:
-            continue
-        try:
-            await thread.get_partial_message(post.message_id).delete()
-        except discord.NotFound:
-            continue
-        except discord.HTTPException:
-            failed += 1
-    return failed
-
-
 # --- the cog -----------------------------------------------------------------------------
 
 
@@ -169,9 +160,11 @@ class Safety(commands.Cog):
 
     async def cog_load(self) -> None:
         self.retention.start()
+        self.scrubber.start()
 
     async def cog_unload(self) -> None:
         self.retention.cancel()
+        self.scrubber.cancel()
 
     @app_commands.command(name="resources")
     async def resources(self, interaction: discord.Interaction[Any]) -> None:
@@ -223,7 +216,8 @@ class Safety(commands.Cog):
 
     @mydata.command(name="delete")
     async def delete(self, interaction: discord.Interaction[Any]) -> None:
-        """Delete everything Circlekeeper holds that is linked to you (asks first)."""
+        """Delete everything Circlekeeper holds by your id (asks first); says how to remove
+        your anonymous posts, which it never links to you."""
         member = require_member(interaction)
         keys = await member_label_keys(self.bot, member)
         data = await safety.collect_member_data(
@@ -233,17 +227,37 @@ class Safety(commands.Cog):
             keys,
             removal_key=circles.removal_key(self.bot.settings.secret, member.id),
         )
-        if data.is_empty():
-            raise UserFacingError("Circlekeeper holds nothing linked to you in this server.")
-        view = ConfirmDelete(self.bot, member)
+        posts = data.anonymous_posts_per_circle()
+        if not data.has_named_data():
+            if not posts:
+                raise UserFacingError("Circlekeeper holds nothing linked to you in this server.")
+            await interaction.response.send_message(
+                "Circlekeeper holds nothing stored by your id in this server.\n\n"
+                + anonymous_posts_advice(posts),
+                ephemeral=True,
+            )
+            return
+        view = ConfirmDelete(self.bot, member, posts)
         await interaction.response.send_message(
-            "This removes your circle memberships and your anonymous posts in open circles "
-            "(messages and records). Moderation records about you are kept without your id. "
-            "It cannot be undone. Delete?",
+            "This removes your circle memberships and keeper roles; moderation records about "
+            "you are kept without your id. It cannot be undone. It does not remove your "
+            "anonymous posts (I'll say how to do that). Delete?",
             view=view,
             ephemeral=True,
         )
         view.message = await interaction.original_response()
+
+    # scrubbing the files --------------------------------------------------------------------
+
+    @tasks.loop(seconds=SCRUB_SECONDS)
+    async def scrubber(self) -> None:
+        """Empty the WAL when text was dropped (a post delivered or decided) since last time."""
+        if self.bot.db.scrub_pending:
+            await self.bot.db.scrub()
+
+    @scrubber.error
+    async def _scrubber_error(self, error: BaseException) -> None:
+        log.error("Emptying the database's WAL failed", exc_info=error)
 
     # retention -----------------------------------------------------------------------------
 

@@ -107,7 +107,8 @@ async def test_export_with_no_data_says_so(world: World) -> None:
 
 
 async def test_delete_leaves_no_row_with_my_id(world: World) -> None:
-    """After /mydata delete, no column of any table holds the member's id."""
+    """After /mydata delete, no column of any table holds the member's id; the anonymous
+    posts stay until the member removes them, and the answer says how."""
     thread, _ = await circle_with_members(world)
     await post(world.alice, thread)
     await world.mod.slash(thread, "circle keeper add", member=world.alice)
@@ -125,6 +126,9 @@ async def test_delete_leaves_no_row_with_my_id(world: World) -> None:
     done = await world.alice.click(asked.response.message, label="Delete my data")
     final = done.followups[-1] if done.followups else done.response
     assert "no longer holds your id" in final.content
+    assert "not linked to your account" in final.content
+    assert "`/anon delete circle:<name>`" in final.content
+    assert "**Tuesday circle** (1)" in final.content
     for table, column in await user_id_columns(world.db):
         assert (
             await world.db.fetchval(
@@ -132,6 +136,10 @@ async def test_delete_leaves_no_row_with_my_id(world: World) -> None:
             )
             == 0
         ), f"{table}.{column}"
+    assert len(anonymous_posts(thread)) == 1
+    picker = await world.alice.slash(world.general, "anon delete", circle="Tuesday circle")
+    removed = await world.alice.select(picker.response.message, values=["all"])
+    assert "Deleted 1" in removed.response.content
     assert anonymous_posts(thread) == []
     kept = await world.db.fetchone("SELECT details FROM mod_log WHERE action = 'warn'")
     assert kept["details"] == "be kind"
@@ -290,7 +298,7 @@ async def test_delete_stays_within_the_server(db: Database) -> None:
     await modlog.record(db, guild_id=3, moderator_id=99, action="warn", target_user_id=8, now=NOW)
     assert not (await safety.collect_member_data(db, 3, 8, {})).is_empty()
 
-    await safety.delete_member_data(db, 1, 7, {})
+    await safety.delete_member_data(db, 1, 7)
     assert await circle_service.membership(db, ids[0], 7) is None
     assert await circle_service.membership(db, ids[1], 7) is not None
     remaining = await db.fetchall("SELECT guild_id FROM mod_log WHERE target_user_id = 7")

@@ -14,7 +14,10 @@ only while a post waits (draft, review, queued, sending) and is dropped once it 
 decided.
 
 All times are timezone-aware UTC datetimes passed in by the caller and stored as fixed-width
-ISO strings, so SQL string comparisons order them correctly.
+ISO strings, so SQL string comparisons order them correctly. Stored times are no finer than
+needed, so they line up with nothing else in the file: when a post was written or decided and
+a block's times to the minute (the rate limit and draft expiry work at that precision),
+delivery due times to the second.
 """
 
 from __future__ import annotations
@@ -469,6 +472,16 @@ def _iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def _minute(when: datetime) -> str:
+    """A stored time of an anonymous row: to the minute, in the same fixed-width form."""
+    return _iso(when.replace(second=0, microsecond=0))
+
+
+def _second(when: datetime) -> str:
+    """A delivery due time: to the second."""
+    return _iso(when.replace(microsecond=0))
+
+
 def _time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
@@ -585,7 +598,7 @@ async def save_draft(
                 note,
                 reply_to_message_id,
                 quote_link,
-                _iso(now),
+                _minute(now),
             ),
         )
     post = await get_post(db, token)
@@ -652,8 +665,8 @@ async def submit(
             note,
             reply_to_message_id,
             quote_link,
-            _iso(now),
-            None if deliver_at is None else _iso(deliver_at),
+            _minute(now),
+            None if deliver_at is None else _second(deliver_at),
         )
         if draft_token is None:
             token = secrets.token_urlsafe(TOKEN_BYTES)
@@ -685,7 +698,9 @@ def _random_delay(delay_max_seconds: int, rng: random.Random | None) -> timedelt
     if not delay_max_seconds:
         return None
     source = rng if rng is not None else DELAY_RANDOM
-    return timedelta(seconds=source.uniform(0, delay_max_seconds))
+    # At least a second: due times are stored to the second (rounded down), so a shorter
+    # wait could be due at once and the post appear as its author submitted it.
+    return timedelta(seconds=source.uniform(1, max(delay_max_seconds, 1)))
 
 
 async def _deliver_at(
@@ -783,7 +798,7 @@ async def approve(
             changed = await db.execute(
                 "UPDATE anon_posts SET status = 'queued', deliver_at = ?, decided_at = ?"
                 " WHERE token = ? AND status = 'review'",
-                (_iso(deliver_at), _iso(now), token),
+                (_second(deliver_at), _minute(now), token),
             )
     return await _decided(db, token, changed)
 
@@ -793,8 +808,10 @@ async def reject(db: Database, token: str, *, now: datetime) -> AnonPost:
     changed = await db.execute(
         "UPDATE anon_posts SET status = 'rejected', text = NULL, content_note = NULL,"
         " deliver_at = NULL, decided_at = ? WHERE token = ? AND status = 'review'",
-        (_iso(now), token),
+        (_minute(now), token),
     )
+    if changed:
+        db.scrub_soon()
     return await _decided(db, token, changed)
 
 
@@ -847,8 +864,10 @@ async def mark_posted(db: Database, post_id: int, message_id: int, *, now: datet
         "UPDATE anon_posts SET status = 'posted', message_id = ?, text = NULL,"
         " content_note = NULL, decided_at = coalesce(decided_at, ?)"
         " WHERE id = ? AND status IN ('queued', 'sending')",
-        (message_id, _iso(now), post_id),
+        (message_id, _minute(now), post_id),
     )
+    if changed:
+        db.scrub_soon()  # the text is still in the WAL's older frames until then
     return changed > 0
 
 
@@ -873,7 +892,7 @@ async def mark_failed(
         )
         if row is None:
             return False
-        when = _iso(retry_at)
+        when = _second(retry_at)
         await db.execute(
             "UPDATE anon_posts SET status = ?, deliver_at = max(coalesce(deliver_at, ?), ?)"
             " WHERE id = ?",
@@ -894,8 +913,10 @@ async def mark_undeliverable(db: Database, post_id: int, *, now: datetime) -> bo
     changed = await db.execute(
         "UPDATE anon_posts SET status = 'rejected', text = NULL, content_note = NULL,"
         " decided_at = ? WHERE id = ? AND status IN ('queued', 'sending')",
-        (_iso(now), post_id),
+        (_minute(now), post_id),
     )
+    if changed:
+        db.scrub_soon()
     return changed > 0
 
 
@@ -943,7 +964,31 @@ async def delete_own(
     )
     if not deleted:  # delivery began between the read and the delete
         raise AnonError("That post is being delivered right now. Please try again in a moment.")
+    await db.scrub()
     return post
+
+
+async def delete_own_posts(
+    db: Database, circle_id: int, label_key: bytes, tokens: Sequence[str]
+) -> list[AnonPost]:
+    """Delete these posts of the author's at once ("all my posts in this circle"); return
+    those deleted. Tokens that are not this key's posts in this circle, or are being
+    delivered right now, are left alone. Idempotent.
+    """
+    deleted: list[AnonPost] = []
+    async with db.transaction():
+        for token in tokens:
+            post = await _post_where(
+                db,
+                "token = ? AND circle_id = ? AND label_key = ? AND status != 'sending'",
+                (token, circle_id, label_key),
+            )
+            if post is not None:
+                await db.execute("DELETE FROM anon_posts WHERE id = ?", (post.id,))
+                deleted.append(post)
+    if deleted:
+        await db.scrub()
+    return deleted
 
 
 # --- lookups -------------------------------------------------------------------------------
@@ -980,8 +1025,10 @@ async def mark_removed(db: Database, post_id: int, *, now: datetime) -> bool:
     changed = await db.execute(
         "UPDATE anon_posts SET status = 'removed', text = NULL, content_note = NULL,"
         " decided_at = ? WHERE id = ? AND status NOT IN ('removed', 'draft')",
-        (_iso(now), post_id),
+        (_minute(now), post_id),
     )
+    if changed:
+        await db.scrub()
     return changed > 0
 
 
@@ -1014,8 +1061,8 @@ async def block(
                     label_key,
                     label,
                     reason.strip(),
-                    _iso(now),
-                    None if expires_at is None else _iso(expires_at),
+                    _minute(now),
+                    None if expires_at is None else _minute(expires_at),
                 ),
             )
         except sqlite3.IntegrityError:
@@ -1057,4 +1104,6 @@ async def purge_expired(db: Database, *, now: datetime) -> int:
             "DELETE FROM anon_blocks WHERE expires_at IS NOT NULL AND expires_at <= ?",
             (_iso(now),),
         )
+    if drafts:
+        db.scrub_soon()
     return drafts + expired

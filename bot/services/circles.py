@@ -326,6 +326,7 @@ async def close_circle(db: Database, circle_id: int, *, now: datetime) -> Circle
         )
         for table in ("anon_posts", "anon_labels", "anon_blocks", "prompt_schedules"):
             await db.execute(f"DELETE FROM {table} WHERE circle_id = ?", (circle_id,))
+    await db.scrub()  # the destroyed salt and records must not stay in the WAL
     circle = await get_circle(db, circle_id)
     assert circle is not None
     return circle

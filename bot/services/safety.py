@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from bot.db import Database
 from bot.decks import Resource, ResourceError, parse_resource
+from bot.files import PRIVATE_FILE, create_private_file, make_private_folders
 
 MAX_SERVER_RESOURCES = 15
 
@@ -135,7 +136,11 @@ class MemberData:
     anonymous_posts: list[dict[str, Any]] = field(default_factory=list)
 
     def is_empty(self) -> bool:
-        return not (
+        return not (self.has_named_data() or self.anonymous_posts)
+
+    def has_named_data(self) -> bool:
+        """True if anything stored by the member's id is held (what `/mydata delete` removes)."""
+        return bool(
             self.memberships
             or self.keeper_of
             or self.removed_from
@@ -144,8 +149,14 @@ class MemberData:
             or self.mod_log_entries_about_you
             or self.reports_you_agreed_to_be_contacted_about
             or self.actions_taken_as_moderator
-            or self.anonymous_posts
         )
+
+    def anonymous_posts_per_circle(self) -> dict[str, int]:
+        """How many anonymous posts the member has in each open circle, by circle name."""
+        counts: dict[str, int] = {}
+        for post in self.anonymous_posts:
+            counts[post["circle"]] = counts.get(post["circle"], 0) + 1
+        return counts
 
     def as_json_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -247,41 +258,18 @@ async def collect_member_data(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class DeletedPost:
-    circle_id: int
-    message_id: int | None
-    review_message_id: int | None
-
-
-async def delete_member_data(
-    db: Database, guild_id: int, user_id: int, label_keys: Mapping[int, bytes]
-) -> list[DeletedPost]:
-    """Remove every row in this server linked to the member; return their deleted anonymous
-    posts so the caller can delete the Discord messages too.
+async def delete_member_data(db: Database, guild_id: int, user_id: int) -> None:
+    """Remove every named row in this server linked to the member.
 
     Rows in `USER_ID_COLUMNS` marked "delete" go; moderation records stay with the id
-    cleared (the moderator's own text is kept). Other servers' rows are left alone: a member
-    deletes their data server by server, as they export it. Idempotent.
+    cleared (the moderator's own text is kept). Anonymous rows are never touched: nothing in
+    the records links them to the member, and removing them in the same moment would itself
+    be that link in two copies of the files. The member removes them with `/anon delete`.
+    Other servers' rows are left alone: a member deletes their data server by server, as they
+    export it. The WAL is emptied afterwards, so the deleted rows are gone from the files.
+    Idempotent.
     """
-    deleted: list[DeletedPost] = []
     async with db.transaction():
-        for circle_id, label_key in label_keys.items():
-            rows = await db.fetchall(
-                "SELECT message_id, review_message_id FROM anon_posts"
-                " WHERE circle_id = ? AND label_key = ?",
-                (circle_id, label_key),
-            )
-            deleted.extend(
-                DeletedPost(circle_id, r["message_id"], r["review_message_id"]) for r in rows
-            )
-            # Rounds know no label key: an anonymous round skips the place of someone who
-            # is no longer a member when the piece reaches it.
-            for table in ("anon_posts", "anon_labels"):
-                await db.execute(
-                    f"DELETE FROM {table} WHERE circle_id = ? AND label_key = ?",
-                    (circle_id, label_key),
-                )
         for (table, column), treatment in USER_ID_COLUMNS.items():
             where = f"{column} = ? AND {_IN_GUILD[table]}"
             if treatment == "delete":
@@ -290,7 +278,7 @@ async def delete_member_data(
                 await db.execute(
                     f"UPDATE {table} SET {column} = NULL WHERE {where}", (user_id, guild_id)
                 )
-    return deleted
+    await db.scrub()
 
 
 # --- retention ---------------------------------------------------------------------------
@@ -340,6 +328,8 @@ async def purge_expired_records(
         count += await db.execute(
             "DELETE FROM mod_log WHERE guild_id = ? AND created_at < ?", (guild_id, cutoff)
         )
+    if count:
+        db.scrub_soon()
     return Expired(guild_id, queue_messages, count)
 
 
@@ -364,19 +354,24 @@ def backup_database(source: Path, target: Path) -> Path:
     """Copy the live database consistently (SQLite's online backup) to `target`.
 
     Writes to a temporary file beside `target` and renames it, so a failed backup never leaves
-    a half-written file. The source is opened read-only and never changed. Raises SafetyError
-    with a plain message when the source is missing or the target cannot be written.
+    a half-written file. The source is opened read-only and never changed. The copy is 0600
+    and a folder made for it 0700: it holds what the database held when it was taken. Raises
+    SafetyError with a plain message when the source is missing or the target cannot be
+    written.
     """
     if not source.exists():
         raise SafetyError(f"There is no database at {source}.")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_private_folders(target.parent)
     except OSError as error:
         raise SafetyError(f"Cannot create {target.parent}: {error.strerror}.") from None
     if target.resolve() == source.resolve():
         raise SafetyError("The backup must go to a different file from the live database.")
     partial = target.with_name(target.name + ".partial")
     try:
+        partial.unlink(missing_ok=True)
+        create_private_file(partial)
+        partial.chmod(PRIVATE_FILE)
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         try:
             dest = sqlite3.connect(partial)
