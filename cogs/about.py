@@ -37,9 +37,10 @@ class About(commands.Cog):
     @app_commands.command(name="about")
     async def about(self, interaction: discord.Interaction[Any]) -> None:
         """What Circlekeeper is for, and what its anonymity does and does not promise."""
-        await interaction.response.send_message(
-            ABOUT_TEXT, ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+        text = ABOUT_TEXT
+        if self.bot.library.honest_limits:
+            text += "\n\n**Honest limits**\n" + self.bot.library.honest_limits
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
 async def setup(bot: CircleBot) -> None:

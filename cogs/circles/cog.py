@@ -84,6 +84,7 @@ async def refresh_card(bot: CircleBot, circle: Circle) -> None:
         await circles.keepers(bot.db, circle.id),
         await circles.agreements(bot.db, circle.id),
         _deck_title(bot, circle.deck_id),
+        bot.library.honest_limits,
     )
     try:
         await channel.get_partial_message(circle.card_message_id).edit(
@@ -238,7 +239,11 @@ class Circles(commands.GroupCog, group_name="circle"):
             agreements = await circles.agreements(self.bot.db, circle.id)
             card = await channel.send(
                 embed=card_embed(
-                    circle, [keeper.id], agreements, _deck_title(self.bot, circle.deck_id)
+                    circle,
+                    [keeper.id],
+                    agreements,
+                    _deck_title(self.bot, circle.deck_id),
+                    self.bot.library.honest_limits,
                 ),
                 view=card_view(circle),
                 allowed_mentions=NO_MENTIONS,

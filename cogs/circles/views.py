@@ -29,6 +29,7 @@ def card_embed(
     keeper_ids: Sequence[int],
     agreements: Sequence[CircleAgreement],
     deck_title: str,
+    honest_limits: str = "",
 ) -> discord.Embed:
     embed = discord.Embed(title=circle.name, colour=CARD_COLOUR)
     if not circle.is_open:
@@ -49,6 +50,8 @@ def card_embed(
         notes.append(STRICT_NOTE)
     if notes:
         embed.add_field(name="Anonymous posting", value="\n".join(notes)[:1024], inline=False)
+    if honest_limits:
+        embed.add_field(name="Honest limits", value=honest_limits[:1024], inline=False)
     return embed
 
 
