@@ -28,6 +28,10 @@ from pathlib import Path
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 
 INTENSITIES: tuple[str, ...] = ("light", "moderate", "heavy")
+# A prompt's part in its session: an ordinary discussion prompt, a reflective one (looking at
+# one's own view, in the style of reflective structured dialogue), or the closing prompt that
+# helps people come back to the present.
+KINDS: tuple[str, ...] = ("discussion", "reflective", "closing")
 ID_PATTERN = re.compile(r"[a-z0-9-]+")
 MAX_ID_LENGTH = 64
 
@@ -40,6 +44,7 @@ MAX_DESCRIPTION = 500
 MAX_SOURCE = 200
 MAX_AGREEMENT_SHORT = 100
 MAX_AGREEMENT_TEXT = 1000
+MAX_HONEST_LIMITS = 1000
 MAX_QUESTION = 200
 MAX_WEATHER_LABEL = 30
 MAX_WEATHER_EMOJI = 16
@@ -51,6 +56,9 @@ MAX_RESOURCE_CONTACT = 200
 MAX_RESOURCE_URL = 500
 MAX_RESOURCE_REGION = 100
 MAX_RESOURCE_CONFIDENTIALITY = 500
+MAX_RESOURCE_ABOUT = 300
+MAX_RESOURCE_POLICE_CASES = 300
+MAX_RESOURCE_SOURCES = 5
 
 AGREEMENTS_FILE = "agreements.toml"
 CHECKIN_FILE = "checkin.toml"
@@ -59,6 +67,18 @@ RESOURCES_FILE = "resources.toml"
 FIXED_FILES: tuple[str, ...] = (AGREEMENTS_FILE, CHECKIN_FILE, GROUNDING_FILE, RESOURCES_FILE)
 
 DEFAULT_CONFIDENTIALITY = "Not stated."
+
+# What a service says about contacting police, shown first on the card in plain words.
+POLICE_NEVER = "never"
+POLICE_STATED_CASES = "only-in-stated-cases"
+POLICE_MAY = "may"
+POLICE_NOT_STATED = "not-stated"
+POLICE_CHOICES: tuple[str, ...] = (
+    POLICE_NEVER,
+    POLICE_STATED_CASES,
+    POLICE_MAY,
+    POLICE_NOT_STATED,
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -77,6 +97,8 @@ class Prompt:
     source: str
     deck_id: str
     session_id: str
+    kind: str = "discussion"
+    argument: str | None = None
 
     @property
     def is_heavy(self) -> bool:
@@ -145,7 +167,9 @@ class Grounding:
 
 @dataclass(frozen=True, slots=True)
 class Resource:
-    """A support service. ``url``, ``region`` and ``checked`` are None when not given."""
+    """A support service. ``url``, ``region``, ``about``, ``police_cases`` and ``checked`` are
+    None when not given; ``police`` is one of ``POLICE_CHOICES``; ``source`` lists the pages
+    the entry was compared with."""
 
     name: str
     contact: str
@@ -153,6 +177,10 @@ class Resource:
     region: str | None
     confidentiality: str
     checked: datetime.date | None
+    police: str = POLICE_NOT_STATED
+    police_cases: str | None = None
+    about: str | None = None
+    source: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +193,7 @@ class Library:
     checkin: Checkin
     grounding: Grounding
     resources: tuple[Resource, ...]
+    honest_limits: str = ""
 
     def deck(self, deck_id: str) -> Deck | None:
         """The deck with this id, or None."""
@@ -317,7 +346,9 @@ def _read_toml(path: Path) -> _Table:
 
 
 def _parse_prompt(table: _Table, deck_id: str, session_id: str) -> Prompt:
-    table.allow("id", "text", "follow_ups", "content_notes", "intensity", "source")
+    table.allow(
+        "id", "text", "follow_ups", "content_notes", "intensity", "source", "kind", "argument"
+    )
     prompt_id = table.id()
     text = table.text("text", MAX_PROMPT_TEXT)
     follow_ups = table.texts("follow_ups", MAX_FOLLOW_UP_TEXT)
@@ -333,6 +364,10 @@ def _parse_prompt(table: _Table, deck_id: str, session_id: str) -> Prompt:
     if intensity not in INTENSITIES:
         raise table.error("intensity", f"must be one of {', '.join(INTENSITIES)}")
     source = table.text("source", MAX_SOURCE)
+    kind = table.text("kind", MAX_ID_LENGTH) if "kind" in table.data else "discussion"
+    if kind not in KINDS:
+        raise table.error("kind", f"must be one of {', '.join(KINDS)}")
+    argument = table.id("argument") if "argument" in table.data else None
     return Prompt(
         id=prompt_id,
         text=text,
@@ -342,6 +377,8 @@ def _parse_prompt(table: _Table, deck_id: str, session_id: str) -> Prompt:
         source=source,
         deck_id=deck_id,
         session_id=session_id,
+        kind=kind,
+        argument=argument,
     )
 
 
@@ -402,8 +439,13 @@ def _index_decks(decks: Sequence[Deck]) -> dict[str, Deck]:
 # Fixed files
 
 
+def _parse_honest_limits(root: _Table) -> str:
+    """The "honest limits" text shown on the circle card and by /about."""
+    return root.table("honest_limits").text("text", MAX_HONEST_LIMITS)
+
+
 def _parse_agreements(root: _Table) -> tuple[Agreement, ...]:
-    root.allow("agreements")
+    root.allow("agreements", "honest_limits")
     tables = root.tables("agreements")
     if not tables:
         raise root.error("agreements", "at least one agreement is required")
@@ -472,6 +514,12 @@ def _parse_shipped_resources(root: _Table) -> tuple[Resource, ...]:
             raise table.error("url", "a shipped resource needs the https:// page it was checked on")
         if resource.checked is None:
             raise table.error("checked", "a shipped resource needs the date it was checked")
+        if "police" not in table.data:
+            raise table.error("police", "a shipped resource must say what it says about police")
+        if not resource.source or not all(s.startswith("https://") for s in resource.source):
+            raise table.error(
+                "source", "a shipped resource needs the https:// pages it was checked on"
+            )
         resources.append(resource)
     return tuple(resources)
 
@@ -479,7 +527,18 @@ def _parse_shipped_resources(root: _Table) -> tuple[Resource, ...]:
 # --------------------------------------------------------------------------------------------
 # Resources (shared with /setup resources)
 
-_RESOURCE_FIELDS = ("name", "contact", "url", "region", "confidentiality", "checked")
+_RESOURCE_FIELDS = (
+    "name",
+    "contact",
+    "url",
+    "region",
+    "confidentiality",
+    "checked",
+    "police",
+    "police_cases",
+    "about",
+    "source",
+)
 
 
 def _resource_required(data: Mapping[str, object], field: str, limit: int, missing: str) -> str:
@@ -522,12 +581,62 @@ def _resource_date(value: object) -> datetime.date | None:
     raise ResourceError("The checked date must be a date like 2026-11-28.", "checked")
 
 
+def _resource_police(data: Mapping[str, object]) -> tuple[str, str | None]:
+    police = _resource_optional(data, "police", MAX_ID_LENGTH) or POLICE_NOT_STATED
+    if police not in POLICE_CHOICES:
+        raise ResourceError(
+            f"The police choice must be one of {', '.join(POLICE_CHOICES)}.", "police"
+        )
+    cases = _resource_optional(data, "police_cases", MAX_RESOURCE_POLICE_CASES)
+    if police == POLICE_STATED_CASES and cases is None:
+        raise ResourceError(
+            "Say in which cases the service contacts police or authorities "
+            "(for example: a credible threat to someone else, suspected child abuse).",
+            "police_cases",
+        )
+    return police, cases if police == POLICE_STATED_CASES else None
+
+
+def _resource_sources(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise ResourceError(
+            "A resource's source must be a web address or a list of them.", "source"
+        )
+    sources = tuple(item.strip() for item in items if item.strip())
+    if len(sources) > MAX_RESOURCE_SOURCES:
+        raise ResourceError(
+            f"A resource lists at most {MAX_RESOURCE_SOURCES} source pages.", "source"
+        )
+    for source in sources:
+        if len(source) > MAX_RESOURCE_URL or not source.startswith(("https://", "http://")):
+            raise ResourceError(
+                "Each source must be a web address starting with https:// or http://.", "source"
+            )
+    return sources
+
+
+def police_words(resource: Resource) -> str:
+    """What the service says about police, in plain words, for the top of its card entry."""
+    if resource.police == POLICE_NEVER:
+        return "Says it never contacts police or other authorities."
+    if resource.police == POLICE_STATED_CASES:
+        return f"Says it contacts police or authorities only: {resource.police_cases}"
+    if resource.police == POLICE_MAY:
+        return "May share what you say with police."
+    return "Does not say whether it contacts police. Ask before sharing details."
+
+
 def parse_resource(data: Mapping[str, object], place: str = "resource") -> Resource:
     """Validate one resource entry and return it.
 
-    Only ``name`` and ``contact`` are required. ``url`` (http or https), ``region`` and
-    ``checked`` (a date, or text like ``2026-11-28``) may be left out, and ``confidentiality``
-    defaults to ``"Not stated."``. Raises :class:`ResourceError`, a ``ValueError`` whose message
+    Only ``name`` and ``contact`` are required. ``url`` (http or https), ``region``,
+    ``about``, ``source`` (pages, one or a list) and ``checked`` (a date, or text like
+    ``2026-11-28``) may be left out; ``confidentiality`` defaults to ``"Not stated."`` and
+    ``police`` to ``not-stated`` (``only-in-stated-cases`` needs ``police_cases``).
+    Raises :class:`ResourceError`, a ``ValueError`` whose message
     names the missing or bad field in plain words; ``place`` is only used for unknown keys.
     """
     for key in data:
@@ -546,6 +655,7 @@ def parse_resource(data: Mapping[str, object], place: str = "resource") -> Resou
     url = _resource_optional(data, "url", MAX_RESOURCE_URL)
     if url is not None and not url.startswith(("https://", "http://")):
         raise ResourceError("A resource's web page must start with https:// or http://.", "url")
+    police, police_cases = _resource_police(data)
     return Resource(
         name=name,
         contact=contact,
@@ -556,6 +666,10 @@ def parse_resource(data: Mapping[str, object], place: str = "resource") -> Resou
             or DEFAULT_CONFIDENTIALITY
         ),
         checked=_resource_date(data.get("checked")),
+        police=police,
+        police_cases=police_cases,
+        about=_resource_optional(data, "about", MAX_RESOURCE_ABOUT),
+        source=_resource_sources(data.get("source")),
     )
 
 
@@ -594,4 +708,5 @@ def load_library(directory: Path = PROMPTS_DIR) -> Library:
         checkin=_parse_checkin(fixed[CHECKIN_FILE]),
         grounding=_parse_grounding(fixed[GROUNDING_FILE]),
         resources=_parse_shipped_resources(fixed[RESOURCES_FILE]),
+        honest_limits=_parse_honest_limits(fixed[AGREEMENTS_FILE]),
     )

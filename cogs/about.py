@@ -49,8 +49,14 @@ class About(commands.Cog):
     @app_commands.command(name="about")
     async def about(self, interaction: discord.Interaction[Any]) -> None:
         """What Circlekeeper is for, and what its anonymity does and does not promise."""
+        # The limits go in an embed: with them the text would pass Discord's 2,000 characters.
+        embeds = []
+        if self.bot.library.honest_limits:
+            embeds.append(
+                discord.Embed(title="Honest limits", description=self.bot.library.honest_limits)
+            )
         await interaction.response.send_message(
-            ABOUT_TEXT, ephemeral=True, allowed_mentions=NO_MENTIONS
+            ABOUT_TEXT, embeds=embeds, ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
 

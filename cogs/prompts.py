@@ -43,6 +43,12 @@ HIDDEN_TEXT = (
     "it, when you choose to. Passing never needs a reason."
 )
 DECK_DONE = "That was the last prompt in this deck; the schedule has stopped."
+HEAVY_STOP = (
+    "The schedule has stopped here: the next prompt (`{id}`) is a heavier one, and heavier "
+    "prompts are posted only when a keeper chooses to. A keeper can read it first with "
+    "`/prompt list deck:{deck} preview:{id}`, post it with `/prompt post id:{id}` when the "
+    "circle is ready, or schedule again with `include_heavy` on."
+)
 USED_UP = (
     "Every prompt in this circle's deck, and every prompt added here, has been posted. Add one "
     "with `/prompt add`, or post one again by its id with `/prompt post`."
@@ -73,12 +79,17 @@ def pages(lines: Sequence[str], limit: int = PAGE_LIMIT) -> list[str]:
     return found
 
 
-def prompt_embed(prompt: Prompt, *, reveal: bool = False) -> discord.Embed:
+def prompt_embed(
+    prompt: Prompt, *, reveal: bool = False, session_title: str | None = None
+) -> discord.Embed:
     """How a prompt looks: content notes first, then the text (unless heavy), then follow-ups.
 
     `reveal` shows a heavy prompt's text, for the private answer to Show prompt.
+    `session_title` is given when this prompt starts a new session of its deck.
     """
     parts: list[str] = []
+    if session_title:
+        parts.append(f"**New session: {session_title}**")
     if prompt.content_notes:
         parts.append(f"This prompt touches on: {', '.join(prompt.content_notes)}")
     if prompt.is_heavy and not reveal:
@@ -189,14 +200,22 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         return self._posting.setdefault(circle_id, asyncio.Lock())
 
     async def _post(
-        self, circle_id: int, thread: discord.Thread, prompt: Prompt
+        self, circle_id: int, thread: discord.Thread, prompt: Prompt, *, show_session: bool = False
     ) -> tuple[discord.Message, bool]:
         """Post the prompt in the thread and record it; True when it was not posted before.
 
-        Raises discord.HTTPException when Discord refuses; nothing is recorded then.
+        With `show_session`, a prompt that opens a session of its deck carries the session's
+        title. Raises discord.HTTPException when Discord refuses; nothing is recorded then.
         """
+        session = (
+            await prompt_service.session_started_by(
+                self.bot.db, self.bot.library, circle_id, prompt
+            )
+            if show_session
+            else None
+        )
         message = await thread.send(
-            embed=prompt_embed(prompt),
+            embed=prompt_embed(prompt, session_title=session.title if session else None),
             view=prompt_view(circle_id, prompt),
             allowed_mentions=NO_MENTIONS,
         )
@@ -205,9 +224,11 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         )
         return message, first
 
-    async def _post_here(self, here: Here, prompt: Prompt) -> bool:
+    async def _post_here(self, here: Here, prompt: Prompt, *, show_session: bool = False) -> bool:
         try:
-            _, first = await self._post(here.circle.id, here.thread, prompt)
+            _, first = await self._post(
+                here.circle.id, here.thread, prompt, show_session=show_session
+            )
         except discord.HTTPException as error:
             raise UserFacingError(explain_post_failure(error)) from None
         return first
@@ -225,12 +246,32 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         await send_pages(interaction, "Prompt decks", lines)
 
     @app_commands.command(name="list")
-    @app_commands.describe(deck="The deck whose prompts to list")
-    async def list_prompts(self, interaction: discord.Interaction[Any], deck: str) -> None:
-        """A deck's prompts: ids, intensity and content notes."""
+    @app_commands.describe(
+        deck="The deck whose prompts to list",
+        preview="A heavier prompt's id, to read its text privately before posting it",
+    )
+    async def list_prompts(
+        self, interaction: discord.Interaction[Any], deck: str, preview: str | None = None
+    ) -> None:
+        """A deck's prompts: ids, intensity and content notes; or one prompt read privately."""
         found = self.bot.library.deck(deck.strip().lower())
         if found is None:
             raise UserFacingError(f"There is no deck called “{deck}”. See `/prompt decks`.")
+        if preview is not None:
+            wanted = preview.strip().lower()
+            prompt = next((p for p in found.prompts() if p.id == wanted), None)
+            if prompt is None:
+                raise UserFacingError(
+                    f"The deck “{found.title}” has no prompt “{shorten(preview, 70)}”. "
+                    "`/prompt list` without `preview` shows its ids."
+                )
+            await interaction.response.send_message(
+                "Only you can see this preview; nothing was posted.",
+                embed=prompt_embed(prompt, reveal=True),
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
+            return
         lines: list[str] = []
         for session in found.sessions:
             lines.append(f"\n**{session.title}**")
@@ -259,8 +300,14 @@ class Prompts(commands.GroupCog, group_name="prompt"):
             if prompt is None:
                 raise UserFacingError(USED_UP)
             await interaction.response.defer(ephemeral=True, thinking=True)
-            await self._post_here(here, prompt)
-        await interaction.followup.send(f"Posted prompt `{prompt.id}`.", ephemeral=True)
+            session = await prompt_service.session_started_by(
+                self.bot.db, self.bot.library, here.circle.id, prompt
+            )
+            await self._post_here(here, prompt, show_session=True)
+        text = f"Posted prompt `{prompt.id}`."
+        if session is not None:
+            text += f" It opens the session “{session.title}”."
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="post")
     @app_commands.rename(prompt_id="id")
@@ -340,19 +387,26 @@ class Prompts(commands.GroupCog, group_name="prompt"):
     @app_commands.describe(
         every_hours="Hours between prompts (1 to 720)",
         first_at="First post time, like 2026-12-01T18:00:00+01:00 (default: one interval from now)",
+        include_heavy="Also post heavier prompts automatically (default: stop before one)",
     )
     async def schedule(
         self,
         interaction: discord.Interaction[Any],
         every_hours: app_commands.Range[int, 1, 720],
         first_at: str | None = None,
+        include_heavy: bool = False,
     ) -> None:
         """Post the next prompt here automatically, every few hours."""
         here = await keeper_here(self.bot, interaction)
         try:
             start = prompt_service.parse_first_at(first_at) if first_at is not None else None
             schedule = await prompt_service.set_schedule(
-                self.bot.db, here.circle.id, every_hours, start, discord.utils.utcnow()
+                self.bot.db,
+                here.circle.id,
+                every_hours,
+                start,
+                discord.utils.utcnow(),
+                include_heavy=include_heavy,
             )
         except PromptError as error:
             raise UserFacingError(error.message) from None
@@ -361,7 +415,12 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         every = "every hour" if every_hours == 1 else f"every {every_hours} hours"
         await interaction.response.send_message(
             f"I'll post the next prompt here {every}, the first at <t:{stamp}:F> (<t:{stamp}:R>). "
-            "Stop with `/prompt unschedule`.",
+            + (
+                "Heavier prompts are included. "
+                if include_heavy
+                else "I'll stop before a heavier prompt and say so in the thread. "
+            )
+            + "Stop with `/prompt unschedule`.",
             ephemeral=True,
         )
 
@@ -423,8 +482,23 @@ class Prompts(commands.GroupCog, group_name="prompt"):
                         error.status,
                     )
                 return
+            schedule = await prompt_service.get_schedule(db, circle.id)
+            if prompt.is_heavy and not (schedule and schedule.include_heavy):
+                await prompt_service.clear_schedule(db, circle.id)
+                try:
+                    await thread.send(
+                        HEAVY_STOP.format(id=prompt.id, deck=prompt.deck_id or circle.deck_id),
+                        allowed_mentions=NO_MENTIONS,
+                    )
+                except discord.HTTPException as error:
+                    log.warning(
+                        "Could not say circle %s's schedule stopped (HTTP %s)",
+                        circle.id,
+                        error.status,
+                    )
+                return
             try:
-                await self._post(circle.id, thread, prompt)
+                await self._post(circle.id, thread, prompt, show_session=True)
             except discord.DiscordServerError as error:
                 # Discord's trouble is usually brief: try again at the next check.
                 log.warning(

@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import CircleBot
+from bot.decks import POLICE_MAY, POLICE_NEVER, POLICE_NOT_STATED, POLICE_STATED_CASES
 from bot.discord_utils import log_action, require_member
 from bot.errors import NO_MENTIONS, UserFacingError
 from bot.services import config as config_service
@@ -29,6 +30,15 @@ DELAY_NOTICE_TEXT = (
     "at whoever was just active. Change it with `/setup delay`; 0 turns it off, and then "
     f"{NO_DELAY_COST}."
 )
+
+POLICE_OPTIONS = [
+    app_commands.Choice(name="Says it never contacts police or authorities", value=POLICE_NEVER),
+    app_commands.Choice(
+        name="Contacts them only in cases it states (say which)", value=POLICE_STATED_CASES
+    ),
+    app_commands.Choice(name="May share what people say with police", value=POLICE_MAY),
+    app_commands.Choice(name="Its page does not say", value=POLICE_NOT_STATED),
+]
 
 
 def _channel(channel_id: int | None) -> str:
@@ -232,15 +242,20 @@ class Setup(commands.GroupCog, group_name="setup"):
     @app_commands.describe(
         name="The service's name",
         contact="Phone, text or web address, exactly as the service publishes it",
+        police="What the service's own page says about contacting police (shown first)",
+        police_cases="If it contacts police only in some cases: which, as its page says",
         url="The service's own page (https://…)",
         region="Where it helps, e.g. a city or country",
         confidentiality="What the service says about confidentiality and reporting",
     )
+    @app_commands.choices(police=POLICE_OPTIONS)
     async def resources_add(
         self,
         interaction: discord.Interaction[Any],
         name: str,
         contact: str,
+        police: app_commands.Choice[str],
+        police_cases: str | None = None,
         url: str | None = None,
         region: str | None = None,
         confidentiality: str | None = None,
@@ -249,6 +264,8 @@ class Setup(commands.GroupCog, group_name="setup"):
         assert interaction.guild is not None
         fields = {"name": name, "contact": contact, "url": url, "region": region}
         fields["confidentiality"] = confidentiality
+        fields["police"] = police.value
+        fields["police_cases"] = police_cases
         data = {key: value for key, value in fields.items() if value is not None}
         try:
             added = await safety.add_resource(
@@ -272,7 +289,7 @@ class Setup(commands.GroupCog, group_name="setup"):
         """List this server's own resources with their ids."""
         assert interaction.guild is not None
         own = await safety.server_resources(self.bot.db, interaction.guild.id)
-        text = "\n".join(f"`{rid}` {r.name}: {r.contact}" for rid, r in own)
+        text = "\n".join(f"`{rid}` {r.name}: {r.contact} · police: {r.police}" for rid, r in own)
         await interaction.response.send_message(
             text or "This server has added no resources of its own yet.",
             ephemeral=True,

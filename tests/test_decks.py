@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import re
 import shutil
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -12,11 +13,13 @@ import pytest
 from bot.decks import (
     FIXED_FILES,
     INTENSITIES,
+    POLICE_CHOICES,
     PROMPTS_DIR,
     DeckError,
     Library,
     load_library,
     parse_resource,
+    police_words,
 )
 
 VALID_DECK = """\
@@ -149,6 +152,10 @@ def test_default_agreements_in_order(library: Library) -> None:
         "no-advice",
         "no-outing",
         "no-advertising",
+        "name-your-own-experience",
+        "ideas-not-lives",
+        "content-notes",
+        "nothing-taken-elsewhere",
     ]
     assert all(len(agreement.short) <= 100 for agreement in library.agreements)
 
@@ -169,11 +176,173 @@ def test_break_steps_say_you_can_leave(library: Library) -> None:
 
 
 def test_shipped_resources_are_sourced(library: Library) -> None:
-    """Every shipped resource names the https page it came from and the date it was checked."""
-    for resource in library.resources:
+    """Every shipped resource has a police choice, a contact, its source pages and a date."""
+    raw = tomllib.loads((PROMPTS_DIR / "resources.toml").read_text(encoding="utf-8"))
+    assert len(raw["resources"]) == len(library.resources) >= 3
+    for entry, resource in zip(raw["resources"], library.resources, strict=True):
+        assert entry["police"] in POLICE_CHOICES, resource.name
+        assert "checked" in entry and isinstance(resource.checked, datetime.date), resource.name
+        assert entry["contact"].strip() and resource.contact.strip(), resource.name
+        assert resource.source and all(s.startswith("https://") for s in resource.source)
         assert resource.url is not None and resource.url.startswith("https://"), resource.name
-        assert isinstance(resource.checked, datetime.date), resource.name
         assert resource.confidentiality.strip(), resource.name
+        if resource.police == "only-in-stated-cases":
+            assert resource.police_cases, resource.name
+
+
+def test_trafficking_hotline_entry_is_current(library: Library) -> None:
+    """The hotline entry no longer names Polaris as operator and says it may share with police."""
+    hotline = next(r for r in library.resources if "Trafficking Hotline" in r.name)
+    assert hotline.police == "may"
+    assert "operated by Polaris" not in hotline.name
+    assert hotline.about and "Compass Connections" in hotline.about
+    assert "law enforcement" in hotline.about
+
+
+def test_shipped_resource_without_police_refused(tmp_path: Path) -> None:
+    """A shipped entry that doesn't say what the service says about police is refused."""
+    folder = make_folder(tmp_path, VALID_DECK)
+    (folder / "resources.toml").write_text(
+        '[[resources]]\nname = "A line"\ncontact = "555"\nurl = "https://example.org"\n'
+        'source = ["https://example.org"]\nchecked = 2026-12-01\n',
+        encoding="utf-8",
+    )
+    error = load_error(folder)
+    assert error.place == "resources[0].police"
+
+
+def test_stated_cases_need_the_cases() -> None:
+    """ "Only in stated cases" is refused without the cases, and the card says them."""
+    with pytest.raises(ValueError, match="in which cases"):
+        parse_resource({"name": "X", "contact": "Y", "police": "only-in-stated-cases"})
+    resource = parse_resource(
+        {
+            "name": "X",
+            "contact": "Y",
+            "police": "only-in-stated-cases",
+            "police_cases": "a credible threat to someone else",
+        }
+    )
+    assert "a credible threat to someone else" in police_words(resource)
+    with pytest.raises(ValueError, match="police choice"):
+        parse_resource({"name": "X", "contact": "Y", "police": "sometimes"})
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules every deck follows
+
+ATTRIBUTION = re.compile(
+    r"\bthe essay(?:'s author)?\b[^.?]*?\b(argues|says|describes|questions|compares|offers|"
+    r"draws|ends|holds|calls|sees)\b|\bthe essay's author\b",
+    re.IGNORECASE,
+)
+NOTE_RULES = {
+    "violence": (r"(?<!anti-)violen|abus|assault|\brape", ("violence",)),
+    "policing": (
+        r"\bpolice|\bpolicing|law enforcement|\barrest|\bstings?\b|\braids?\b",
+        ("policing",),
+    ),
+    "immigration": (r"immigra", ("immigration",)),
+    "coercion": (r"coerc|\bforced?\b", ("coercion",)),
+}
+ESSAY_ARGUMENTS = (
+    "thesis-safety-is-prevention",
+    "queer-and-trans-voices",
+    "collaborate-but-not-with-conflation",
+    "banner-organisations",
+    "split-political-and-racialised",
+    "assumption-4-minimise-end-demonise",
+    "conflation-redirects-resources",
+    "coming-forward-test",
+    "missing-space-to-name-harm",
+)
+
+
+def test_every_session_opens_light_and_closes(library: Library) -> None:
+    """Every session of every deck opens light and ends with a light closing prompt."""
+    for deck in library.decks.values():
+        for session in deck.sessions:
+            assert session.prompts[0].intensity == "light", (deck.id, session.id)
+            last = session.prompts[-1]
+            assert last.kind == "closing" and not last.is_heavy, (deck.id, session.id)
+
+
+def test_never_more_than_two_heavy_in_a_row(library: Library) -> None:
+    """No deck has three heavy prompts in a row, within a session or across a boundary."""
+    for deck in library.decks.values():
+        run = 0
+        for prompt in deck.prompts():
+            run = run + 1 if prompt.is_heavy else 0
+            assert run <= 2, (deck.id, prompt.id)
+
+
+def test_every_essay_session_has_a_reflective_prompt(library: Library) -> None:
+    """Each session of the essay deck has one prompt in reflective structured dialogue style."""
+    for session in library.decks["essay"].sessions:
+        reflective = [p for p in session.prompts if p.kind == "reflective"]
+        assert len(reflective) == 1, session.id
+        assert "unsure" in reflective[0].text or "pulled two ways" in reflective[0].text
+
+
+def test_content_notes_match_the_text(library: Library) -> None:
+    """Text naming violence, policing, immigration or coercion carries a matching note."""
+    for prompt in library.prompts.values():
+        words = " ".join((prompt.text, *prompt.follow_ups)).lower()
+        notes = " ".join(prompt.content_notes)
+        for topic, (pattern, needed) in NOTE_RULES.items():
+            if re.search(pattern, words):
+                assert any(n in notes for n in needed), (prompt.id, topic)
+
+
+def test_essay_arguments_are_attributed(library: Library) -> None:
+    """A prompt carrying one of the essay's arguments says so ("The essay argues …")."""
+    for prompt in library.decks["essay"].prompts():
+        if prompt.argument is not None:
+            assert ATTRIBUTION.search(prompt.text), prompt.id
+
+
+def test_essay_carries_each_missing_argument(library: Library) -> None:
+    """The arguments the deck once lacked each have at least one prompt."""
+    carried = {p.argument for p in library.decks["essay"].prompts()}
+    for argument in ESSAY_ARGUMENTS:
+        assert argument in carried, argument
+    text = library.prompts["essay-05"].text.lower()
+    assert "racial bias" in text  # in the text people read, not only in `source`
+
+
+def test_rewritten_prompts_say_what_the_essay_says(library: Library) -> None:
+    """The wording fixed for faithfulness and for leading or disclosing questions stays fixed."""
+    prompts = library.prompts
+    assert "minimising, ending or demonising" in prompts["essay-08"].text
+    assert "these assumptions" not in prompts["essay-09"].text
+    assert "criminal records" not in prompts["essay-22"].text
+    assert "connected to this" in prompts["essay-01"].text
+    assert "may be in the room" in prompts["essay-13"].text
+    assert "your community" not in prompts["essay-20"].text
+    for prompt_id in ("essay-05", "essay-19"):
+        follow_ups = " ".join(prompts[prompt_id].follow_ups).lower()
+        assert "benefit" not in follow_ups and "hides" not in follow_ups, prompt_id
+    assert "who gains" not in prompts["essay-14"].text.lower()
+    assert "immigration" in " ".join(prompts["essay-15"].content_notes)
+    assert "policing" not in prompts["essay-26"].content_notes
+
+
+def test_grounding_is_invitation_with_a_non_body_option(library: Library) -> None:
+    """No grounding text opens with an order, and each set offers a non-body option."""
+    grounding = library.grounding
+    commands = re.compile(r"^(notice|breathe|look|try|take|name|go)\b", re.IGNORECASE)
+    for text in (*grounding.pause_texts, *grounding.break_steps):
+        assert not commands.match(text.strip()), text
+    for texts in (grounding.pause_texts, grounding.break_steps):
+        joined = " ".join(texts).lower()
+        assert "date" in joined and "sound" in joined
+
+
+def test_honest_limits_text_is_shipped(library: Library) -> None:
+    """The honest-limits text says keepers are peers and to leave out names, places and dates."""
+    limits = library.honest_limits
+    assert "not a crisis service" in limits
+    assert "names, places and dates" in limits
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from bot.services import circles
 from bot.services import prompts as prompt_service
 from bot.services.circles import Circle
 from bot.services.prompts import PromptError
-from cogs.prompts import DECK_DONE, pages
+from cogs.prompts import DECK_DONE, HEAVY_STOP, pages
 from tests.conftest import World
 from tests.test_circles import join, open_circle
 
@@ -360,6 +360,79 @@ async def test_used_up_deck_stops_the_schedule(world: World) -> None:
     assert len(await prompt_service.posted_ids(world.db, circle.id)) == len(deck)
 
 
+async def heavy_next(world: World, circle: Circle) -> Prompt:
+    """Record every prompt before the deck's first heavy one as posted; return the heavy one."""
+    deck = essay(world.bot.library)
+    index = next(i for i, p in enumerate(deck) if p.is_heavy)
+    for prompt in deck[:index]:
+        await prompt_service.record_posted(world.db, circle.id, prompt.id, None, NOW)
+    return deck[index]
+
+
+async def test_schedule_stops_before_a_heavy_prompt(world: World) -> None:
+    """Without include_heavy the schedule posts no heavy prompt: it stops and says why."""
+    thread, _ = await open_circle(world)
+    circle = await circle_of(world, thread)
+    heavy = await heavy_next(world, circle)
+    result = await world.mod.slash(thread, "prompt schedule", every_hours=1, first_at=soon(world))
+    assert "stop before a heavier prompt" in result.response.content
+    await advance(world, 3 * 60)
+    assert heavy.id not in await prompt_service.posted_ids(world.db, circle.id)
+    assert thread.last_message.content == HEAVY_STOP.format(id=heavy.id, deck="essay")
+    assert await prompt_service.get_schedule(world.db, circle.id) is None
+    count = len(thread.history())
+    await advance(world, 2 * 3600)
+    assert len(thread.history()) == count
+
+
+async def test_schedule_with_include_heavy_posts_it(world: World) -> None:
+    """With include_heavy the keeper chose it: the heavy prompt goes out behind Show prompt."""
+    thread, _ = await open_circle(world)
+    circle = await circle_of(world, thread)
+    heavy = await heavy_next(world, circle)
+    await world.mod.slash(
+        thread, "prompt schedule", every_hours=1, first_at=soon(world), include_heavy=True
+    )
+    await advance(world, 3 * 60)
+    assert (await prompt_service.posted_ids(world.db, circle.id))[-1] == heavy.id
+    assert "ck:prompt:show" in " ".join(custom_ids(thread.last_message))
+    assert heavy.text[:60] not in description(thread.last_message)
+
+
+async def test_keeper_previews_a_heavy_prompt_privately(world: World) -> None:
+    """/prompt list with preview shows a heavy prompt's text only to the keeper; nothing posts."""
+    thread, _ = await open_circle(world)
+    heavy = next(p for p in essay(world.bot.library) if p.is_heavy)
+    count = len(thread.history())
+    mark = len(world.env.http_requests)
+    result = await world.mod.slash(thread, "prompt list", deck="essay", preview=heavy.id)
+    assert result.ephemeral
+    assert heavy.text in description(result.response.message)
+    assert len(thread.history()) == count
+    posts = [r for r in world.env.http_requests[mark:] if r.path.endswith("/messages")]
+    assert posts == []
+    missing = await world.mod.slash(thread, "prompt list", deck="essay", preview="essay-999")
+    assert missing.ephemeral and "has no prompt" in missing.response.content
+
+
+async def test_next_shows_the_session_title_when_a_session_starts(world: World) -> None:
+    """The first prompt of each session carries its title; the ones after it don't."""
+    thread, _ = await open_circle(world)
+    circle = await circle_of(world, thread)
+    deck = world.bot.library.deck("essay")
+    assert deck is not None
+    first, second = deck.sessions[0], deck.sessions[1]
+    result = await world.mod.slash(thread, "prompt next")
+    assert f"New session: {first.title}" in description(thread.last_message)
+    assert first.title in result.response.content
+    await world.mod.slash(thread, "prompt next")
+    assert "New session" not in description(thread.last_message)
+    for prompt in first.prompts[2:]:
+        await prompt_service.record_posted(world.db, circle.id, prompt.id, None, NOW)
+    await world.mod.slash(thread, "prompt next")
+    assert f"New session: {second.title}" in description(thread.last_message)
+
+
 async def test_unschedule_stops_posting(world: World) -> None:
     """/prompt unschedule stops the schedule before it posts anything."""
     thread, _ = await open_circle(world)
@@ -464,7 +537,7 @@ async def test_set_schedule_validates_and_defaults(db: Database) -> None:
     with pytest.raises(PromptError, match="already passed"):
         await prompt_service.set_schedule(db, circle.id, 2, NOW, NOW)
     schedule = await prompt_service.set_schedule(db, circle.id, 2, None, NOW)
-    assert schedule == (circle.id, 2, NOW + timedelta(hours=2))
+    assert schedule == (circle.id, 2, NOW + timedelta(hours=2), False)
     later = NOW + timedelta(days=3)
     replaced = await prompt_service.set_schedule(db, circle.id, 24, later, NOW)
     assert replaced.next_at == later and replaced.every_hours == 24

@@ -43,6 +43,7 @@ async def test_resources_card_has_shipped_and_server_entries(world: World) -> No
         "setup resources add",
         name="Harbour Peer Line",
         contact="0800 000 000",
+        police="never",
         confidentiality="Run by peers; never calls police.",
     )
     assert "Added" in added.response.content
@@ -56,6 +57,53 @@ async def test_resources_card_has_shipped_and_server_entries(world: World) -> No
     )
 
 
+async def test_card_puts_police_policy_before_each_number(world: World) -> None:
+    """Every entry on the card says what the service says about police before its contact."""
+    await world.admin.slash(
+        world.general,
+        "setup resources add",
+        name="Harbour Peer Line",
+        contact="0800 000 000",
+        police="only-in-stated-cases",
+        police_cases="if you ask them to",
+    )
+    # An entry stored before the police choice was asked: the column default applies.
+    await world.db.execute(
+        "INSERT INTO guild_resources (guild_id, name, contact, confidentiality, added_at)"
+        " VALUES (?, 'Old Line', '0800 111 111', 'Not stated.', '2026-01-01')",
+        (world.guild.id,),
+    )
+    shown = await world.alice.slash(world.general, "resources")
+    text = shown.response.embeds[0].description
+    assert "none of them is an emergency service" in text
+    assert "911 sends police as well as medical help" in text
+    entries = text.split("\n\n")[1:]
+    contacts = ["0800 000 000", "0800 111 111", *(r.contact for r in world.bot.library.resources)]
+    assert len(entries) == len(contacts)
+    for entry, contact in zip(entries, contacts, strict=True):
+        assert entry.index("*Police:*") < entry.index(contact), entry
+    assert "only: if you ask them to" in entries[0]
+    assert "Does not say whether it contacts police" in entries[1]
+    hotline = next(e for e in entries if "Trafficking Hotline" in e)
+    assert "May share what you say with police." in hotline
+    assert "Polaris" not in hotline.split("\n")[0]
+    listed = await world.admin.slash(world.general, "setup resources list")
+    assert "police: not-stated" in listed.response.content
+
+
+async def test_stated_cases_without_cases_is_refused(world: World) -> None:
+    """Choosing "only in stated cases" without saying which is refused and stores nothing."""
+    result = await world.admin.slash(
+        world.general,
+        "setup resources add",
+        name="Harbour Peer Line",
+        contact="0800 000 000",
+        police="only-in-stated-cases",
+    )
+    assert result.ephemeral and "in which cases" in result.response.content
+    assert await world.db.fetchval("SELECT count(*) FROM guild_resources") == 0
+
+
 @pytest.mark.parametrize(
     ("options", "field"),
     [({"name": " ", "contact": "123"}, "name"), ({"name": "X", "contact": " "}, "contact")],
@@ -64,7 +112,9 @@ async def test_resource_without_name_or_contact_is_refused(
     world: World, options: dict[str, str], field: str
 ) -> None:
     """A server resource missing its name or contact is refused with the field named."""
-    result = await world.admin.slash(world.general, "setup resources add", **options)
+    result = await world.admin.slash(
+        world.general, "setup resources add", police="not-stated", **options
+    )
     assert result.ephemeral
     assert field in result.response.content
     assert await world.db.fetchval("SELECT count(*) FROM guild_resources") == 0

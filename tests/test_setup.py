@@ -90,6 +90,9 @@ async def test_about_explains_the_anonymity_promise(world: World) -> None:
     text = result.response.content
     assert "Moderators, other members, and anyone holding only the bot's database" in text
     assert "strict" in text
+    assert len(text) <= 2000
+    limits = [e for e in result.response.embeds if e.title == "Honest limits"]
+    assert limits and "not a crisis service" in (limits[0].description or "")
 
 
 async def test_upgrade_turns_the_delay_on_for_servers_that_had_none(tmp_path: Path) -> None:

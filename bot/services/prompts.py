@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from bot.db import Database
-from bot.decks import MAX_CONTENT_NOTE, MAX_PROMPT_TEXT, Library, Prompt
+from bot.decks import MAX_CONTENT_NOTE, MAX_PROMPT_TEXT, Library, Prompt, Session
 from bot.services.circles import Circle
 
 CUSTOM_PREFIX = "c"
@@ -41,11 +41,16 @@ class PromptError(Exception):
 
 
 class Schedule(NamedTuple):
-    """A circle's posting schedule: a prompt every `every_hours`, the next one at `next_at`."""
+    """A circle's posting schedule: a prompt every `every_hours`, the next one at `next_at`.
+
+    Heavy prompts are posted automatically only when `include_heavy` is set; otherwise the
+    schedule stops before one.
+    """
 
     circle_id: int
     every_hours: int
     next_at: datetime
+    include_heavy: bool = False
 
 
 def _stamp(moment: datetime) -> str:
@@ -98,6 +103,25 @@ async def next_prompt(db: Database, library: Library, circle: Circle) -> Prompt 
         if prompt.id not in posted:
             return prompt
     return None
+
+
+async def session_started_by(
+    db: Database, library: Library, circle_id: int, prompt: Prompt
+) -> Session | None:
+    """The deck session this prompt opens in the circle: nothing from it was posted there yet.
+
+    None for a circle's own prompts and for a prompt inside a session already begun.
+    """
+    deck = library.deck(prompt.deck_id) if prompt.deck_id else None
+    if deck is None:
+        return None
+    session = next((s for s in deck.sessions if s.id == prompt.session_id), None)
+    if session is None:
+        return None
+    posted = set(await posted_ids(db, circle_id))
+    if any(p.id in posted for p in session.prompts):
+        return None
+    return session
 
 
 async def find_prompt(
@@ -205,6 +229,7 @@ def _schedule(row: sqlite3.Row) -> Schedule:
         circle_id=row["circle_id"],
         every_hours=row["every_hours"],
         next_at=datetime.fromisoformat(row["next_at"]),
+        include_heavy=bool(row["include_heavy"]),
     )
 
 
@@ -219,9 +244,12 @@ async def set_schedule(
     every_hours: int,
     first_at: datetime | None,
     now: datetime,
+    *,
+    include_heavy: bool = False,
 ) -> Schedule:
     """Post a prompt in the circle every `every_hours`, first at `first_at` (default: one
-    interval from now). Replaces any earlier schedule.
+    interval from now). Replaces any earlier schedule. Heavy prompts are posted only when
+    `include_heavy` is set.
 
     Raises PromptError when the interval is out of range or `first_at` is not in the future.
     """
@@ -236,10 +264,11 @@ async def set_schedule(
     elif first_at <= now:
         raise PromptError("The first prompt's time has already passed; choose a later one.")
     await db.execute(
-        "INSERT INTO prompt_schedules (circle_id, every_hours, next_at) VALUES (?, ?, ?)"
+        "INSERT INTO prompt_schedules (circle_id, every_hours, next_at, include_heavy)"
+        " VALUES (?, ?, ?, ?)"
         " ON CONFLICT (circle_id) DO UPDATE SET every_hours = excluded.every_hours,"
-        " next_at = excluded.next_at",
-        (circle_id, every_hours, _stamp(first_at)),
+        " next_at = excluded.next_at, include_heavy = excluded.include_heavy",
+        (circle_id, every_hours, _stamp(first_at), int(include_heavy)),
     )
     schedule = await get_schedule(db, circle_id)
     assert schedule is not None

@@ -73,7 +73,7 @@ async def add_resource(
         )
     await db.insert(
         "INSERT INTO guild_resources (guild_id, name, contact, url, region, confidentiality,"
-        " added_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " police, police_cases, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             guild_id,
             resource.name,
@@ -81,6 +81,8 @@ async def add_resource(
             resource.url,
             resource.region,
             resource.confidentiality,
+            resource.police,
+            resource.police_cases,
             now.isoformat(),
         ),
     )
@@ -102,6 +104,8 @@ async def server_resources(db: Database, guild_id: int) -> list[tuple[int, Resou
                 region=r["region"],
                 confidentiality=r["confidentiality"],
                 checked=None,
+                police=r["police"],
+                police_cases=r["police_cases"],
             ),
         )
         for r in rows

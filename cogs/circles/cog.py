@@ -85,6 +85,7 @@ async def refresh_card(bot: CircleBot, circle: Circle) -> None:
         await circles.agreements(bot.db, circle.id),
         _deck_title(bot, circle.deck_id),
         await circles.head_count(bot.db, circle.id),
+        bot.library.honest_limits,
     )
     try:
         await channel.get_partial_message(circle.card_message_id).edit(
@@ -246,6 +247,7 @@ class Circles(commands.GroupCog, group_name="circle"):
                     agreements,
                     _deck_title(self.bot, circle.deck_id),
                     await circles.head_count(self.bot.db, circle.id),
+                    self.bot.library.honest_limits,
                 ),
                 view=card_view(circle),
                 allowed_mentions=NO_MENTIONS,

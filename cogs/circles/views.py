@@ -30,6 +30,7 @@ def card_embed(
     agreements: Sequence[CircleAgreement],
     deck_title: str,
     head_count: int | None = None,
+    honest_limits: str = "",
 ) -> discord.Embed:
     embed = discord.Embed(title=circle.name, colour=CARD_COLOUR)
     if not circle.is_open:
@@ -53,6 +54,8 @@ def card_embed(
         notes.append(small)
     if notes:
         embed.add_field(name="Anonymous posting", value="\n".join(notes)[:1024], inline=False)
+    if honest_limits:
+        embed.add_field(name="Honest limits", value=honest_limits[:1024], inline=False)
     return embed
 
 
