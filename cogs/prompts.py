@@ -16,18 +16,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.buttons import NUMBER, SLUG, PersistentButton, persistent_view
 from bot.client import CircleBot
 from bot.decks import Prompt
-from bot.errors import NO_MENTIONS, UserFacingError
+from bot.layer.access import Here, keeper_here
+from bot.layer.breaks import BreakButton
+from bot.layer.buttons import NUMBER, SLUG, PersistentButton, persistent_view
+from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.layer.posting import ReplyButton
+from bot.layer.threads import get_thread
+from bot.layer.timing import sleep_until_due, wake_by
 from bot.services import circles
 from bot.services import prompts as prompt_service
 from bot.services.prompts import PromptError
-from bot.timing import sleep_until_due, wake_by
-from cogs.anonymous import ReplyButton
-from cogs.circles.access import Here, keeper_here
-from cogs.circles.cog import get_thread
-from cogs.circles.views import BreakButton
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from discord.ext import commands
 
 from bot.client import CircleBot
 from bot.decks import POLICE_MAY, POLICE_NEVER, POLICE_NOT_STATED, POLICE_STATED_CASES
-from bot.discord_utils import log_action, require_member
-from bot.errors import NO_MENTIONS, UserFacingError
+from bot.layer.discord_utils import log_action, require_member
+from bot.layer.errors import NO_MENTIONS, UserFacingError
 from bot.services import config as config_service
 from bot.services import safety
 from bot.services.config import DEFAULT_DELAY_SECONDS, DELAY_NOTICE, GuildConfig, describe_delay

@@ -15,7 +15,7 @@ import simcord
 
 from bot.client import CircleBot, create_bot
 from bot.db import Database
-from bot.errors import describe_error
+from bot.layer.errors import describe_error
 from bot.services import config as config_service
 from bot.settings import Settings
 

@@ -17,7 +17,7 @@ from discord.ext import commands
 from bot import __main__ as entry
 from bot.client import EXTENSIONS, create_bot
 from bot.db import Database, DatabaseError, Migration, discover_migrations
-from bot.errors import UserFacingError
+from bot.layer.errors import UserFacingError
 from bot.settings import Settings, SettingsError
 from tests.conftest import make_settings
 

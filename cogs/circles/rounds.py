@@ -2,7 +2,7 @@
 
 Anonymous rounds know the holder only by a holder key made for that round (see
 `bot.services.structure.holder_key`), and their shares go through the anonymous flow
-(`cogs.anonymous.submit_post`); passing never asks for a reason and is not announced.
+(`bot.layer.posting.submit_post`); passing never asks for a reason and is not announced.
 A member who has not accepted the newest agreements still gets the piece, and is asked
 privately, when they take their turn, to accept them before sharing (or to pass).
 """
@@ -14,24 +14,25 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 
-from bot.buttons import TOKEN, PersistentButton, one_of, persistent_view
 from bot.decks import Prompt
-from bot.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
+from bot.layer.access import Here, NeedsAgreement, circle_here, keeper_here
+from bot.layer.buttons import TOKEN, PersistentButton, one_of, persistent_view
+from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
+from bot.layer.posting import EditDraftButton, submit_post
+from bot.layer.threads import get_thread
 from bot.services import anonymous as anon
 from bot.services import circles, structure
 from bot.services import prompts as prompt_service
 from bot.services.anonymous import AnonError
 from bot.services.circles import Circle
 from bot.services.structure import Moved, Round, StructureError, Turn
-from cogs.circles.access import Here, NeedsAgreement, circle_here, keeper_here
 from cogs.circles.common import (
     STRUCTURE_COLOUR,
     local_time,
     quote_block,
-    thread_of,
     user_error,
-    wake_clock,
 )
+from cogs.circles.views import JoinButton
 
 if TYPE_CHECKING:
     from bot.client import CircleBot
@@ -84,8 +85,6 @@ class TakeTurnButton(
     token: str
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
-        from cogs.circles.views import JoinButton
-
         bot: CircleBot = interaction.client
         here, rnd = await holder_here(bot, interaction, self.token)
         view = persistent_view()
@@ -212,8 +211,6 @@ class ShareModal(ErrorHandlingModal):
             return
         # Anonymous words never travel in an interaction response: keep them as a draft the
         # author can reopen in the posting form (a modal) and post anonymously after all.
-        from cogs.anonymous import EditDraftButton
-
         here = await circle_here(bot, interaction)
         try:
             label_key = bot.circle_keys.label_key(here.circle, here.member.id)
@@ -280,8 +277,6 @@ class ShareModal(ErrorHandlingModal):
     async def _share_anonymously(
         self, bot: CircleBot, interaction: discord.Interaction[Any], here: Here, rnd: Round
     ) -> None:
-        from cogs.anonymous import submit_post
-
         try:
             key = bot.circle_keys.label_key(here.circle, here.member.id)
         except AnonError as error:
@@ -471,7 +466,7 @@ async def start_round(
         )
     except (StructureError, AnonError) as error:
         raise user_error(error) from None
-    wake_clock(bot, rnd.turn_ends_at)
+    bot.clock.wake(rnd.turn_ends_at)
     try:
         await here.thread.send(
             round_intro(rnd, prompt, len(member_ids)), allowed_mentions=NO_MENTIONS
@@ -535,7 +530,7 @@ async def end_forgotten_rounds(bot: CircleBot) -> None:
     for circle_id in await structure.anonymous_rounds_in_strict_circles(bot.db):
         ended = await structure.end_round(bot.db, circle_id)
         circle = await circles.get_circle(bot.db, circle_id)
-        thread = await thread_of(bot, circle) if circle is not None else None
+        thread = await get_thread(bot, circle) if circle is not None else None
         if thread is None or ended is None:
             continue
         await _retire_turn_message(thread, ended)

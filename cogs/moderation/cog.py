@@ -11,17 +11,10 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.client import CircleBot
-from bot.discord_utils import log_action, require_member, require_moderator
-from bot.errors import NO_MENTIONS, UserFacingError
-from bot.services import anonymous as anon
-from bot.services import circles
-from bot.services import moderation as mod
-from bot.services.anonymous import AnonError, AnonPost
-from bot.services.config import get_config
-from bot.services.moderation import Report
-from cogs.anonymous import post_embed
-from cogs.moderation.actions import find_post, remove_post
-from cogs.moderation.helpers import (
+from bot.layer.discord_utils import log_action, require_member, require_moderator
+from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.layer.moderation.actions import find_post, remove_post
+from bot.layer.moderation.helpers import (
     ReportTarget,
     clean_input,
     fit_lines,
@@ -29,8 +22,15 @@ from cogs.moderation.helpers import (
     until_text,
     user_message,
 )
-from cogs.moderation.modals import ReportModal
-from cogs.moderation.views import held_view, report_view
+from bot.layer.moderation.modals import ReportModal
+from bot.layer.moderation.views import held_view, report_view
+from bot.layer.posting import post_embed
+from bot.services import anonymous as anon
+from bot.services import circles
+from bot.services import moderation as mod
+from bot.services.anonymous import AnonError, AnonPost
+from bot.services.config import get_config
+from bot.services.moderation import Report
 
 log = logging.getLogger(__name__)
 

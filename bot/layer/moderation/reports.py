@@ -5,20 +5,22 @@ moderator or keeper) and what moderators see of it.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.client import CircleBot
-from bot.discord_utils import is_moderator, require_member, text_channel
-from bot.errors import NO_MENTIONS, UserFacingError
+from bot.layer.discord_utils import is_moderator, require_member, text_channel
+from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.layer.moderation.helpers import ReportTarget, queue_ping, report_embed, user_message
+from bot.layer.moderation.views import report_view
 from bot.services import anonymous as anon
 from bot.services import circles
 from bot.services import moderation as mod
 from bot.services.config import GuildConfig, get_config
 from bot.services.moderation import ModerationError
-from cogs.moderation.helpers import ReportTarget, queue_ping, report_embed, user_message
-from cogs.moderation.views import report_view
+
+if TYPE_CHECKING:
+    from bot.client import CircleBot
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import discord
 
-from bot.errors import NO_MENTIONS, UserFacingError
+from bot.layer.errors import NO_MENTIONS, UserFacingError
 from bot.services import moderation as mod
 from bot.services.anonymous import AnonError
 from bot.services.config import GuildConfig

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Self
 
 import discord
 
-from bot.errors import GuardedItem
+from bot.layer.errors import GuardedItem
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,13 +5,14 @@ find the anonymous post a moderator named, and remove it as the bot.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.client import CircleBot
-from bot.discord_utils import is_moderator, log_action, require_member
-from bot.errors import NO_MENTIONS, UserFacingError
+from bot.layer.discord_utils import is_moderator, log_action, require_member
+from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.layer.moderation.helpers import until_text, user_message
+from bot.layer.threads import get_thread
 from bot.services import anonymous as anon
 from bot.services import circles
 from bot.services import moderation as mod
@@ -19,9 +20,9 @@ from bot.services.anonymous import AnonError, AnonPost
 from bot.services.circles import Circle
 from bot.services.config import describe_delay, get_config
 from bot.services.moderation import ModerationError
-from cogs.anonymous import Anonymous
-from cogs.circles.cog import get_thread
-from cogs.moderation.helpers import until_text, user_message
+
+if TYPE_CHECKING:
+    from bot.client import CircleBot
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +154,7 @@ async def decide_held_post(
         unless=interaction.message,
     )
     if decision == "approve" and decided:
-        cog = bot.get_cog("Anonymous")
-        if isinstance(cog, Anonymous):
-            await cog.queued(post)
+        await bot.outbox.queued(post)
 
 
 async def decide_report(

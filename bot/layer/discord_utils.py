@@ -9,7 +9,7 @@ from typing import Any
 import discord
 
 from bot.db import Database
-from bot.errors import NO_MENTIONS, UserFacingError
+from bot.layer.errors import NO_MENTIONS, UserFacingError
 from bot.services import modlog
 from bot.services.config import GuildConfig, get_config
 

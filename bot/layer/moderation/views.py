@@ -1,4 +1,4 @@
-"""The moderators' persistent buttons, and the Report button on anonymous posts."""
+"""The moderators' persistent buttons: decisions on held posts and on reports."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ from typing import Any
 
 import discord
 
-from bot.buttons import TOKEN, PersistentButton, one_of, persistent_view
-from bot.discord_utils import require_member
-from bot.errors import UserFacingError
+from bot.layer.buttons import TOKEN, PersistentButton, one_of, persistent_view
+from bot.layer.moderation.actions import decide_held_post, decide_report
 from bot.services.moderation import Report
-from cogs.moderation.actions import decide_held_post, decide_report
-from cogs.moderation.helpers import ReportTarget
 
 HELD_BUTTONS = {
     "approve": ("Approve", discord.ButtonStyle.success),
@@ -23,19 +20,6 @@ REPORT_BUTTONS = {
     "dismissed": ("Dismiss", discord.ButtonStyle.secondary),
     "handled": ("Mark handled", discord.ButtonStyle.success),
 }
-
-
-class ReportButton(PersistentButton, prefix="ck:mod:report", label="Report"):
-    """Report, on every anonymous post: the reported message is the one carrying the button."""
-
-    async def run(self, interaction: discord.Interaction[Any]) -> None:
-        # Imported on use: the form files a report whose own buttons are defined here.
-        from cogs.moderation.modals import ReportModal
-
-        require_member(interaction)
-        if interaction.message is None:
-            raise UserFacingError("That message is gone, so there is nothing to report.")
-        await interaction.response.send_modal(ReportModal(ReportTarget.of(interaction.message)))
 
 
 class HeldPostButton(
@@ -73,13 +57,8 @@ class ReportDecisionButton(
 
 
 def add_review_buttons(view: discord.ui.View, token: str) -> None:
-    """Block author, for the review queue's held posts (cogs.anonymous builds that view)."""
+    """Block author, for the review queue's held posts (bot.layer.posting builds that view)."""
     view.add_item(HeldPostButton("block", token))
-
-
-def add_post_buttons(view: discord.ui.View) -> None:
-    """Report, for every anonymous post (cogs.anonymous builds that view)."""
-    view.add_item(ReportButton())
 
 
 def held_view(token: str) -> discord.ui.View:
