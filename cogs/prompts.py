@@ -18,9 +18,10 @@ from discord.ext import commands, tasks
 
 from bot.client import CircleBot
 from bot.decks import Prompt
+from bot.layer import custom_ids as ids
 from bot.layer.access import Here, keeper_here
 from bot.layer.breaks import BreakButton
-from bot.layer.buttons import NUMBER, SLUG, PersistentButton, persistent_view
+from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.errors import NO_MENTIONS, UserFacingError
 from bot.layer.posting import ReplyButton
 from bot.layer.threads import get_thread
@@ -144,8 +145,7 @@ async def send_pages(
 
 class ShowPromptButton(
     PersistentButton,
-    prefix="ck:prompt:show",
-    fields={"circle_id": NUMBER, "prompt_id": SLUG},
+    custom_id=ids.SHOW_PROMPT,
     label="Show prompt",
     style=discord.ButtonStyle.primary,
 ):

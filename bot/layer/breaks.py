@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.layer.buttons import NUMBER, PersistentButton, persistent_view
+from bot.layer import custom_ids as ids
+from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.discord_utils import require_member, text_channel
 from bot.layer.errors import NO_MENTIONS, UserFacingError
 from bot.layer.resource_card import resource_embed
@@ -27,9 +28,7 @@ BREAK_COLOUR = discord.Colour.from_rgb(180, 142, 173)
 
 class BreakButton(
     PersistentButton,
-    prefix="ck:circle:break",
-    fields={"circle_id": NUMBER},
-    optional_last=True,
+    custom_id=ids.BREAK,
     label="I need a break",
 ):
     """I need a break: private grounding steps and support contacts; tells nobody.
@@ -54,8 +53,7 @@ class BreakButton(
 
 class AskKeeperButton(
     PersistentButton,
-    prefix="ck:circle:break:ask",
-    fields={"circle_id": NUMBER},
+    custom_id=ids.ASK_KEEPER,
     label="Ask a keeper to check in with me",
 ):
     """Ask a keeper to check in with me: the only way a break is ever told to anyone."""

@@ -21,9 +21,10 @@ import aiohttp
 import discord
 from discord.ext import tasks
 
+from bot.layer import custom_ids as ids
 from bot.layer.access import open_circle, participant_here
 from bot.layer.breaks import AskKeeperButton, BreakButton
-from bot.layer.buttons import TOKEN, PersistentButton, one_of, persistent_view
+from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.discord_utils import (
     delete_queue_messages,
     log_action,
@@ -31,9 +32,13 @@ from bot.layer.discord_utils import (
     text_channel,
 )
 from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, ErrorHandlingView, UserFacingError
-from bot.layer.moderation.actions import decide_held_post
 from bot.layer.moderation.modals import ReportButton, add_post_buttons
-from bot.layer.moderation.views import HeldPostButton, ReportDecisionButton, add_review_buttons
+from bot.layer.moderation.views import (
+    HeldPostButton,
+    ReportDecisionButton,
+    ReviewButton,
+    add_review_buttons,
+)
 from bot.layer.threads import get_thread
 from bot.layer.timing import sleep_until_due, wake_by
 from bot.services import anonymous as anon
@@ -351,9 +356,7 @@ class PostModal(ErrorHandlingModal):
 
 class ReplyButton(
     PersistentButton,
-    prefix="ck:anon:reply",
-    fields={"token": TOKEN},
-    optional_last=True,
+    custom_id=ids.REPLY,
     label="Reply anonymously",
 ):
     """Reply anonymously, on prompts and anonymous posts: the reply references that message.
@@ -386,8 +389,7 @@ async def _held_draft(bot: CircleBot, token: str) -> AnonPost:
 
 class PostAnywayButton(
     PersistentButton,
-    prefix="ck:anon:confirm",
-    fields={"token": TOKEN},
+    custom_id=ids.POST_ANYWAY,
     label="Post anyway",
     style=discord.ButtonStyle.danger,
 ):
@@ -409,9 +411,7 @@ class PostAnywayButton(
         )
 
 
-class EditDraftButton(
-    PersistentButton, prefix="ck:anon:edit", fields={"token": TOKEN}, label="Edit"
-):
+class EditDraftButton(PersistentButton, custom_id=ids.EDIT_DRAFT, label="Edit"):
     token: str
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
@@ -428,26 +428,6 @@ class EditDraftButton(
                 note=draft.content_note,
             )
         )
-
-
-class ReviewButton(
-    PersistentButton,
-    prefix="ck:anon",
-    fields={"decision": one_of("approve", "reject"), "token": TOKEN},
-):
-    """Approve / Reject on a held post in the moderators' queue."""
-
-    decision: str
-    token: str
-
-    def look(self) -> tuple[str, discord.ButtonStyle]:
-        approve = self.decision == "approve"
-        style = discord.ButtonStyle.success if approve else discord.ButtonStyle.danger
-        return self.decision.title(), style
-
-    async def run(self, interaction: discord.Interaction[Any]) -> None:
-        # The same decision as the buttons in /mod queue: one implementation for both.
-        await decide_held_post(interaction.client, interaction, self.token, self.decision)
 
 
 def review_view(token: str) -> discord.ui.View:
@@ -582,9 +562,7 @@ async def _take_back_waiting(
             return
         thread = await get_thread(bot, circle)
         try:
-            found = (
-                await find_message_with(thread, f"ck:anon:reply:{post.token}") if thread else None
-            )
+            found = await find_message_with(thread, ids.REPLY.make(post.token)) if thread else None
             if found is not None and thread is not None:
                 await thread.get_partial_message(found).delete()
         except discord.HTTPException:
@@ -724,7 +702,7 @@ async def send_for_review(bot: CircleBot, circle: Circle, post: AnonPost) -> Non
         found = None
         if post.queue_tries:
             # An earlier try may have reached Discord before it failed.
-            found = await find_message_with(channel, f"ck:anon:approve:{post.token}")
+            found = await find_message_with(channel, ids.REVIEW.make("approve", post.token))
         if found is None:
             message = await channel.send(
                 ping, embed=embed, view=review_view(post.token), allowed_mentions=mentions
@@ -903,7 +881,7 @@ class Outbox:
             return await self._failed(post, circle, None, None, now, may_have_gone_out=False)
         if post.status == "sending":
             try:
-                found = await find_message_with(thread, f"ck:anon:reply:{post.token}")
+                found = await find_message_with(thread, ids.REPLY.make(post.token))
             except SEND_ERRORS as error:
                 return await self._failed(post, circle, thread, error, now, may_have_gone_out=True)
             if found is not None:

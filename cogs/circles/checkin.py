@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.layer import custom_ids as ids
 from bot.layer.access import keeper_here, member_or_keeper_here
-from bot.layer.buttons import SLUG, TOKEN, PersistentButton, persistent_view
+from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
 from bot.layer.posting import submit_post
 from bot.services import anonymous as anon
@@ -122,8 +123,7 @@ def _reflection(takeaway: str, care: str) -> str:
 
 class CheckinButton(
     PersistentButton,
-    prefix="ck:circle:checkin",
-    fields={"token": TOKEN, "option": SLUG},
+    custom_id=ids.CHECKIN,
 ):
     """One weather option. The click is counted once, in memory, and answered privately."""
 
@@ -235,7 +235,7 @@ class CheckoutModal(ErrorHandlingModal):
 
 class CheckoutButton(
     PersistentButton,
-    prefix="ck:circle:checkout",
+    custom_id=ids.CHECKOUT,
     label="Check out",
     style=discord.ButtonStyle.primary,
 ):

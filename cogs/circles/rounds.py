@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import discord
 
 from bot.decks import Prompt
+from bot.layer import custom_ids as ids
 from bot.layer.access import Here, NeedsAgreement, circle_here, keeper_here
-from bot.layer.buttons import TOKEN, PersistentButton, one_of, persistent_view
+from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
 from bot.layer.posting import EditDraftButton, submit_post
 from bot.layer.threads import get_thread
@@ -75,8 +76,7 @@ def round_intro(rnd: Round, prompt: Prompt | None, people: int) -> str:
 
 class TakeTurnButton(
     PersistentButton,
-    prefix="ck:circle:turn",
-    fields={"token": TOKEN},
+    custom_id=ids.TAKE_TURN,
     label="Take my turn",
     style=discord.ButtonStyle.primary,
 ):
@@ -116,8 +116,7 @@ class TakeTurnButton(
 
 class TurnChoiceButton(
     PersistentButton,
-    prefix="ck:circle:turn",
-    fields={"action": one_of("share", "pass", "later"), "token": TOKEN},
+    custom_id=ids.TURN_CHOICE,
 ):
     """Share, Pass or Come back to me, shown privately to the holder."""
 

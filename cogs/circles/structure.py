@@ -21,7 +21,7 @@ import discord
 
 from bot.layer.access import member_or_keeper_here
 from bot.layer.breaks import BREAK_COLOUR
-from bot.layer.buttons import TOKEN as TOKEN_FIELD
+from bot.layer.custom_ids import TOKEN as TOKEN_FIELD
 from bot.layer.threads import get_thread
 from bot.services import circles, structure
 from cogs.circles.checkin import (

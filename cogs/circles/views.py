@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.layer import custom_ids as ids
 from bot.layer.access import open_circle
 from bot.layer.breaks import BreakButton
-from bot.layer.buttons import NUMBER, PersistentButton, persistent_view
+from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.discord_utils import require_member
 from bot.layer.errors import NO_MENTIONS, UserFacingError
 from bot.layer.threads import get_thread
@@ -82,8 +83,7 @@ def agreements_embed(circle: Circle, agreements: Sequence[CircleAgreement]) -> d
 
 class JoinButton(
     PersistentButton,
-    prefix="ck:circle:join",
-    fields={"circle_id": NUMBER},
+    custom_id=ids.JOIN,
     label="Join",
     style=discord.ButtonStyle.primary,
 ):
@@ -99,8 +99,7 @@ class JoinButton(
 
 class AgreeButton(
     PersistentButton,
-    prefix="ck:circle:agree",
-    fields={"circle_id": NUMBER, "count": NUMBER},
+    custom_id=ids.AGREE,
     label="I agree",
     style=discord.ButtonStyle.success,
 ):
@@ -120,7 +119,7 @@ class AgreeButton(
         await join_circle(bot, interaction, circle)
 
 
-class NotNowButton(PersistentButton, prefix="ck:circle:notnow", label="Not now"):
+class NotNowButton(PersistentButton, custom_id=ids.NOT_NOW, label="Not now"):
     """Not now: closes the agreements without joining, and without asking why."""
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.layer import custom_ids as ids
 from bot.layer.buttons import PersistentButton
 from bot.layer.discord_utils import require_member
 from bot.layer.errors import ErrorHandlingModal, UserFacingError
@@ -52,7 +53,7 @@ class ReportModal(ErrorHandlingModal):
         )
 
 
-class ReportButton(PersistentButton, prefix="ck:mod:report", label="Report"):
+class ReportButton(PersistentButton, custom_id=ids.REPORT, label="Report"):
     """Report, on every anonymous post: the reported message is the one carrying the button."""
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:

@@ -6,7 +6,8 @@ from typing import Any
 
 import discord
 
-from bot.layer.buttons import TOKEN, PersistentButton, one_of, persistent_view
+from bot.layer import custom_ids as ids
+from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.moderation.actions import decide_held_post, decide_report
 from bot.services.moderation import Report
 
@@ -22,12 +23,11 @@ REPORT_BUTTONS = {
 }
 
 
-class HeldPostButton(
-    PersistentButton,
-    prefix="ck:mod",
-    fields={"decision": one_of(*HELD_BUTTONS), "token": TOKEN},
-):
-    """Block author beside Approve / Reject in the queue; all three in `/mod queue`."""
+class HeldPostButton(PersistentButton, custom_id=ids.HELD_POST):
+    """A moderator's decision on a held post: Approve, Reject or Block author.
+
+    All three in `/mod queue`; Block author beside `ReviewButton`'s Approve / Reject in the
+    queue channel."""
 
     decision: str
     token: str
@@ -39,10 +39,14 @@ class HeldPostButton(
         await decide_held_post(interaction.client, interaction, self.token, self.decision)
 
 
+class ReviewButton(HeldPostButton, custom_id=ids.REVIEW):
+    """Approve / Reject on a held post in the queue channel: the same decision as
+    `HeldPostButton`, under the custom id those messages have carried from the start."""
+
+
 class ReportDecisionButton(
     PersistentButton,
-    prefix="ck:mod:report",
-    fields={"decision": one_of(*REPORT_BUTTONS), "token": TOKEN},
+    custom_id=ids.REPORT_DECISION,
 ):
     """Remove message / Dismiss / Mark handled on a report."""
 
