@@ -21,11 +21,9 @@ from bot.layer.posting import (
     own_posts_circle,
     post_modal,
     status_words,
-    user_message,
 )
 from bot.services import anonymous as anon
 from bot.services import circles
-from bot.services.anonymous import AnonError
 
 
 @app_commands.guild_only()
@@ -49,10 +47,7 @@ class Anonymous(commands.GroupCog, group_name="anon"):
 
     def _label_key(self, here: Here) -> bytes:
         """The member's label key in this circle, recomputed: it is never stored by id."""
-        try:
-            return self.bot.circle_keys.label_key(here.circle, here.member.id)
-        except AnonError as error:
-            raise user_message(error) from None
+        return self.bot.circle_keys.label_key(here.circle, here.member.id)
 
     # commands ------------------------------------------------------------------------------
 

@@ -270,7 +270,7 @@ _WATCH_STEP = 5  # how finely the watcher samples the thread, in seconds
 async def _watch_world(settings: Settings) -> AsyncIterator[World]:
     """The bot in a simulated server whose delivery delay is the bot's own default."""
     bots = [create_bot(settings)]
-    env = simcord.Env(bots[0], check_errors=False)
+    env = simcord.Env(bots[0])
     await env.start()
     try:
         yield build_world(env, bots, settings)

@@ -148,10 +148,6 @@ async def post_modal(bot: CircleBot, circle_id: int, **options: Any) -> PostModa
     return PostModal(circle_id, head_count=await circles.head_count(bot.db, circle_id), **options)
 
 
-def user_message(error: AnonError) -> UserFacingError:
-    return UserFacingError(error.message)
-
-
 def status_words(post: AnonPost, problem: Cause | None = None) -> str:
     """A post's state in plain words, with why it is waiting (`problem`, its thread's) or
     never went out."""
@@ -290,10 +286,7 @@ async def own_posts_circle(
         if not found.is_open:
             raise UserFacingError("This circle is closed, so its anonymous posts are gone.")
         circle = found
-    try:
-        return circle, bot.circle_keys.label_key(circle, member.id)
-    except AnonError as error:
-        raise user_message(error) from None
+    return circle, bot.circle_keys.label_key(circle, member.id)
 
 
 # --- buttons and forms -------------------------------------------------------------------
@@ -503,13 +496,10 @@ class DeleteMineView(ErrorHandlingView):
                     "Discord would not let me delete the message, so nothing was deleted. "
                     "Please try again in a moment."
                 ) from None
-        try:
-            if post.status == "sending" and post.deliver_at and post.deliver_at > _now():
-                await _take_back_waiting(bot, self.circle, self.label_key, post)
-            else:
-                await anon.delete_own(bot.db, self.circle.id, self.label_key, token)
-        except AnonError as error:
-            raise user_message(error) from None
+        if post.status == "sending" and post.deliver_at and post.deliver_at > _now():
+            await _take_back_waiting(bot, self.circle, self.label_key, post)
+        else:
+            await anon.delete_own(bot.db, self.circle.id, self.label_key, token)
         if interaction.guild is not None:
             await delete_queue_messages(bot.db, interaction.guild, [post.review_message_id])
         await interaction.response.edit_message(content="Deleted.", view=None)
@@ -594,36 +584,19 @@ async def submit_post(
     if not await circles.has_current_agreement(bot.db, circle.id, member.id):
         raise UserFacingError("Please accept this circle's agreements before posting.")
     now = discord.utils.utcnow()
-    try:
-        label_key = bot.circle_keys.label_key(circle, member.id)
-        # Blocks, rate limits and a closed circle are checked by save_draft and submit.
-        cleaned = anon.clean_text(text)
-        cleaned_note = (
-            anon.clean_text(note, limit=anon.MAX_NOTE, what="The content note")
-            if (note and note.strip())
-            else None
-        )
-        findings = [] if confirmed else anon.find_identifying_details(cleaned)
-        if findings:
-            if draft_token:
-                await anon.discard_draft(bot.db, draft_token)
-            draft = await anon.save_draft(
-                bot.db,
-                circle,
-                label_key,
-                text=cleaned,
-                content_note=cleaned_note,
-                reply_to_message_id=reply_to_message_id,
-                quote_link=quote_link,
-                now=now,
-            )
-            view = persistent_view()
-            view.add_item(PostAnywayButton(draft.token))
-            view.add_item(EditDraftButton(draft.token))
-            await _answer(interaction, findings_text(findings), view)
-            return
-        config = await get_config(bot.db, circle.guild_id)
-        post = await anon.submit(
+    label_key = bot.circle_keys.label_key(circle, member.id)
+    # Blocks, rate limits and a closed circle are checked by save_draft and submit.
+    cleaned = anon.clean_text(text)
+    cleaned_note = (
+        anon.clean_text(note, limit=anon.MAX_NOTE, what="The content note")
+        if (note and note.strip())
+        else None
+    )
+    findings = [] if confirmed else anon.find_identifying_details(cleaned)
+    if findings:
+        if draft_token:
+            await anon.discard_draft(bot.db, draft_token)
+        draft = await anon.save_draft(
             bot.db,
             circle,
             label_key,
@@ -632,11 +605,25 @@ async def submit_post(
             reply_to_message_id=reply_to_message_id,
             quote_link=quote_link,
             now=now,
-            delay_max_seconds=config.delay_max_seconds,
-            draft_token=draft_token,
         )
-    except AnonError as error:
-        raise user_message(error) from None
+        view = persistent_view()
+        view.add_item(PostAnywayButton(draft.token))
+        view.add_item(EditDraftButton(draft.token))
+        await _answer(interaction, findings_text(findings), view)
+        return
+    config = await get_config(bot.db, circle.guild_id)
+    post = await anon.submit(
+        bot.db,
+        circle,
+        label_key,
+        text=cleaned,
+        content_note=cleaned_note,
+        reply_to_message_id=reply_to_message_id,
+        quote_link=quote_link,
+        now=now,
+        delay_max_seconds=config.delay_max_seconds,
+        draft_token=draft_token,
+    )
     when = describe_delay(config.delay_max_seconds)
     small = circles.small_circle_note(await circles.head_count(bot.db, circle.id))
     unseen = small or "Nobody, moderators included, can see that it was you."

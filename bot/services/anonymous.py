@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.db import Database
 from bot.services.circles import Circle
+from bot.services.errors import Refusal
 from bot.services.wordlists import ADJECTIVES, NOUNS
 
 MAX_TEXT = 2000
@@ -60,12 +61,8 @@ _COUNTED = ("review", "queued", "sending", "posted")
 # --- errors --------------------------------------------------------------------------------
 
 
-class AnonError(Exception):
+class AnonError(Refusal):
     """A refusal whose `message` is shown to the user as it is."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class InvalidText(AnonError):

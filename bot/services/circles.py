@@ -17,6 +17,7 @@ from datetime import datetime
 
 from bot.db import Database
 from bot.decks import Agreement
+from bot.services.errors import Refusal
 
 MAX_NAME = 80
 MAX_AGREEMENT = 300
@@ -27,8 +28,8 @@ SMALL_CIRCLE = 5
 REMOVED = "A keeper removed you from this circle, so you can't rejoin it."
 
 
-class CircleError(Exception):
-    """A refusal to show the user as it is."""
+class CircleError(Refusal):
+    """A refusal whose `message` is shown to the user as it is."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.db import Database
+from bot.services.errors import Refusal
 
 REPORT_LIMIT = 5
 REPORT_WINDOW = timedelta(hours=1)
@@ -38,12 +39,8 @@ REPORT_STATUSES = ("removed", "dismissed", "handled")
 RECORD_KINDS = ("warning", "timeout", "note")
 
 
-class ModerationError(Exception):
+class ModerationError(Refusal):
     """A refusal whose `message` is shown to the user as it is."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class ReportLimited(ModerationError):

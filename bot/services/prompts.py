@@ -18,6 +18,7 @@ from typing import NamedTuple
 from bot.db import Database
 from bot.decks import MAX_CONTENT_NOTE, MAX_PROMPT_TEXT, Library, Prompt, Session
 from bot.services.circles import Circle
+from bot.services.errors import Refusal
 
 CUSTOM_PREFIX = "c"
 CUSTOM_INTENSITY = "moderate"
@@ -32,12 +33,8 @@ FIRST_AT_FORMAT = (
 _CUSTOM_ID = re.compile(r"c([0-9]+)")
 
 
-class PromptError(Exception):
-    """A refusal to show the user as it is."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class PromptError(Refusal):
+    """A refusal whose `message` is shown to the user as it is."""
 
 
 class Schedule(NamedTuple):

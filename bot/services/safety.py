@@ -19,6 +19,7 @@ from typing import Any, Literal
 from bot.db import Database
 from bot.decks import Resource, ResourceError, parse_resource
 from bot.files import PRIVATE_FILE, create_private_file, make_private_folders
+from bot.services.errors import Refusal
 
 MAX_SERVER_RESOURCES = 15
 
@@ -49,8 +50,8 @@ _IN_GUILD = {
 }
 
 
-class SafetyError(Exception):
-    """A refusal to show the user as it is."""
+class SafetyError(Refusal):
+    """A refusal whose `message` is shown to the user as it is."""
 
 
 # --- server resources --------------------------------------------------------------------

@@ -37,6 +37,7 @@ from typing import Literal
 
 from bot.db import Database
 from bot.services.anonymous import label_candidates
+from bot.services.errors import Refusal
 
 TOKEN_BYTES = 9  # 12 URL-safe characters: ample for a token that lives for one turn
 PAUSE_MINUTES = (1, 120)
@@ -53,8 +54,8 @@ MODES: tuple[Mode, ...] = ("named", "anonymous")
 _SYSTEM_RANDOM = secrets.SystemRandom()
 
 
-class StructureError(Exception):
-    """A refusal whose message is shown to the user as it is."""
+class StructureError(Refusal):
+    """A refusal whose `message` is shown to the user as it is."""
 
 
 ROUND_SALT_BYTES = 16

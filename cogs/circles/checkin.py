@@ -28,9 +28,8 @@ from bot.services.structure import (
     PUBLISH_EVERY_SECONDS,
     PUBLISH_FROM,
     CheckinTally,
-    StructureError,
 )
-from cogs.circles.common import quote_block, user_error
+from cogs.circles.common import quote_block
 
 if TYPE_CHECKING:
     from bot.client import CircleBot
@@ -141,10 +140,7 @@ class CheckinButton(
         here = await member_or_keeper_here(bot, interaction)
         if tally.circle_id != here.circle.id:
             raise UserFacingError(CHECKIN_ENDED)
-        try:
-            counted = tally.count(here.member.id, self.option)
-        except StructureError as error:
-            raise user_error(error) from None
+        counted = tally.count(here.member.id, self.option)
         if not counted:
             await interaction.response.send_message(
                 "Already counted, thank you. Each person counts once per check-in.",

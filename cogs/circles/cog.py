@@ -22,7 +22,7 @@ from bot.layer.errors import NO_MENTIONS, UserFacingError
 from bot.layer.resource_card import resource_embed
 from bot.services import anonymous as anon
 from bot.services import circles, structure
-from bot.services.circles import Circle, CircleError
+from bot.services.circles import Circle
 from bot.services.config import get_config
 from cogs.circles import structure as structure_ui
 from cogs.circles.views import (
@@ -110,22 +110,19 @@ class Circles(commands.GroupCog, group_name="circle"):
         deck_id = deck or "essay"
         if self.bot.library.deck(deck_id) is None:
             raise UserFacingError(f"There is no deck called “{deck_id}”. See `/prompt decks`.")
-        try:
-            circle = await circles.create_circle(
-                self.bot.db,
-                guild_id=member.guild.id,
-                channel_id=channel.id,
-                name=name,
-                deck_id=deck_id,
-                keeper_id=member.id,
-                default_agreements=self.bot.library.agreements,
-                now=discord.utils.utcnow(),
-                private=private,
-                review=review,
-                strict=strict,
-            )
-        except CircleError as error:
-            raise UserFacingError(str(error)) from None
+        circle = await circles.create_circle(
+            self.bot.db,
+            guild_id=member.guild.id,
+            channel_id=channel.id,
+            name=name,
+            deck_id=deck_id,
+            keeper_id=member.id,
+            default_agreements=self.bot.library.agreements,
+            now=discord.utils.utcnow(),
+            private=private,
+            review=review,
+            strict=strict,
+        )
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             circle = await self._make_thread_and_card(circle, channel, member)
@@ -394,10 +391,7 @@ class Circles(commands.GroupCog, group_name="circle"):
     async def agreements_add(self, interaction: discord.Interaction[Any], text: str) -> None:
         """Add an agreement to this circle; members accept it before they next take part."""
         here = await keeper_here(self.bot, interaction)
-        try:
-            added = await circles.add_agreement(self.bot.db, here.circle.id, text)
-        except CircleError as error:
-            raise UserFacingError(str(error)) from None
+        added = await circles.add_agreement(self.bot.db, here.circle.id, text)
         await refresh_card(self.bot, here.circle)
         view = persistent_view()
         view.add_item(JoinButton(here.circle.id, label="Read and accept"))

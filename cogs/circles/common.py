@@ -9,19 +9,11 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.layer.errors import UserFacingError
-from bot.services.anonymous import AnonError
-from bot.services.structure import StructureError
-
 if TYPE_CHECKING:
     pass
 
 STRUCTURE_COLOUR = discord.Colour.from_rgb(163, 190, 140)
 MAX_QUOTE = 1500
-
-
-def user_error(error: StructureError | AnonError) -> UserFacingError:
-    return UserFacingError(error.message if isinstance(error, AnonError) else str(error))
 
 
 def local_time(moment: datetime) -> str:

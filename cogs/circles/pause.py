@@ -15,8 +15,7 @@ from bot.layer.access import keeper_here
 from bot.layer.errors import NO_MENTIONS, UserFacingError
 from bot.layer.threads import get_thread
 from bot.services import circles, structure
-from bot.services.structure import StructureError
-from cogs.circles.common import STRUCTURE_COLOUR, local_time, user_error
+from cogs.circles.common import STRUCTURE_COLOUR, local_time
 
 if TYPE_CHECKING:
     from bot.client import CircleBot
@@ -32,10 +31,7 @@ NO_MANAGE_THREADS = (
 async def pause(bot: CircleBot, interaction: discord.Interaction[Any], minutes: int) -> None:
     """`/circle pause`: a grounding text, and the thread locked until the pause ends."""
     here = await keeper_here(bot, interaction)
-    try:
-        structure.check_pause_minutes(minutes)
-    except StructureError as error:
-        raise user_error(error) from None
+    structure.check_pause_minutes(minutes)
     previous = await structure.get_pause(bot.db, here.circle.id)
     if here.thread.locked and previous is None:
         raise UserFacingError(

@@ -26,12 +26,11 @@ from bot.services import circles, structure
 from bot.services import prompts as prompt_service
 from bot.services.anonymous import AnonError
 from bot.services.circles import Circle
-from bot.services.structure import Moved, Round, StructureError, Turn
+from bot.services.structure import Moved, Round, Turn
 from cogs.circles.common import (
     STRUCTURE_COLOUR,
     local_time,
     quote_block,
-    user_error,
 )
 from cogs.circles.views import JoinButton
 
@@ -147,10 +146,7 @@ class TurnChoiceButton(
             moved = await structure.finish_turn(bot.db, here.circle.id, self.token, now=now)
             done = "You passed. Thank you; no reason needed."
         else:
-            try:
-                moved = await structure.defer_turn(bot.db, here.circle.id, self.token, now=now)
-            except StructureError as error:
-                raise user_error(error) from None
+            moved = await structure.defer_turn(bot.db, here.circle.id, self.token, now=now)
             done = "The piece will come back to you at the end of the round."
         if moved is None:
             raise UserFacingError(TURN_OVER)
@@ -247,15 +243,12 @@ class ShareModal(ErrorHandlingModal):
                 (text + quote_block(self.text.value, "Your share"))[:2000], ephemeral=True
             )
             return
-        try:
-            text = anon.clean_text(self.text.value, what="Your share")
-            note = (
-                anon.clean_text(self.note.value, limit=anon.MAX_NOTE, what="The content note")
-                if self.note.value.strip()
-                else None
-            )
-        except AnonError as error:
-            raise user_error(error) from None
+        text = anon.clean_text(self.text.value, what="Your share")
+        note = (
+            anon.clean_text(self.note.value, limit=anon.MAX_NOTE, what="The content note")
+            if self.note.value.strip()
+            else None
+        )
         parts = [f"**Content note:** {note}"] if note else []
         embed = discord.Embed(description="\n\n".join([*parts, text]), colour=STRUCTURE_COLOUR)
         embed.set_author(name=here.member.display_name)
@@ -276,10 +269,7 @@ class ShareModal(ErrorHandlingModal):
     async def _share_anonymously(
         self, bot: CircleBot, interaction: discord.Interaction[Any], here: Here, rnd: Round
     ) -> None:
-        try:
-            key = bot.circle_keys.label_key(here.circle, here.member.id)
-        except AnonError as error:
-            raise user_error(error) from None
+        key = bot.circle_keys.label_key(here.circle, here.member.id)
         before = len(await anon.posts_by(bot.db, here.circle.id, key))
         await submit_post(
             bot,
@@ -334,12 +324,9 @@ async def holder_here(
     if turn is None:
         raise UserFacingError(TURN_OVER)
     if rnd.anonymous:
-        try:
-            key = structure.holder_key(
-                rnd.round_salt, bot.circle_keys.circle_key(here.circle), here.member.id
-            )
-        except (AnonError, StructureError) as error:
-            raise user_error(error) from None
+        key = structure.holder_key(
+            rnd.round_salt, bot.circle_keys.circle_key(here.circle), here.member.id
+        )
         mine = structure.is_holder(turn, holder=key)
     else:
         mine = structure.is_holder(turn, user_id=here.member.id)
@@ -450,21 +437,18 @@ async def start_round(
     # Every member, not only those who accepted the newest agreements: that narrower set is
     # exactly who can post anonymously, and the round would show it to everyone.
     member_ids = await circles.members(bot.db, here.circle.id)
-    try:
-        structure.check_turn_minutes(turn_minutes)
-        circle_key = bot.circle_keys.circle_key(here.circle) if mode == "anonymous" else None
-        rnd = await structure.start_round(
-            bot.db,
-            here.circle.id,
-            mode=mode,
-            member_ids=member_ids,
-            circle_key=circle_key,
-            prompt_id=prompt.id if prompt else None,
-            turn_minutes=turn_minutes,
-            now=discord.utils.utcnow(),
-        )
-    except (StructureError, AnonError) as error:
-        raise user_error(error) from None
+    structure.check_turn_minutes(turn_minutes)
+    circle_key = bot.circle_keys.circle_key(here.circle) if mode == "anonymous" else None
+    rnd = await structure.start_round(
+        bot.db,
+        here.circle.id,
+        mode=mode,
+        member_ids=member_ids,
+        circle_key=circle_key,
+        prompt_id=prompt.id if prompt else None,
+        turn_minutes=turn_minutes,
+        now=discord.utils.utcnow(),
+    )
     bot.clock.wake(rnd.turn_ends_at)
     try:
         await here.thread.send(

@@ -16,7 +16,7 @@ from bot.layer.discord_utils import require_member
 from bot.layer.errors import NO_MENTIONS, UserFacingError
 from bot.layer.threads import get_thread
 from bot.services import circles
-from bot.services.circles import REMOVED, Circle, CircleAgreement, CircleError
+from bot.services.circles import REMOVED, Circle, CircleAgreement
 
 if TYPE_CHECKING:
     from bot.client import CircleBot
@@ -205,16 +205,13 @@ async def join_circle(
     """Record acceptance of the agreements and add the member to the thread."""
     member = require_member(interaction)
     existing = await circles.membership(bot.db, circle.id, member.id)
-    try:
-        await circles.accept_agreements(
-            bot.db,
-            circle.id,
-            member.id,
-            member_key=circles.removal_key(bot.settings.secret, member.id),
-            now=discord.utils.utcnow(),
-        )
-    except CircleError as error:
-        raise UserFacingError(str(error)) from None
+    await circles.accept_agreements(
+        bot.db,
+        circle.id,
+        member.id,
+        member_key=circles.removal_key(bot.settings.secret, member.id),
+        now=discord.utils.utcnow(),
+    )
     thread = await get_thread(bot, circle)
     if thread is None:
         raise UserFacingError("This circle's thread no longer exists; ask a keeper.")

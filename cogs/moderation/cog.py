@@ -20,7 +20,6 @@ from bot.layer.moderation.helpers import (
     fit_lines,
     report_embed,
     until_text,
-    user_message,
 )
 from bot.layer.moderation.modals import ReportModal
 from bot.layer.moderation.views import held_view, report_view
@@ -28,7 +27,7 @@ from bot.layer.posting import post_embed
 from bot.services import anonymous as anon
 from bot.services import circles
 from bot.services import moderation as mod
-from bot.services.anonymous import AnonError, AnonPost
+from bot.services.anonymous import AnonPost
 from bot.services.config import get_config
 from bot.services.moderation import Report
 
@@ -207,8 +206,6 @@ class Moderation(commands.GroupCog, group_name="mod"):
             )
         except ValueError as error:
             raise UserFacingError(str(error)) from None
-        except AnonError as error:
-            raise user_message(error) from None
         await self._log(
             interaction,
             "block",

@@ -11,7 +11,7 @@ import discord
 
 from bot.layer.discord_utils import is_moderator, log_action, require_member
 from bot.layer.errors import NO_MENTIONS, UserFacingError
-from bot.layer.moderation.helpers import until_text, user_message
+from bot.layer.moderation.helpers import until_text
 from bot.layer.threads import get_thread
 from bot.services import anonymous as anon
 from bot.services import circles
@@ -94,18 +94,15 @@ async def decide_held_post(
     if decision == "block":
         if not circle.is_open:
             raise UserFacingError("That circle is closed, so there is nothing to block.")
-        try:
-            block_id = await anon.block(
-                bot.db,
-                circle.id,
-                post.label_key,
-                post.label,
-                reason=BLOCKED_FROM_QUEUE,
-                now=now,
-                expires_at=None,
-            )
-        except AnonError as error:
-            raise user_message(error) from None
+        block_id = await anon.block(
+            bot.db,
+            circle.id,
+            post.label_key,
+            post.label,
+            reason=BLOCKED_FROM_QUEUE,
+            now=now,
+            expires_at=None,
+        )
     try:
         if decision == "approve":
             # Through the same random delay as any post: the approval's moment is visible.
@@ -190,9 +187,9 @@ async def decide_report(
             removed_now = True
     try:
         report = await mod.decide_report(bot.db, token, decision, now=discord.utils.utcnow())
-    except ModerationError as error:
+    except ModerationError:
         if not removed_now:
-            raise user_message(error) from None
+            raise
         # Another moderator closed the report meanwhile; the removal happened and is logged.
     if decision == "removed":
         action, details = "remove", f"anonymous post removed after report #{report.id}"
