@@ -91,7 +91,7 @@ def _rehearse() -> int:
     print(NO_TOKEN_MESSAGE, file=sys.stderr)
     try:
         # Imported on use: the rehearsal needs simcord, which the live bot never loads.
-        from bot.rehearsal import run_rehearsal
+        from rehearsal import run_rehearsal
     except ImportError:
         print(
             "\nThe offline rehearsal is not installed (pip install -e '.[rehearsal]').",
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         return _backup(settings, args.path)
     if args.action == "demo":
         # Imported on use: the demo needs simcord, which the live bot never loads.
-        from bot.rehearsal import run_demo
+        from rehearsal import run_demo
 
         return asyncio.run(run_demo())
     if settings.discord_token is None:

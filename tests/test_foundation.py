@@ -81,7 +81,7 @@ def test_main_without_token_explains_and_rehearses(
     async def fake_rehearsal() -> None:
         started.append(True)
 
-    monkeypatch.setattr("bot.rehearsal.run_rehearsal", fake_rehearsal)
+    monkeypatch.setattr("rehearsal.run_rehearsal", fake_rehearsal)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
     assert entry.main([]) == 0
