@@ -33,9 +33,10 @@ import sqlite3
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.db import Database
+from bot.services import times
 from bot.services.circles import Circle
 from bot.services.errors import Refusal
 from bot.services.wordlists import ADJECTIVES, NOUNS
@@ -462,27 +463,6 @@ class AnonBlock:
     expires_at: datetime | None
 
 
-def _iso(when: datetime) -> str:
-    if when.tzinfo is None:
-        raise ValueError("times must be timezone-aware")
-    # Fixed width (always microseconds, always UTC) keeps string order equal to time order.
-    return when.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _minute(when: datetime) -> str:
-    """A stored time of an anonymous row: to the minute, in the same fixed-width form."""
-    return _iso(when.replace(second=0, microsecond=0))
-
-
-def _second(when: datetime) -> str:
-    """A delivery due time: to the second."""
-    return _iso(when.replace(microsecond=0))
-
-
-def _time(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
 def _post(r: sqlite3.Row) -> AnonPost:
     return AnonPost(
         id=r["id"],
@@ -497,9 +477,9 @@ def _post(r: sqlite3.Row) -> AnonPost:
         quote_link=r["quote_link"],
         message_id=r["message_id"],
         review_message_id=r["review_message_id"],
-        created_at=datetime.fromisoformat(r["created_at"]),
-        deliver_at=_time(r["deliver_at"]),
-        decided_at=_time(r["decided_at"]),
+        created_at=times.read(r["created_at"]),
+        deliver_at=times.read_optional(r["deliver_at"]),
+        decided_at=times.read_optional(r["decided_at"]),
         queue_tries=r["queue_tries"],
     )
 
@@ -510,8 +490,8 @@ def _block(r: sqlite3.Row) -> AnonBlock:
         circle_id=r["circle_id"],
         label=r["label"],
         reason=r["reason"],
-        created_at=datetime.fromisoformat(r["created_at"]),
-        expires_at=_time(r["expires_at"]),
+        created_at=times.read(r["created_at"]),
+        expires_at=times.read_optional(r["expires_at"]),
     )
 
 
@@ -540,17 +520,17 @@ async def check_can_post(db: Database, circle: Circle, label_key: bytes, *, now:
     if await db.fetchval(
         "SELECT 1 FROM anon_blocks WHERE circle_id = ? AND label_key = ?"
         " AND (expires_at IS NULL OR expires_at > ?)",
-        (circle.id, label_key, _iso(now)),
+        (circle.id, label_key, times.stored(now)),
     ):
         raise Blocked()
     rows = await db.fetchall(
         f"SELECT created_at FROM anon_posts WHERE circle_id = ? AND label_key = ?"
         f" AND status IN ({_placeholders(_COUNTED)}) AND created_at > ? ORDER BY created_at",
-        (circle.id, label_key, *_COUNTED, _iso(now - RATE_WINDOW)),
+        (circle.id, label_key, *_COUNTED, times.stored(now - RATE_WINDOW)),
     )
     if len(rows) >= RATE_LIMIT:
         # The post that must age out of the window before the count drops below the limit.
-        oldest = datetime.fromisoformat(rows[len(rows) - RATE_LIMIT]["created_at"])
+        oldest = times.read(rows[len(rows) - RATE_LIMIT]["created_at"])
         raise RateLimited(oldest + RATE_WINDOW, now=now)
 
 
@@ -595,7 +575,7 @@ async def save_draft(
                 note,
                 reply_to_message_id,
                 quote_link,
-                _minute(now),
+                times.to_minute(now),
             ),
         )
     post = await get_post(db, token)
@@ -608,7 +588,7 @@ async def get_draft(db: Database, token: str, *, now: datetime) -> AnonPost | No
     return await _post_where(
         db,
         "token = ? AND status = 'draft' AND created_at > ?",
-        (token, _iso(now - DRAFT_TTL)),
+        (token, times.stored(now - DRAFT_TTL)),
     )
 
 
@@ -662,8 +642,8 @@ async def submit(
             note,
             reply_to_message_id,
             quote_link,
-            _minute(now),
-            None if deliver_at is None else _second(deliver_at),
+            times.to_minute(now),
+            None if deliver_at is None else times.to_second(deliver_at),
         )
         if draft_token is None:
             token = secrets.token_urlsafe(TOKEN_BYTES)
@@ -682,7 +662,7 @@ async def submit(
                 " reply_to_message_id = ?, quote_link = ?, created_at = ?, deliver_at = ?"
                 " WHERE token = ? AND circle_id = ? AND label_key = ? AND status = 'draft'"
                 " AND created_at > ?",
-                (*values, token, circle.id, label_key, _iso(now - DRAFT_TTL)),
+                (*values, token, circle.id, label_key, times.stored(now - DRAFT_TTL)),
             )
             if not changed:
                 raise NotFound("That draft has expired. Please write your post again.")
@@ -710,7 +690,7 @@ async def _deliver_at(
         (circle_id,),
     )
     if latest is not None:
-        wanted = max(wanted, datetime.fromisoformat(latest))
+        wanted = max(wanted, times.read(latest))
     return wanted
 
 
@@ -743,7 +723,7 @@ async def review_send_failed(db: Database, post_id: int, *, retry_at: datetime |
     changed = await db.execute(
         "UPDATE anon_posts SET deliver_at = ?, queue_tries = queue_tries + 1"
         " WHERE id = ? AND status = 'review' AND review_message_id IS NULL",
-        (None if retry_at is None else _iso(retry_at), post_id),
+        (None if retry_at is None else times.stored(retry_at), post_id),
     )
     return changed > 0
 
@@ -754,7 +734,7 @@ async def due_reviews(db: Database, *, now: datetime, limit: int = 50) -> list[A
     rows = await db.fetchall(
         "SELECT * FROM anon_posts WHERE status = 'review' AND review_message_id IS NULL"
         " AND deliver_at <= ? ORDER BY id LIMIT ?",
-        (_iso(now), limit),
+        (times.stored(now), limit),
     )
     return [_post(r) for r in rows]
 
@@ -795,7 +775,7 @@ async def approve(
             changed = await db.execute(
                 "UPDATE anon_posts SET status = 'queued', deliver_at = ?, decided_at = ?"
                 " WHERE token = ? AND status = 'review'",
-                (_second(deliver_at), _minute(now), token),
+                (times.to_second(deliver_at), times.to_minute(now), token),
             )
     return await _decided(db, token, changed)
 
@@ -805,7 +785,7 @@ async def reject(db: Database, token: str, *, now: datetime) -> AnonPost:
     changed = await db.execute(
         "UPDATE anon_posts SET status = 'rejected', text = NULL, content_note = NULL,"
         " deliver_at = NULL, decided_at = ? WHERE token = ? AND status = 'review'",
-        (_minute(now), token),
+        (times.to_minute(now), token),
     )
     if changed:
         db.scrub_soon()
@@ -831,7 +811,7 @@ async def due_posts(db: Database, *, now: datetime, limit: int = 50) -> list[Ano
     rows = await db.fetchall(
         "SELECT * FROM anon_posts WHERE status IN ('queued', 'sending')"
         " AND coalesce(deliver_at, '') <= ? ORDER BY circle_id, id LIMIT ?",
-        (_iso(now), limit),
+        (times.stored(now), limit),
     )
     return [_post(r) for r in rows]
 
@@ -843,7 +823,7 @@ async def next_delivery_at(db: Database) -> datetime | None:
         "SELECT min(deliver_at) FROM anon_posts WHERE status IN ('queued', 'sending')"
         " OR (status = 'review' AND review_message_id IS NULL)"
     )
-    return None if value is None else datetime.fromisoformat(value)
+    return None if value is None else times.read(value)
 
 
 async def mark_sending(db: Database, post_id: int) -> bool:
@@ -861,7 +841,7 @@ async def mark_posted(db: Database, post_id: int, message_id: int, *, now: datet
         "UPDATE anon_posts SET status = 'posted', message_id = ?, text = NULL,"
         " content_note = NULL, decided_at = coalesce(decided_at, ?)"
         " WHERE id = ? AND status IN ('queued', 'sending')",
-        (message_id, _minute(now), post_id),
+        (message_id, times.to_minute(now), post_id),
     )
     if changed:
         db.scrub_soon()  # the text is still in the WAL's older frames until then
@@ -889,7 +869,7 @@ async def mark_failed(
         )
         if row is None:
             return False
-        when = _second(retry_at)
+        when = times.to_second(retry_at)
         await db.execute(
             "UPDATE anon_posts SET status = ?, deliver_at = max(coalesce(deliver_at, ?), ?)"
             " WHERE id = ?",
@@ -910,7 +890,7 @@ async def mark_undeliverable(db: Database, post_id: int, *, now: datetime) -> bo
     changed = await db.execute(
         "UPDATE anon_posts SET status = 'rejected', text = NULL, content_note = NULL,"
         " decided_at = ? WHERE id = ? AND status IN ('queued', 'sending')",
-        (_minute(now), post_id),
+        (times.to_minute(now), post_id),
     )
     if changed:
         db.scrub_soon()
@@ -1022,7 +1002,7 @@ async def mark_removed(db: Database, post_id: int, *, now: datetime) -> bool:
     changed = await db.execute(
         "UPDATE anon_posts SET status = 'removed', text = NULL, content_note = NULL,"
         " decided_at = ? WHERE id = ? AND status NOT IN ('removed', 'draft')",
-        (_minute(now), post_id),
+        (times.to_minute(now), post_id),
     )
     if changed:
         await db.scrub()
@@ -1047,7 +1027,7 @@ async def block(
         await db.execute(
             "DELETE FROM anon_blocks WHERE circle_id = ? AND label_key = ?"
             " AND expires_at IS NOT NULL AND expires_at <= ?",
-            (circle_id, label_key, _iso(now)),
+            (circle_id, label_key, times.stored(now)),
         )
         try:
             return await db.insert(
@@ -1058,8 +1038,8 @@ async def block(
                     label_key,
                     label,
                     reason.strip(),
-                    _minute(now),
-                    None if expires_at is None else _minute(expires_at),
+                    times.to_minute(now),
+                    None if expires_at is None else times.to_minute(expires_at),
                 ),
             )
         except sqlite3.IntegrityError:
@@ -1085,7 +1065,7 @@ async def blocks(db: Database, circle_ids: Sequence[int], *, now: datetime) -> l
     rows = await db.fetchall(
         f"SELECT * FROM anon_blocks WHERE circle_id IN ({_placeholders(circle_ids)})"
         " AND (expires_at IS NULL OR expires_at > ?) ORDER BY created_at, id",
-        (*circle_ids, _iso(now)),
+        (*circle_ids, times.stored(now)),
     )
     return [_block(r) for r in rows]
 
@@ -1095,11 +1075,11 @@ async def purge_expired(db: Database, *, now: datetime) -> int:
     async with db.transaction():
         drafts = await db.execute(
             "DELETE FROM anon_posts WHERE status = 'draft' AND created_at <= ?",
-            (_iso(now - DRAFT_TTL),),
+            (times.stored(now - DRAFT_TTL),),
         )
         expired = await db.execute(
             "DELETE FROM anon_blocks WHERE expires_at IS NOT NULL AND expires_at <= ?",
-            (_iso(now),),
+            (times.stored(now),),
         )
     if drafts:
         db.scrub_soon()

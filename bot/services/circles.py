@@ -17,6 +17,7 @@ from datetime import datetime
 
 from bot.db import Database
 from bot.decks import Agreement
+from bot.services import times
 from bot.services.errors import Refusal
 
 MAX_NAME = 80
@@ -83,8 +84,8 @@ def _circle(r: sqlite3.Row) -> Circle:
         strict=bool(r["strict"]),
         salt=r["salt"],
         state=r["state"],
-        created_at=datetime.fromisoformat(r["created_at"]),
-        closed_at=(datetime.fromisoformat(r["closed_at"]) if r["closed_at"] else None),
+        created_at=times.read(r["created_at"]),
+        closed_at=(times.read(r["closed_at"]) if r["closed_at"] else None),
     )
 
 
@@ -170,7 +171,7 @@ async def membership(db: Database, circle_id: int, user_id: int) -> Membership |
         row["circle_id"],
         row["user_id"],
         row["agreed_count"],
-        datetime.fromisoformat(row["agreed_at"]),
+        times.read(row["agreed_at"]),
     )
 
 
@@ -276,7 +277,7 @@ async def create_circle(
                 int(review),
                 int(strict),
                 secrets.token_bytes(SALT_BYTES),
-                now.isoformat(),
+                times.stored(now),
             ),
         )
         await db.execute(
@@ -323,7 +324,7 @@ async def close_circle(db: Database, circle_id: int, *, now: datetime) -> Circle
         await db.execute(
             "UPDATE circles SET state = 'closed', salt = NULL, closed_at = coalesce(closed_at, ?)"
             " WHERE id = ?",
-            (now.isoformat(), circle_id),
+            (times.stored(now), circle_id),
         )
         for table in ("anon_posts", "anon_labels", "anon_blocks", "prompt_schedules"):
             await db.execute(f"DELETE FROM {table} WHERE circle_id = ?", (circle_id,))
@@ -351,7 +352,7 @@ async def accept_agreements(
         # Re-accepting keeps the joining time: a fresh time, written just before someone
         # takes part again, could be lined up with an anonymous post's time.
         " ON CONFLICT (circle_id, user_id) DO UPDATE SET agreed_count = excluded.agreed_count",
-        (circle_id, user_id, count, now.isoformat()),
+        (circle_id, user_id, count, times.stored(now)),
     )
     member = await membership(db, circle_id, user_id)
     assert member is not None
