@@ -595,3 +595,37 @@ async def test_no_table_ever_holds_the_author_id(db: Database) -> None:
                 if isinstance(value, bytes):
                     assert as_bytes not in value, (table, column)
     assert checked > 0
+
+
+async def test_blocking_from_the_queue_blocks_and_rejects_together(db: Database) -> None:
+    """Block author rejects the post in the same moment, so it can no longer be approved;
+    when another moderator decided first, the author is blocked all the same."""
+    circle = await make_circle(db, review=True)
+    keys = anon.CircleKeys(SECRET)
+    held = await post(db, circle, keys.label_key(circle, AUTHOR), text="first")
+    other = await post(db, circle, keys.label_key(circle, OTHER), text="second")
+
+    done = await anon.decide_held(
+        db, held.token, "block", now=NOW, delay_max_seconds=0, block_reason="from the queue"
+    )
+    assert done.decided and done.block_id is not None
+    assert (done.post.status, done.post.text) == ("rejected", None)
+    with pytest.raises(anon.NotFound):
+        await anon.decide_held(
+            db, held.token, "approve", now=NOW, delay_max_seconds=0, block_reason=""
+        )
+    assert [b.id for b in await anon.blocks(db, [circle.id], now=NOW)] == [done.block_id]
+
+    await anon.decide_held(
+        db, other.token, "approve", now=NOW, delay_max_seconds=0, block_reason=""
+    )
+    late = await anon.decide_held(
+        db, other.token, "block", now=NOW, delay_max_seconds=0, block_reason="from the queue"
+    )
+    assert not late.decided and late.post.status == "queued"
+    assert len(await anon.blocks(db, [circle.id], now=NOW)) == 2
+    # Blocking the same author again is refused, and leaves the post as it was.
+    with pytest.raises(anon.AnonError, match="already blocked"):
+        await anon.decide_held(
+            db, other.token, "block", now=NOW, delay_max_seconds=0, block_reason=""
+        )

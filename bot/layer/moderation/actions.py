@@ -16,7 +16,7 @@ from bot.layer.threads import get_thread
 from bot.services import anonymous as anon
 from bot.services import circles
 from bot.services import moderation as mod
-from bot.services.anonymous import AnonError, AnonPost
+from bot.services.anonymous import AnonPost
 from bot.services.circles import Circle
 from bot.services.config import describe_delay, get_config
 from bot.services.moderation import ModerationError
@@ -89,33 +89,20 @@ async def decide_held_post(
         raise UserFacingError("That post no longer exists (its circle may have closed).")
     if post.status != "review":
         raise UserFacingError("Another moderator already decided on this post.")
-    now = discord.utils.utcnow()
-    block_id = None
-    if decision == "block":
-        if not circle.is_open:
-            raise UserFacingError("That circle is closed, so there is nothing to block.")
-        block_id = await anon.block(
-            bot.db,
-            circle.id,
-            post.label_key,
-            post.label,
-            reason=BLOCKED_FROM_QUEUE,
-            now=now,
-            expires_at=None,
-        )
+    if decision == "block" and not circle.is_open:
+        raise UserFacingError("That circle is closed, so there is nothing to block.")
     try:
-        if decision == "approve":
-            # Through the same random delay as any post: the approval's moment is visible.
-            post = await anon.approve(
-                bot.db, token, now=now, delay_max_seconds=config.delay_max_seconds
-            )
-        else:
-            post = await anon.reject(bot.db, token, now=now)
-        decided = True
-    except AnonError:
-        if block_id is None:
-            raise UserFacingError("Another moderator already decided on this post.") from None
-        decided = False  # blocked all the same; someone else decided on the post meanwhile
+        result = await anon.decide_held(
+            bot.db,
+            token,
+            decision,
+            now=discord.utils.utcnow(),
+            delay_max_seconds=config.delay_max_seconds,
+            block_reason=BLOCKED_FROM_QUEUE,
+        )
+    except anon.NotFound:
+        raise UserFacingError("Another moderator already decided on this post.") from None
+    post, decided, block_id = result.post, result.decided, result.block_id
     if decision == "block":
         action, outcome = "block", f"Author blocked (block #{block_id}) and post rejected"
         details = f"in {circle.name} {until_text(None)}: {BLOCKED_FROM_QUEUE}"

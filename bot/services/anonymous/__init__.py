@@ -27,8 +27,10 @@ delivery due times to the second.
 from __future__ import annotations
 
 from bot.services.anonymous.blocks import (
+    HeldDecision,
     block,
     blocks,
+    decide_held,
     mark_removed,
     purge_expired,
     unblock,
@@ -107,6 +109,7 @@ __all__ = [
     "CircleClosed",
     "CircleKeys",
     "Finding",
+    "HeldDecision",
     "InvalidText",
     "NotFound",
     "RateLimited",
@@ -115,6 +118,7 @@ __all__ = [
     "blocks",
     "check_can_post",
     "clean_text",
+    "decide_held",
     "delete_own",
     "delete_own_posts",
     "discard_draft",

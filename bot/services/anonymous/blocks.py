@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.db import Database
 from bot.services import times
-from bot.services.anonymous.posts import AnonBlock, _block, _placeholders
-from bot.services.anonymous.rules import DRAFT_TTL, AnonError
+from bot.services.anonymous.posts import (
+    AnonBlock,
+    AnonPost,
+    _block,
+    _placeholders,
+    approve,
+    get_post,
+    reject,
+)
+from bot.services.anonymous.rules import DRAFT_TTL, AnonError, NotFound
 
 # --- moderation ----------------------------------------------------------------------------
 
@@ -45,26 +54,86 @@ async def block(
     An expired block is replaced; an active one raises AnonError.
     """
     async with db.transaction():
-        await db.execute(
-            "DELETE FROM anon_blocks WHERE circle_id = ? AND label_key = ?"
-            " AND expires_at IS NOT NULL AND expires_at <= ?",
-            (circle_id, label_key, times.stored(now)),
+        return await _insert_block(db, circle_id, label_key, label, reason, now, expires_at)
+
+
+async def _insert_block(
+    db: Database,
+    circle_id: int,
+    label_key: bytes,
+    label: str,
+    reason: str,
+    now: datetime,
+    expires_at: datetime | None,
+) -> int:
+    """The block itself; the caller holds the transaction."""
+    await db.execute(
+        "DELETE FROM anon_blocks WHERE circle_id = ? AND label_key = ?"
+        " AND expires_at IS NOT NULL AND expires_at <= ?",
+        (circle_id, label_key, times.stored(now)),
+    )
+    try:
+        return await db.insert(
+            "INSERT INTO anon_blocks (circle_id, label_key, label, reason, created_at,"
+            " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                circle_id,
+                label_key,
+                label,
+                reason.strip(),
+                times.to_minute(now),
+                None if expires_at is None else times.to_minute(expires_at),
+            ),
         )
-        try:
-            return await db.insert(
-                "INSERT INTO anon_blocks (circle_id, label_key, label, reason, created_at,"
-                " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    circle_id,
-                    label_key,
-                    label,
-                    reason.strip(),
-                    times.to_minute(now),
-                    None if expires_at is None else times.to_minute(expires_at),
-                ),
-            )
-        except sqlite3.IntegrityError:
-            raise AnonError("That author is already blocked in this circle.") from None
+    except sqlite3.IntegrityError:
+        raise AnonError("That author is already blocked in this circle.") from None
+
+
+@dataclass(frozen=True, slots=True)
+class HeldDecision:
+    """What a moderator's decision on a held post did."""
+
+    post: AnonPost
+    decided: bool  # False: another moderator decided on the post first (it was blocked anyway)
+    block_id: int | None = None
+
+
+async def decide_held(
+    db: Database,
+    token: str,
+    decision: str,
+    *,
+    now: datetime,
+    delay_max_seconds: int,
+    block_reason: str,
+) -> HeldDecision:
+    """Approve, reject, or block the author of and reject, a post held for review.
+
+    Approve and reject raise NotFound when another moderator decided first. Block puts the
+    block and the rejection in one transaction, so no approval can land between them; when
+    the post was decided already, the author is blocked all the same (`decided` is False).
+    """
+    if decision == "approve":
+        # Through the same random delay as any post: the approval's moment is visible.
+        post = await approve(db, token, now=now, delay_max_seconds=delay_max_seconds)
+        return HeldDecision(post, decided=True)
+    if decision == "reject":
+        return HeldDecision(await reject(db, token, now=now), decided=True)
+    async with db.transaction():
+        held = await get_post(db, token)
+        if held is None:
+            raise NotFound("That post was already handled or no longer exists.")
+        block_id = await _insert_block(
+            db, held.circle_id, held.label_key, held.label, block_reason, now, None
+        )
+        changed = await db.execute(
+            "UPDATE anon_posts SET status = 'rejected', text = NULL, content_note = NULL,"
+            " deliver_at = NULL, decided_at = ? WHERE token = ? AND status = 'review'",
+            (times.to_minute(now), token),
+        )
+    if changed:
+        db.scrub_soon()
+    return HeldDecision(await get_post(db, token) or held, bool(changed), block_id)
 
 
 async def unblock(db: Database, block_id: int, circle_ids: Sequence[int]) -> bool:
