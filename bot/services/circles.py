@@ -314,24 +314,50 @@ async def discard_circle(db: Database, circle_id: int) -> None:
     await db.execute("DELETE FROM circles WHERE id = ?", (circle_id,))
 
 
-async def close_circle(db: Database, circle_id: int, *, now: datetime) -> Circle:
-    """Close a circle: destroy its salt and its anonymous records, end its schedule.
+@dataclass(frozen=True, slots=True)
+class Closing:
+    """A circle just closed, and its held posts' messages in the queue channel (to delete)."""
+
+    circle: Circle
+    review_message_ids: list[int]
+
+
+async def close(db: Database, circle_id: int, *, now: datetime) -> Closing:
+    """Close a circle in one transaction: destroy its salt and its anonymous records, end its
+    schedule, its round and any pause (a closed thread stays locked for good).
 
     Memberships and keepers stay (they hold no anonymous content) until a member deletes
     their data. Idempotent.
     """
     async with db.transaction():
+        rows = await db.fetchall(
+            "SELECT review_message_id FROM anon_posts WHERE circle_id = ?"
+            " AND review_message_id IS NOT NULL",
+            (circle_id,),
+        )
         await db.execute(
             "UPDATE circles SET state = 'closed', salt = NULL, closed_at = coalesce(closed_at, ?)"
             " WHERE id = ?",
             (times.stored(now), circle_id),
         )
-        for table in ("anon_posts", "anon_labels", "anon_blocks", "prompt_schedules"):
+        for table in (
+            "anon_posts",
+            "anon_labels",
+            "anon_blocks",
+            "prompt_schedules",
+            "rounds",
+            "pauses",
+        ):
             await db.execute(f"DELETE FROM {table} WHERE circle_id = ?", (circle_id,))
     await db.scrub()  # the destroyed salt and records must not stay in the WAL
     circle = await get_circle(db, circle_id)
     assert circle is not None
-    return circle
+    return Closing(circle, [r["review_message_id"] for r in rows])
+
+
+async def close_circle(db: Database, circle_id: int, *, now: datetime) -> Circle:
+    """`close`, for callers that need only the closed circle."""
+    return (await close(db, circle_id, now=now)).circle
 
 
 # --- membership --------------------------------------------------------------------------

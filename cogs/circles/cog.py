@@ -20,8 +20,7 @@ from bot.layer.buttons import persistent_view
 from bot.layer.discord_utils import delete_queue_messages, is_moderator, log_action, require_member
 from bot.layer.errors import NO_MENTIONS, UserFacingError
 from bot.layer.resource_card import resource_embed
-from bot.services import anonymous as anon
-from bot.services import circles, structure
+from bot.services import circles
 from bot.services.circles import Circle
 from bot.services.config import get_config
 from cogs.circles import structure as structure_ui
@@ -250,14 +249,11 @@ class Circles(commands.GroupCog, group_name="circle"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         if delete_bot_messages:
             await self._delete_own_messages(interaction, here.thread)
-        held = await anon.review_messages(self.bot.db, here.circle.id)
-        closed = await circles.close_circle(self.bot.db, here.circle.id, now=discord.utils.utcnow())
-        await delete_queue_messages(self.bot.db, here.member.guild, held)
+        closing = await circles.close(self.bot.db, here.circle.id, now=discord.utils.utcnow())
+        closed = closing.circle
+        await delete_queue_messages(self.bot.db, here.member.guild, closing.review_message_ids)
         self.bot.circle_keys.forget(closed.id)
         self.bot.checkins.end_circle(closed.id)
-        await structure.end_round(self.bot.db, closed.id)
-        # Closing locks the thread for good: no pause may unlock it later.
-        await structure.clear_pause(self.bot.db, closed.id)
         problems = []
         try:
             await here.thread.send(

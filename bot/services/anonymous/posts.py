@@ -589,16 +589,6 @@ async def delete_own_posts(
 # --- lookups -------------------------------------------------------------------------------
 
 
-async def review_messages(db: Database, circle_id: int) -> list[int]:
-    """The queue-channel messages of the circle's posts, for clearing them when it closes."""
-    rows = await db.fetchall(
-        "SELECT review_message_id FROM anon_posts WHERE circle_id = ?"
-        " AND review_message_id IS NOT NULL",
-        (circle_id,),
-    )
-    return [r["review_message_id"] for r in rows]
-
-
 async def post_for_message(db: Database, message_id: int) -> AnonPost | None:
     """The anonymous post that this Discord message is, if any."""
     return await _post_where(db, "message_id = ?", (message_id,))
