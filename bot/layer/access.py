@@ -1,6 +1,6 @@
 """Finding the circle an interaction is about, and who may do what in it.
 
-Shared by every cog that works inside circles (prompts, anonymous posting, moderation).
+Shared by every cog that works inside circles (circles, prompts, anonymous posting).
 """
 
 from __future__ import annotations

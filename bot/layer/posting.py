@@ -1,4 +1,7 @@
-"""`/anon` and "Reply anonymously": posting in a circle without a name.
+"""Posting in a circle without a name: the form, its checks, the author's acknowledgement, the
+buttons on posts and drafts, and the `Outbox` that sends posts when their wait is over.
+
+Used by `/anon` (cogs.anonymous), rounds and check-outs (cogs.circles).
 
 Rules this module keeps (see DESIGN.md, threat model):
 - anonymous text is composed only in a modal and never sent as an interaction response or

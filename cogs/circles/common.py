@@ -1,16 +1,12 @@
-"""What check-in, rounds and pauses share: how their errors, times and quotes read, and
-how they reach the circle's thread and the circles cog's clock.
+"""What check-in, rounds and pauses share: how their times and quotes read. (The thread is
+reached with `bot.layer.threads.get_thread`, the clock is `bot.clock`.)
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import discord
-
-if TYPE_CHECKING:
-    pass
 
 STRUCTURE_COLOUR = discord.Colour.from_rgb(163, 190, 140)
 MAX_QUOTE = 1500
