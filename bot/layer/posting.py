@@ -580,8 +580,11 @@ async def submit_post(
     quote_link: str | None,
     draft_token: str | None,
     confirmed: bool,
-) -> None:
-    """Check, store and route one anonymous post; acknowledge the author privately."""
+) -> AnonPost | None:
+    """Check, store and route one anonymous post; acknowledge the author privately.
+
+    The stored post, or None when it is held back as a draft because it may identify someone
+    (the author decides on it with the buttons on their acknowledgement)."""
     member = require_member(interaction)
     circle = await open_circle(bot, circle_id, closed="This circle has closed; nothing was posted.")
     if not await circles.has_current_agreement(bot.db, circle.id, member.id):
@@ -613,7 +616,7 @@ async def submit_post(
         view.add_item(PostAnywayButton(draft.token))
         view.add_item(EditDraftButton(draft.token))
         await _answer(interaction, findings_text(findings), view)
-        return
+        return None
     config = await get_config(bot.db, circle.guild_id)
     post = await anon.submit(
         bot.db,
@@ -650,6 +653,7 @@ async def submit_post(
             interaction, f"Thank you. Your post will appear as **{post.label}** {when}. {unseen}"
         )
     await bot.outbox.queued(post, interaction)
+    return post
 
 
 async def _answer(

@@ -269,9 +269,7 @@ class ShareModal(ErrorHandlingModal):
     async def _share_anonymously(
         self, bot: CircleBot, interaction: discord.Interaction[Any], here: Here, rnd: Round
     ) -> None:
-        key = bot.circle_keys.label_key(here.circle, here.member.id)
-        before = len(await anon.posts_by(bot.db, here.circle.id, key))
-        await submit_post(
+        posted = await submit_post(
             bot,
             interaction,
             here.circle.id,
@@ -282,7 +280,7 @@ class ShareModal(ErrorHandlingModal):
             draft_token=None,
             confirmed=False,
         )
-        if len(await anon.posts_by(bot.db, here.circle.id, key)) == before:
+        if posted is None:
             # Held as a draft (it may identify someone): the turn stays theirs meanwhile.
             await interaction.followup.send(
                 "The talking piece stays with you while you decide. It moves on when you "
