@@ -53,40 +53,27 @@ async def block(
 
     An expired block is replaced; an active one raises AnonError.
     """
-    async with db.transaction():
-        return await _insert_block(db, circle_id, label_key, label, reason, now, expires_at)
-
-
-async def _insert_block(
-    db: Database,
-    circle_id: int,
-    label_key: bytes,
-    label: str,
-    reason: str,
-    now: datetime,
-    expires_at: datetime | None,
-) -> int:
-    """The block itself; the caller holds the transaction."""
-    await db.execute(
-        "DELETE FROM anon_blocks WHERE circle_id = ? AND label_key = ?"
-        " AND expires_at IS NOT NULL AND expires_at <= ?",
-        (circle_id, label_key, times.stored(now)),
-    )
-    try:
-        return await db.insert(
-            "INSERT INTO anon_blocks (circle_id, label_key, label, reason, created_at,"
-            " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                circle_id,
-                label_key,
-                label,
-                reason.strip(),
-                times.to_minute(now),
-                None if expires_at is None else times.to_minute(expires_at),
-            ),
+    async with db.atomic():
+        await db.execute(
+            "DELETE FROM anon_blocks WHERE circle_id = ? AND label_key = ?"
+            " AND expires_at IS NOT NULL AND expires_at <= ?",
+            (circle_id, label_key, times.stored(now)),
         )
-    except sqlite3.IntegrityError:
-        raise AnonError("That author is already blocked in this circle.") from None
+        try:
+            return await db.insert(
+                "INSERT INTO anon_blocks (circle_id, label_key, label, reason, created_at,"
+                " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    circle_id,
+                    label_key,
+                    label,
+                    reason.strip(),
+                    times.to_minute(now),
+                    None if expires_at is None else times.to_minute(expires_at),
+                ),
+            )
+        except sqlite3.IntegrityError:
+            raise AnonError("That author is already blocked in this circle.") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,17 +110,19 @@ async def decide_held(
         held = await get_post(db, token)
         if held is None:
             raise NotFound("That post was already handled or no longer exists.")
-        block_id = await _insert_block(
-            db, held.circle_id, held.label_key, held.label, block_reason, now, None
+        block_id = await block(
+            db,
+            held.circle_id,
+            held.label_key,
+            held.label,
+            reason=block_reason,
+            now=now,
+            expires_at=None,
         )
-        changed = await db.execute(
-            "UPDATE anon_posts SET status = 'rejected', text = NULL, content_note = NULL,"
-            " deliver_at = NULL, decided_at = ? WHERE token = ? AND status = 'review'",
-            (times.to_minute(now), token),
-        )
-    if changed:
-        db.scrub_soon()
-    return HeldDecision(await get_post(db, token) or held, bool(changed), block_id)
+        try:
+            return HeldDecision(await reject(db, token, now=now), True, block_id)
+        except NotFound:
+            return HeldDecision(held, False, block_id)
 
 
 async def unblock(db: Database, block_id: int, circle_ids: Sequence[int]) -> bool:
