@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from discord.ext import tasks
 
-from bot.layer.timing import sleep_until_due, wake_by
+from bot.layer.timing import DueLoop, sleep_until_due
 from bot.services import structure
 
 if TYPE_CHECKING:
@@ -27,24 +26,17 @@ CLOCK_SECONDS = 15
 Work = Callable[[], Awaitable[None]]
 
 
-class Clock:
+class Clock(DueLoop):
     def __init__(self, bot: CircleBot) -> None:
         self.bot = bot
         self._tick: Work | None = None
         self._first: Work | None = None
 
-    def start(self, tick: Work, *, first: Work | None = None) -> None:
+    def start(self, tick: Work | None = None, *, first: Work | None = None) -> None:
         """Run `tick` whenever something falls due; `first` once, when the bot is ready."""
         self._tick = tick
         self._first = first
-        self.loop.start()
-
-    def stop(self) -> None:
-        self.loop.cancel()
-
-    def wake(self, due: datetime) -> None:
-        """A pause or turn now ends at `due`: make sure the clock runs by then."""
-        wake_by(self.loop, due)
+        super().start()
 
     @tasks.loop(seconds=CLOCK_SECONDS)
     async def loop(self) -> None:

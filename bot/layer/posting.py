@@ -43,7 +43,7 @@ from bot.layer.moderation.views import (
     add_review_buttons,
 )
 from bot.layer.threads import get_thread
-from bot.layer.timing import sleep_until_due, wake_by
+from bot.layer.timing import DueLoop, sleep_until_due
 from bot.services import anonymous as anon
 from bot.services import circles, delivery
 from bot.services.anonymous import AnonError, AnonPost
@@ -599,19 +599,18 @@ async def submit_post(
         else None
     )
     findings = [] if confirmed else anon.find_identifying_details(cleaned)
+    # What the draft and the post store alike.
+    words: dict[str, Any] = {
+        "text": cleaned,
+        "content_note": cleaned_note,
+        "reply_to_message_id": reply_to_message_id,
+        "quote_link": quote_link,
+        "now": now,
+    }
     if findings:
         if draft_token:
             await anon.discard_draft(bot.db, draft_token)
-        draft = await anon.save_draft(
-            bot.db,
-            circle,
-            label_key,
-            text=cleaned,
-            content_note=cleaned_note,
-            reply_to_message_id=reply_to_message_id,
-            quote_link=quote_link,
-            now=now,
-        )
+        draft = await anon.save_draft(bot.db, circle, label_key, **words)
         view = persistent_view()
         view.add_item(PostAnywayButton(draft.token))
         view.add_item(EditDraftButton(draft.token))
@@ -622,11 +621,7 @@ async def submit_post(
         bot.db,
         circle,
         label_key,
-        text=cleaned,
-        content_note=cleaned_note,
-        reply_to_message_id=reply_to_message_id,
-        quote_link=quote_link,
-        now=now,
+        **words,
         delay_max_seconds=config.delay_max_seconds,
         draft_token=draft_token,
     )
@@ -759,7 +754,7 @@ async def _posting_works(bot: CircleBot, guild_id: int, channel_id: int) -> None
 # --- the cog -----------------------------------------------------------------------------
 
 
-class Outbox:
+class Outbox(DueLoop):
     """Sends anonymous posts whose random wait is over, in order per circle, and held posts to
     the moderators' queue; retries what Discord refused. One per bot (`bot.outbox`)."""
 
@@ -770,16 +765,6 @@ class Outbox:
         self.problems = bot.delivery_problems
         # Authors' acknowledgements by post id, to tell them privately when their post waits.
         self._acks: dict[int, _Ack] = {}
-
-    def start(self) -> None:
-        self.loop.start()
-
-    def stop(self) -> None:
-        self.loop.cancel()
-
-    def wake(self, due: datetime) -> None:
-        """Make sure the outbox runs by `due`."""
-        wake_by(self.loop, due)
 
     @tasks.loop(seconds=OUTBOX_SECONDS)
     async def loop(self) -> None:
@@ -807,7 +792,7 @@ class Outbox:
         if post.deliver_at is None or post.deliver_at <= discord.utils.utcnow():
             await self.deliver_due()
         else:
-            wake_by(self.loop, post.deliver_at)
+            self.wake(post.deliver_at)
 
     @loop.before_loop
     async def _before_outbox(self) -> None:
@@ -835,7 +820,7 @@ class Outbox:
                     stalled[post.circle_id] = cause
             due = await anon.next_delivery_at(self.bot.db)
             if due is not None:
-                wake_by(self.loop, due)  # a retry, or a post due later than this pass
+                self.wake(due)  # a retry, or a post due later than this pass
 
     async def _announce_reviews(self, now: datetime) -> None:
         """Send held posts whose own random wait (or retry) is over to the moderators'
