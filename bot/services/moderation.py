@@ -117,12 +117,12 @@ def parse_message_ref(text: str) -> MessageRef | None:
 
 
 def block_expiry(now: datetime, days: int | None) -> datetime | None:
-    """When a block of `days` days ends (None: until lifted). ValueError outside 1-365."""
+    """When a block of `days` days ends (None: until lifted). ModerationError outside 1-365."""
     if days is None:
         return None
     low, high = BLOCK_DAYS
     if not low <= days <= high:
-        raise ValueError(f"A block lasts between {low} and {high} days.")
+        raise ModerationError(f"A block lasts between {low} and {high} days.")
     return now + timedelta(days=days)
 
 

@@ -193,19 +193,16 @@ class Moderation(commands.GroupCog, group_name="mod"):
         cleaned = clean_input(reason, "The reason")
         found, circle = await find_post(self.bot, member.guild, post)
         now = discord.utils.utcnow()
-        try:
-            expires_at = mod.block_expiry(now, days)
-            block_id = await anon.block(
-                self.bot.db,
-                circle.id,
-                found.label_key,
-                found.label,
-                reason=cleaned,
-                now=now,
-                expires_at=expires_at,
-            )
-        except ValueError as error:
-            raise UserFacingError(str(error)) from None
+        expires_at = mod.block_expiry(now, days)
+        block_id = await anon.block(
+            self.bot.db,
+            circle.id,
+            found.label_key,
+            found.label,
+            reason=cleaned,
+            now=now,
+            expires_at=expires_at,
+        )
         await self._log(
             interaction,
             "block",
