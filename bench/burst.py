@@ -2,8 +2,8 @@
 
 `service_burst`: N members of one circle submit at the same moment (asyncio.gather of the
 service path `anonymous.submit` on a real migrated database). Each then hands its post to the
-real outbox, `cogs.anonymous.Anonymous.deliver_due`, as the cog does after acknowledging the
-author; the outbox sends to a stand-in thread that records every message. Reports the time to
+real outbox, `bot.layer.posting.Outbox.deliver_due`, as the posting flow does after acknowledging
+the author; the outbox sends to a stand-in thread that records every message. Reports the time to
 acknowledgement (submit returning) and checks that every post went out once, in the order it
 was stored.
 

@@ -29,7 +29,7 @@ from bench.common import Result, Row, median, ms, plural, ratio, scratch_dir, ve
 from bench.services import GUILD_ID, NOW, keys, make_circle, member_id, open_db
 from bot.db import Database
 from bot.services import anonymous as anon
-from bot.services import circles
+from bot.services import circles, times
 from bot.services import moderation as mod
 from bot.services.circles import Circle
 from bot.services.config import get_config
@@ -224,7 +224,7 @@ async def measure(fixture: Fixture, operation: str, count: int) -> float:
 async def query_plans(fixture: Fixture) -> list[str]:
     """`EXPLAIN QUERY PLAN` of every query the timed operations run, one line each."""
     db, circle, key = fixture.db, fixture.circle, fixture.asker
-    now = anon._iso(NOW)
+    now = times.stored(NOW)
     ids = fixture.circle_ids
     marks = ", ".join("?" for _ in ids)
     queries: list[tuple[str, str, tuple[object, ...]]] = [

@@ -13,10 +13,11 @@ import discord
 
 from bench.common import BENCH_SECRET
 from bot.db import Database
+from bot.layer.posting import Outbox
 from bot.services import circles
 from bot.services.anonymous import CircleKeys
 from bot.services.circles import Circle
-from cogs.anonymous import Anonymous
+from bot.services.delivery import ChannelProblems
 
 GUILD_ID = 900_000_000_000_000_001
 CHANNEL_ID = 900_000_000_000_000_002
@@ -93,18 +94,19 @@ class _Guild:
 
 @dataclass
 class StandInBot:
-    """Just enough of the bot for `Anonymous.deliver_due`: its database and a guild whose
+    """Just enough of the bot for `Outbox.deliver_due`: its database and a guild whose
     threads are all cached (so the delivery never needs to fetch one)."""
 
     db: Database
     guild: _Guild
+    delivery_problems: ChannelProblems = field(default_factory=ChannelProblems)
 
     def get_guild(self, guild_id: int) -> _Guild | None:
         return self.guild if guild_id == GUILD_ID else None
 
 
-def outbox(db: Database, threads: list[RecordingThread]) -> Anonymous:
-    """The real anonymous cog around a stand-in bot: its `deliver_due` is the real delivery
+def outbox(db: Database, threads: list[RecordingThread]) -> Outbox:
+    """The real outbox around a stand-in bot: its `deliver_due` is the real delivery
     loop (due posts in order, mark sending, send, mark posted)."""
     bot = StandInBot(db, _Guild({thread.id: thread for thread in threads}))
-    return Anonymous(cast(Any, bot))
+    return Outbox(cast(Any, bot))

@@ -25,6 +25,7 @@ from bench.common import Result, Row, median, ms, plural, ratio, scratch_dir, ve
 from bench.services import NOW, keys, make_circle, member_id, open_db
 from bot.db import BUSY_TIMEOUT_MS
 from bot.services import anonymous as anon
+from bot.services import times
 
 TARGET = 0.5
 MEMBERS = 40
@@ -86,7 +87,7 @@ async def raw_rate(folder: Path, posts: int) -> float:
     try:
         start = time.perf_counter()
         for n in range(posts):
-            now = anon._iso(NOW + n * STEP)
+            now = times.stored(NOW + n * STEP)
             await conn.execute(
                 INSERT,
                 (

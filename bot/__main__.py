@@ -13,15 +13,18 @@ import argparse
 import asyncio
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import discord
 
 from bot.check import report, run_checks
+from bot.client import create_bot
 from bot.db import DatabaseError
 from bot.decks import DeckError
 from bot.files import use_private_umask
 from bot.logs import configure_logging
+from bot.services.safety import SafetyError, backup_database, default_backup_path
 from bot.settings import Settings, SettingsError, load_settings, read_environment
 
 log = logging.getLogger("bot")
@@ -60,10 +63,6 @@ Keep the secret file ({secret}) with this backup, but store it apart from it:
 
 
 def _backup(settings: Settings, path: str | None) -> int:
-    from datetime import UTC, datetime
-
-    from bot.services.safety import SafetyError, backup_database, default_backup_path
-
     target = Path(path) if path else default_backup_path(settings.database_path, datetime.now(UTC))
     try:
         written = backup_database(settings.database_path, target)
@@ -76,8 +75,6 @@ def _backup(settings: Settings, path: str | None) -> int:
 
 
 async def _run(settings: Settings, *, sync_only: bool) -> None:
-    from bot.client import create_bot
-
     bot = create_bot(settings)
     if sync_only:
         async with bot:
@@ -93,7 +90,8 @@ def _rehearse() -> int:
     """With no token: explain how to get one, then run the offline rehearsal if installed."""
     print(NO_TOKEN_MESSAGE, file=sys.stderr)
     try:
-        from bot.rehearsal import run_rehearsal
+        # Imported on use: the rehearsal needs simcord, which the live bot never loads.
+        from rehearsal import run_rehearsal
     except ImportError:
         print(
             "\nThe offline rehearsal is not installed (pip install -e '.[rehearsal]').",
@@ -130,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "backup":
         return _backup(settings, args.path)
     if args.action == "demo":
-        from bot.rehearsal import run_demo
+        # Imported on use: the demo needs simcord, which the live bot never loads.
+        from rehearsal import run_demo
 
         return asyncio.run(run_demo())
     if settings.discord_token is None:

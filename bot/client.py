@@ -13,10 +13,13 @@ from discord.ext import commands
 
 from bot.db import Database
 from bot.decks import Library, load_library
-from bot.errors import CircleTree
+from bot.layer.clock import Clock
+from bot.layer.errors import CircleTree
+from bot.layer.posting import LAYER_ITEMS, Outbox
 from bot.logs import quiet_third_party_loggers
 from bot.services.anonymous import CircleKeys
 from bot.services.delivery import ChannelProblems
+from bot.services.structure import Checkins
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,12 @@ class CircleBot(commands.Bot):
         self.circle_keys = CircleKeys(settings.secret)
         # Channels the bot cannot post members' words in right now (memory only).
         self.delivery_problems = ChannelProblems()
+        # Check-in totals and who was counted live here only, never in the database.
+        self.checkins = Checkins()
+        # Sends anonymous posts when their time comes (started once the database is open).
+        self.outbox = Outbox(self)
+        # Ends pauses and turns on time; the circles cog gives it that work.
+        self.clock = Clock(self)
 
     @property
     def db(self) -> Database:
@@ -64,6 +73,8 @@ class CircleBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         self._db = await Database.open(self.settings.database_path)
+        # Buttons the layer puts on messages of several cogs work whichever cogs are loaded.
+        self.add_dynamic_items(*LAYER_ITEMS)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if self.settings.sync_commands:
@@ -73,8 +84,10 @@ class CircleBot(commands.Bot):
             self.tree.copy_global_to(guild=guild)
             await self.tree.sync(guild=guild)
             log.info("Synced commands to the development server")
+        self.outbox.start()
 
     async def close(self) -> None:
+        self.outbox.stop()
         try:
             await super().close()
         finally:

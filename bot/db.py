@@ -257,6 +257,15 @@ class Database:
             finally:
                 _TRANSACTION.reset(token)
 
+    @asynccontextmanager
+    async def atomic(self) -> AsyncIterator[Database]:
+        """A transaction, or, inside one this task already holds, part of that one."""
+        if _TRANSACTION.get() is self:
+            yield self
+            return
+        async with self.transaction():
+            yield self
+
 
 def _split_sql(script: str) -> list[str]:
     """Split a migration into statements, respecting quotes and trigger bodies."""

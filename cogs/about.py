@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import CircleBot
-from bot.errors import NO_MENTIONS
+from bot.layer.errors import NO_MENTIONS
 
 ABOUT_TEXT = """\
 **Circlekeeper** runs moderated discussion circles for communities where speaking up is risky: \

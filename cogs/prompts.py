@@ -16,18 +16,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.buttons import NUMBER, SLUG, PersistentButton, persistent_view
 from bot.client import CircleBot
 from bot.decks import Prompt
-from bot.errors import NO_MENTIONS, UserFacingError
+from bot.layer import custom_ids as ids
+from bot.layer.access import Here, keeper_here
+from bot.layer.breaks import BreakButton
+from bot.layer.buttons import PersistentButton, persistent_view
+from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.layer.posting import ReplyButton
+from bot.layer.threads import get_thread
+from bot.layer.timing import sleep_until_due, wake_by
 from bot.services import circles
 from bot.services import prompts as prompt_service
-from bot.services.prompts import PromptError
-from bot.timing import sleep_until_due, wake_by
-from cogs.anonymous import ReplyButton
-from cogs.circles.access import Here, keeper_here
-from cogs.circles.cog import get_thread
-from cogs.circles.views import BreakButton
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +144,7 @@ async def send_pages(
 
 class ShowPromptButton(
     PersistentButton,
-    prefix="ck:prompt:show",
-    fields={"circle_id": NUMBER, "prompt_id": SLUG},
+    custom_id=ids.SHOW_PROMPT,
     label="Show prompt",
     style=discord.ButtonStyle.primary,
 ):
@@ -369,12 +368,9 @@ class Prompts(commands.GroupCog, group_name="prompt"):
     ) -> None:
         """Add a prompt for this circle only; it comes after the deck."""
         here = await keeper_here(self.bot, interaction)
-        try:
-            added = await prompt_service.add_custom_prompt(
-                self.bot.db, here.circle.id, text, content_note, discord.utils.utcnow()
-            )
-        except PromptError as error:
-            raise UserFacingError(error.message) from None
+        added = await prompt_service.add_custom_prompt(
+            self.bot.db, here.circle.id, text, content_note, discord.utils.utcnow()
+        )
         await interaction.response.send_message(
             f"Added prompt `{added.id}` to this circle. It comes after the deck; to post it now, "
             f"use `/prompt post id:{added.id}`.",
@@ -398,18 +394,15 @@ class Prompts(commands.GroupCog, group_name="prompt"):
     ) -> None:
         """Post the next prompt here automatically, every few hours."""
         here = await keeper_here(self.bot, interaction)
-        try:
-            start = prompt_service.parse_first_at(first_at) if first_at is not None else None
-            schedule = await prompt_service.set_schedule(
-                self.bot.db,
-                here.circle.id,
-                every_hours,
-                start,
-                discord.utils.utcnow(),
-                include_heavy=include_heavy,
-            )
-        except PromptError as error:
-            raise UserFacingError(error.message) from None
+        start = prompt_service.parse_first_at(first_at) if first_at is not None else None
+        schedule = await prompt_service.set_schedule(
+            self.bot.db,
+            here.circle.id,
+            every_hours,
+            start,
+            discord.utils.utcnow(),
+            include_heavy=include_heavy,
+        )
         wake_by(self.post_due, schedule.next_at)
         stamp = int(schedule.next_at.timestamp())
         every = "every hour" if every_hours == 1 else f"every {every_hours} hours"

@@ -14,9 +14,9 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.client import CircleBot
-from bot.discord_utils import require_member, text_channel
-from bot.errors import ErrorHandlingView, UserFacingError
-from bot.resource_card import CARD_COLOUR, resource_embed
+from bot.layer.discord_utils import require_member, text_channel
+from bot.layer.errors import ErrorHandlingView, UserFacingError
+from bot.layer.resource_card import CARD_COLOUR, resource_embed
 from bot.services import anonymous as anon
 from bot.services import circles, safety
 from bot.services.anonymous import AnonError

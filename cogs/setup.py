@@ -12,8 +12,8 @@ from discord.ext import commands
 
 from bot.client import CircleBot
 from bot.decks import POLICE_MAY, POLICE_NEVER, POLICE_NOT_STATED, POLICE_STATED_CASES
-from bot.discord_utils import log_action, require_member
-from bot.errors import NO_MENTIONS, UserFacingError
+from bot.layer.discord_utils import log_action, require_member
+from bot.layer.errors import NO_MENTIONS, UserFacingError
 from bot.services import config as config_service
 from bot.services import safety
 from bot.services.config import DEFAULT_DELAY_SECONDS, DELAY_NOTICE, GuildConfig, describe_delay
@@ -197,10 +197,7 @@ class Setup(commands.GroupCog, group_name="setup"):
     ) -> None:
         """Set how long moderation records are kept."""
         assert interaction.guild is not None
-        try:
-            config = await config_service.set_retention(self.bot.db, interaction.guild.id, days)
-        except ValueError as error:
-            raise UserFacingError(str(error)) from None
+        config = await config_service.set_retention(self.bot.db, interaction.guild.id, days)
         await self._changed(interaction, config, f"retention set to {days} days")
 
     @app_commands.command(name="delay")
@@ -212,10 +209,7 @@ class Setup(commands.GroupCog, group_name="setup"):
     ) -> None:
         """Set a random delay for anonymous posts, so timing does not give anyone away."""
         assert interaction.guild is not None
-        try:
-            config = await config_service.set_delay(self.bot.db, interaction.guild.id, max_seconds)
-        except ValueError as error:
-            raise UserFacingError(str(error)) from None
+        config = await config_service.set_delay(self.bot.db, interaction.guild.id, max_seconds)
         what = f"anonymous delay set to {max_seconds} seconds"
         if not max_seconds:
             what += f" (off: {NO_DELAY_COST})"

@@ -12,10 +12,10 @@ from pathlib import Path
 import discord
 import pytest
 import simcord
+from discord import app_commands
 
 from bot.client import CircleBot, create_bot
 from bot.db import Database
-from bot.errors import describe_error
 from bot.services import config as config_service
 from bot.settings import Settings
 
@@ -124,15 +124,16 @@ def build_world(env: simcord.Env, bots: list[CircleBot], settings: Settings) -> 
 
 
 def unexpected_errors(env: simcord.Env) -> list[BaseException]:
-    """Errors the bot hit that users saw as "something went wrong" rather than a clear refusal."""
-    return [error for error in env.errors if describe_error(error)[1] is not None]
+    """Errors that reached an error handler as failures. Refusals never do (they are answered
+    where they are raised); a failed permission check before a command is the tree's own."""
+    return [error for error in env.errors if not isinstance(error, app_commands.CheckFailure)]
 
 
 @pytest.fixture
 async def world(settings: Settings) -> AsyncIterator[World]:
     """The bot running in a simulated server. Unexpected errors fail the test at teardown."""
     bots = [create_bot(settings)]
-    env = simcord.Env(bots[0], check_errors=False)
+    env = simcord.Env(bots[0])
     await env.start()
     try:
         world = build_world(env, bots, settings)

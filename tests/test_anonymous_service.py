@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 from bot.db import Database
 from bot.services import anonymous as anon
+from bot.services import circles as circle_service
+from bot.services import structure as structure_service
 from bot.services.circles import Circle, attach_thread, close_circle, create_circle, get_circle
 from bot.services.wordlists import ADJECTIVES, NOUNS
 
@@ -595,3 +597,63 @@ async def test_no_table_ever_holds_the_author_id(db: Database) -> None:
                 if isinstance(value, bytes):
                     assert as_bytes not in value, (table, column)
     assert checked > 0
+
+
+async def test_blocking_from_the_queue_blocks_and_rejects_together(db: Database) -> None:
+    """Block author rejects the post in the same moment, so it can no longer be approved;
+    when another moderator decided first, the author is blocked all the same."""
+    circle = await make_circle(db, review=True)
+    keys = anon.CircleKeys(SECRET)
+    held = await post(db, circle, keys.label_key(circle, AUTHOR), text="first")
+    other = await post(db, circle, keys.label_key(circle, OTHER), text="second")
+
+    done = await anon.decide_held(
+        db, held.token, "block", now=NOW, delay_max_seconds=0, block_reason="from the queue"
+    )
+    assert done.decided and done.block_id is not None
+    assert (done.post.status, done.post.text) == ("rejected", None)
+    with pytest.raises(anon.NotFound):
+        await anon.decide_held(
+            db, held.token, "approve", now=NOW, delay_max_seconds=0, block_reason=""
+        )
+    assert [b.id for b in await anon.blocks(db, [circle.id], now=NOW)] == [done.block_id]
+
+    await anon.decide_held(
+        db, other.token, "approve", now=NOW, delay_max_seconds=0, block_reason=""
+    )
+    late = await anon.decide_held(
+        db, other.token, "block", now=NOW, delay_max_seconds=0, block_reason="from the queue"
+    )
+    assert not late.decided and late.post.status == "queued"
+    assert len(await anon.blocks(db, [circle.id], now=NOW)) == 2
+    # Blocking the same author again is refused, and leaves the post as it was.
+    with pytest.raises(anon.AnonError, match="already blocked"):
+        await anon.decide_held(
+            db, other.token, "block", now=NOW, delay_max_seconds=0, block_reason=""
+        )
+
+
+async def test_closing_ends_everything_in_one_go(db: Database) -> None:
+    """Closing drops the anonymous rows, the round and the pause together, and hands back the
+    held posts' queue messages so they can be taken down."""
+    circle = await make_circle(db, review=True)
+    keys = anon.CircleKeys(SECRET)
+    held = await post(db, circle, keys.label_key(circle, AUTHOR), text="first")
+    assert await anon.mark_announced(db, held.id, 777)
+    await structure_service.start_round(
+        db,
+        circle.id,
+        mode="named",
+        member_ids=[AUTHOR, OTHER],
+        prompt_id=None,
+        turn_minutes=3,
+        now=NOW,
+    )
+    await structure_service.schedule_pause(db, circle.id, minutes=5, now=NOW)
+
+    closing = await circle_service.close(db, circle.id, now=NOW)
+    assert closing.review_message_ids == [777]
+    assert not closing.circle.is_open
+    assert await structure_service.get_round(db, circle.id) is None
+    assert await structure_service.get_pause(db, circle.id) is None
+    assert await count(db, "anon_posts", circle.id) == 0

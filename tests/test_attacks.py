@@ -22,8 +22,8 @@ import simcord
 
 from bot.client import create_bot
 from bot.db import Database, discover_migrations
-from bot.services import anonymous as anon
 from bot.services import safety
+from bot.services.anonymous import posts as posts_service
 from bot.settings import Settings
 from tests.conftest import World, build_world, make_settings, unexpected_errors
 from tests.test_anonymous import anonymous_posts, circle_with_members, post
@@ -270,7 +270,7 @@ _WATCH_STEP = 5  # how finely the watcher samples the thread, in seconds
 async def _watch_world(settings: Settings) -> AsyncIterator[World]:
     """The bot in a simulated server whose delivery delay is the bot's own default."""
     bots = [create_bot(settings)]
-    env = simcord.Env(bots[0], check_errors=False)
+    env = simcord.Env(bots[0])
     await env.start()
     try:
         yield build_world(env, bots, settings)
@@ -303,7 +303,8 @@ async def test_watch_fresh_server_posts_wait_a_random_time(
     """On a fresh server a post is not visible when its author submits it, and the waits
     are spread across the window (not one fixed wait); every post appears exactly once."""
     world = _watch_world
-    monkeypatch.setattr(anon, "DELAY_RANDOM", random.Random(20260101), raising=False)
+    # Where the outbox draws delivery delays from; raising: a rename must fail here.
+    monkeypatch.setattr(posts_service, "DELAY_RANDOM", random.Random(20260101))
     thread, card = await open_circle(world)
     authors = [world.alice, world.bob, world.carol]
     for member in authors:

@@ -13,9 +13,9 @@ import pytest
 import simcord
 
 from bot.db import Database
+from bot.layer.posting import failure_cause
 from bot.services import anonymous as anon
 from bot.services import circles, delivery, modlog
-from cogs.anonymous import failure_cause
 from tests.conftest import World
 from tests.test_anonymous import (
     TEXT,

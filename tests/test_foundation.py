@@ -17,7 +17,7 @@ from discord.ext import commands
 from bot import __main__ as entry
 from bot.client import EXTENSIONS, create_bot
 from bot.db import Database, DatabaseError, Migration, discover_migrations
-from bot.errors import UserFacingError
+from bot.layer.errors import UserFacingError
 from bot.settings import Settings, SettingsError
 from tests.conftest import make_settings
 
@@ -81,7 +81,7 @@ def test_main_without_token_explains_and_rehearses(
     async def fake_rehearsal() -> None:
         started.append(True)
 
-    monkeypatch.setattr("bot.rehearsal.run_rehearsal", fake_rehearsal)
+    monkeypatch.setattr("rehearsal.run_rehearsal", fake_rehearsal)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
     assert entry.main([]) == 0
@@ -255,11 +255,12 @@ class Faulty(commands.Cog):
 async def test_errors_reach_the_user_privately_without_traceback(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A UserFacingError and an unexpected exception both become private, plain replies."""
+    """A refusal and an unexpected exception both become private, plain replies; only the
+    unexpected one reaches the command tree's error handler as a failure."""
     bot = create_bot(make_settings(tmp_path))
     await bot.add_cog(Faulty())
     try:
-        async with simcord.run(bot, check_errors=False) as env:
+        async with simcord.run(bot) as env:
             guild = env.create_guild()
             channel = guild.create_text_channel("general")
             alice = guild.add_member(env.create_user("alice"))
@@ -267,12 +268,14 @@ async def test_errors_reach_the_user_privately_without_traceback(
             refused = await alice.slash(channel, "refuse")
             assert refused.ephemeral
             assert refused.response.content == "That circle is closed."
+            assert env.errors == []  # a refusal is an answer, not a failure
 
             failed = await alice.slash(channel, "boom")
             assert failed.ephemeral
             assert failed.response.content.startswith("Something went wrong (error id ")
             assert "internal detail" not in failed.response.content
             assert "Traceback" not in failed.response.content
+            simcord.assert_error(env, RuntimeError, contains="internal detail")
 
             deferred = await alice.slash(channel, "late_boom")
             assert deferred.ephemeral

@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 import simcord
 
-from bot.rehearsal import CIRCLE_NAME, run_demo, run_rehearsal
+from rehearsal.server import CIRCLE_NAME, run_demo, run_rehearsal
 
 
 def free_port() -> int:

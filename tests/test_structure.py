@@ -12,10 +12,10 @@ import pytest
 import simcord
 
 from bot.db import Database, discover_migrations
+from bot.layer.breaks import BreakButton
 from bot.services import anonymous as anon
 from bot.services import circles, structure
 from bot.services.circles import Circle
-from cogs.circles.views import BreakButton
 from tests.conftest import World
 from tests.test_anonymous import (
     anonymous_posts,

@@ -17,6 +17,8 @@ from datetime import datetime
 
 from bot.db import Database
 from bot.decks import Agreement
+from bot.services import times
+from bot.services.errors import Refusal
 
 MAX_NAME = 80
 MAX_AGREEMENT = 300
@@ -27,8 +29,8 @@ SMALL_CIRCLE = 5
 REMOVED = "A keeper removed you from this circle, so you can't rejoin it."
 
 
-class CircleError(Exception):
-    """A refusal to show the user as it is."""
+class CircleError(Refusal):
+    """A refusal whose `message` is shown to the user as it is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +84,8 @@ def _circle(r: sqlite3.Row) -> Circle:
         strict=bool(r["strict"]),
         salt=r["salt"],
         state=r["state"],
-        created_at=datetime.fromisoformat(r["created_at"]),
-        closed_at=(datetime.fromisoformat(r["closed_at"]) if r["closed_at"] else None),
+        created_at=times.read(r["created_at"]),
+        closed_at=(times.read(r["closed_at"]) if r["closed_at"] else None),
     )
 
 
@@ -169,7 +171,7 @@ async def membership(db: Database, circle_id: int, user_id: int) -> Membership |
         row["circle_id"],
         row["user_id"],
         row["agreed_count"],
-        datetime.fromisoformat(row["agreed_at"]),
+        times.read(row["agreed_at"]),
     )
 
 
@@ -275,7 +277,7 @@ async def create_circle(
                 int(review),
                 int(strict),
                 secrets.token_bytes(SALT_BYTES),
-                now.isoformat(),
+                times.stored(now),
             ),
         )
         await db.execute(
@@ -312,24 +314,50 @@ async def discard_circle(db: Database, circle_id: int) -> None:
     await db.execute("DELETE FROM circles WHERE id = ?", (circle_id,))
 
 
-async def close_circle(db: Database, circle_id: int, *, now: datetime) -> Circle:
-    """Close a circle: destroy its salt and its anonymous records, end its schedule.
+@dataclass(frozen=True, slots=True)
+class Closing:
+    """A circle just closed, and its held posts' messages in the queue channel (to delete)."""
+
+    circle: Circle
+    review_message_ids: list[int]
+
+
+async def close(db: Database, circle_id: int, *, now: datetime) -> Closing:
+    """Close a circle in one transaction: destroy its salt and its anonymous records, end its
+    schedule, its round and any pause (a closed thread stays locked for good).
 
     Memberships and keepers stay (they hold no anonymous content) until a member deletes
     their data. Idempotent.
     """
     async with db.transaction():
+        rows = await db.fetchall(
+            "SELECT review_message_id FROM anon_posts WHERE circle_id = ?"
+            " AND review_message_id IS NOT NULL",
+            (circle_id,),
+        )
         await db.execute(
             "UPDATE circles SET state = 'closed', salt = NULL, closed_at = coalesce(closed_at, ?)"
             " WHERE id = ?",
-            (now.isoformat(), circle_id),
+            (times.stored(now), circle_id),
         )
-        for table in ("anon_posts", "anon_labels", "anon_blocks", "prompt_schedules"):
+        for table in (
+            "anon_posts",
+            "anon_labels",
+            "anon_blocks",
+            "prompt_schedules",
+            "rounds",
+            "pauses",
+        ):
             await db.execute(f"DELETE FROM {table} WHERE circle_id = ?", (circle_id,))
     await db.scrub()  # the destroyed salt and records must not stay in the WAL
     circle = await get_circle(db, circle_id)
     assert circle is not None
-    return circle
+    return Closing(circle, [r["review_message_id"] for r in rows])
+
+
+async def close_circle(db: Database, circle_id: int, *, now: datetime) -> Circle:
+    """`close`, for callers that need only the closed circle."""
+    return (await close(db, circle_id, now=now)).circle
 
 
 # --- membership --------------------------------------------------------------------------
@@ -350,7 +378,7 @@ async def accept_agreements(
         # Re-accepting keeps the joining time: a fresh time, written just before someone
         # takes part again, could be lined up with an anonymous post's time.
         " ON CONFLICT (circle_id, user_id) DO UPDATE SET agreed_count = excluded.agreed_count",
-        (circle_id, user_id, count, now.isoformat()),
+        (circle_id, user_id, count, times.stored(now)),
     )
     member = await membership(db, circle_id, user_id)
     assert member is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.db import Database
+from bot.services.errors import Refusal
 
 RETENTION_RANGE = (1, 365)
 DELAY_RANGE = (0, 600)
@@ -72,10 +73,14 @@ async def set_channel(
     return await _set(db, guild_id, _CHANNEL_COLUMNS[kind], channel_id)
 
 
+class OutOfRange(Refusal, ValueError):
+    """A setting outside the range it allows; `message` is shown to the user as it is."""
+
+
 def _check_range(value: int, bounds: tuple[int, int], what: str) -> None:
     low, high = bounds
     if not low <= value <= high:
-        raise ValueError(f"{what} must be between {low} and {high}.")
+        raise OutOfRange(f"{what} must be between {low} and {high}.")
 
 
 async def set_retention(db: Database, guild_id: int, days: int) -> GuildConfig:

@@ -20,9 +20,11 @@ import re
 import secrets
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.db import Database
+from bot.services import times
+from bot.services.errors import Refusal
 
 REPORT_LIMIT = 5
 REPORT_WINDOW = timedelta(hours=1)
@@ -38,12 +40,8 @@ REPORT_STATUSES = ("removed", "dismissed", "handled")
 RECORD_KINDS = ("warning", "timeout", "note")
 
 
-class ModerationError(Exception):
+class ModerationError(Refusal):
     """A refusal whose `message` is shown to the user as it is."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class ReportLimited(ModerationError):
@@ -55,16 +53,6 @@ class ReportLimited(ModerationError):
 
 
 # --- pure helpers --------------------------------------------------------------------------
-
-
-def _iso(when: datetime) -> str:
-    if when.tzinfo is None:
-        raise ValueError("times must be timezone-aware")
-    return when.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _time(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
 
 
 def clean_text(text: str, *, what: str, limit: int) -> str:
@@ -129,12 +117,12 @@ def parse_message_ref(text: str) -> MessageRef | None:
 
 
 def block_expiry(now: datetime, days: int | None) -> datetime | None:
-    """When a block of `days` days ends (None: until lifted). ValueError outside 1-365."""
+    """When a block of `days` days ends (None: until lifted). ModerationError outside 1-365."""
     if days is None:
         return None
     low, high = BLOCK_DAYS
     if not low <= days <= high:
-        raise ValueError(f"A block lasts between {low} and {high} days.")
+        raise ModerationError(f"A block lasts between {low} and {high} days.")
     return now + timedelta(days=days)
 
 
@@ -233,8 +221,8 @@ def _report(r: sqlite3.Row) -> Report:
         queue_channel_id=r["queue_channel_id"],
         queue_message_id=r["queue_message_id"],
         status=r["status"],
-        created_at=datetime.fromisoformat(r["created_at"]),
-        decided_at=_time(r["decided_at"]),
+        created_at=times.read(r["created_at"]),
+        decided_at=times.read_optional(r["decided_at"]),
     )
 
 
@@ -262,7 +250,7 @@ async def file_report(
     token = secrets.token_urlsafe(TOKEN_BYTES)
     async with db.transaction():
         await db.execute(
-            "DELETE FROM report_limits WHERE created_at <= ?", (_iso(now - REPORT_WINDOW),)
+            "DELETE FROM report_limits WHERE created_at <= ?", (times.stored(now - REPORT_WINDOW),)
         )
         count = await db.fetchval(
             "SELECT count(*) FROM report_limits WHERE reporter_key = ?", (reporter,)
@@ -272,7 +260,7 @@ async def file_report(
         # To the minute only: an exact time would match the report's own created_at.
         limit_row = await db.insert(
             "INSERT INTO report_limits (reporter_key, created_at) VALUES (?, ?)",
-            (reporter, _iso(now.replace(second=0, microsecond=0))),
+            (reporter, times.stored(now.replace(second=0, microsecond=0))),
         )
         await db.insert(
             "INSERT INTO reports (token, guild_id, channel_id, message_id, anonymous, escalated,"
@@ -288,7 +276,7 @@ async def file_report(
                 snapshot(snapshot_text),
                 cleaned,
                 contact_user_id,
-                _iso(now),
+                times.stored(now),
             ),
         )
     report = await get_report(db, token)
@@ -337,7 +325,7 @@ async def decide_report(db: Database, token: str, status: str, *, now: datetime)
     changed = await db.execute(
         "UPDATE reports SET status = ?, snapshot = NULL, reason = NULL, decided_at = ?"
         " WHERE token = ? AND status = 'open'",
-        (status, _iso(now), token),
+        (status, times.stored(now), token),
     )
     report = await get_report(db, token) if changed else None
     if report is None:
@@ -348,7 +336,7 @@ async def decide_report(db: Database, token: str, status: str, *, now: datetime)
 async def purge_report_limits(db: Database, *, now: datetime) -> int:
     """Delete rate-limit rows older than the window; return how many went."""
     return await db.execute(
-        "DELETE FROM report_limits WHERE created_at <= ?", (_iso(now - REPORT_WINDOW),)
+        "DELETE FROM report_limits WHERE created_at <= ?", (times.stored(now - REPORT_WINDOW),)
     )
 
 
@@ -361,7 +349,7 @@ async def purge_old_reports(db: Database, *, now: datetime) -> list[Report]:
     )
     still_open: list[Report] = []
     for row in rows:
-        cutoff = _iso(now - timedelta(days=row["days"]))
+        cutoff = times.stored(now - timedelta(days=row["days"]))
         async with db.transaction():
             found = await db.fetchall(
                 "SELECT * FROM reports WHERE guild_id = ? AND created_at < ? AND status = 'open'",
@@ -403,7 +391,7 @@ def _record(r: sqlite3.Row) -> ModRecord:
         text=r["text"],
         minutes=r["minutes"],
         dm_delivered=None if r["dm_delivered"] is None else bool(r["dm_delivered"]),
-        created_at=datetime.fromisoformat(r["created_at"]),
+        created_at=times.read(r["created_at"]),
     )
 
 
@@ -433,7 +421,7 @@ async def add_record(
             text,
             minutes,
             None if dm_delivered is None else int(dm_delivered),
-            _iso(now),
+            times.stored(now),
         ),
     )
     row = await db.fetchone("SELECT * FROM mod_records WHERE id = ?", (record_id,))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.db import Database
+from bot.services import times
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,7 @@ async def record(
     entry_id = await db.insert(
         "INSERT INTO mod_log (guild_id, moderator_id, action, target_user_id, target_label,"
         " details, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (guild_id, moderator_id, action, target_user_id, target_label, details, now.isoformat()),
+        (guild_id, moderator_id, action, target_user_id, target_label, details, times.stored(now)),
     )
     return LogEntry(
         entry_id, guild_id, moderator_id, action, target_user_id, target_label, details, now
@@ -59,7 +60,7 @@ async def recent(db: Database, guild_id: int, limit: int = 20) -> list[LogEntry]
             r["target_user_id"],
             r["target_label"],
             r["details"],
-            datetime.fromisoformat(r["created_at"]),
+            times.read(r["created_at"]),
         )
         for r in rows
     ]

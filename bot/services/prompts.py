@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from bot.db import Database
 from bot.decks import MAX_CONTENT_NOTE, MAX_PROMPT_TEXT, Library, Prompt, Session
+from bot.services import times
 from bot.services.circles import Circle
+from bot.services.errors import Refusal
 
 CUSTOM_PREFIX = "c"
 CUSTOM_INTENSITY = "moderate"
@@ -32,12 +34,8 @@ FIRST_AT_FORMAT = (
 _CUSTOM_ID = re.compile(r"c([0-9]+)")
 
 
-class PromptError(Exception):
-    """A refusal to show the user as it is."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class PromptError(Refusal):
+    """A refusal whose `message` is shown to the user as it is."""
 
 
 class Schedule(NamedTuple):
@@ -51,11 +49,6 @@ class Schedule(NamedTuple):
     every_hours: int
     next_at: datetime
     include_heavy: bool = False
-
-
-def _stamp(moment: datetime) -> str:
-    # One fixed width in UTC, so that comparing the stored strings compares the times.
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _custom_prompt(row_id: int, text: str, content_note: str) -> Prompt:
@@ -164,7 +157,7 @@ async def record_posted(
     added = await db.execute(
         "INSERT OR IGNORE INTO posted_prompts (circle_id, prompt_id, message_id, posted_at)"
         " VALUES (?, ?, ?, ?)",
-        (circle_id, prompt_id, message_id, _stamp(now)),
+        (circle_id, prompt_id, message_id, times.stored(now)),
     )
     return added > 0
 
@@ -201,7 +194,7 @@ async def add_custom_prompt(
     row_id = await db.insert(
         "INSERT INTO custom_prompts (circle_id, text, content_note, created_at)"
         " VALUES (?, ?, ?, ?)",
-        (circle_id, cleaned, note, now.isoformat()),
+        (circle_id, cleaned, note, times.stored(now)),
     )
     return _custom_prompt(row_id, cleaned, note)
 
@@ -228,7 +221,7 @@ def _schedule(row: sqlite3.Row) -> Schedule:
     return Schedule(
         circle_id=row["circle_id"],
         every_hours=row["every_hours"],
-        next_at=datetime.fromisoformat(row["next_at"]),
+        next_at=times.read(row["next_at"]),
         include_heavy=bool(row["include_heavy"]),
     )
 
@@ -268,7 +261,7 @@ async def set_schedule(
         " VALUES (?, ?, ?, ?)"
         " ON CONFLICT (circle_id) DO UPDATE SET every_hours = excluded.every_hours,"
         " next_at = excluded.next_at, include_heavy = excluded.include_heavy",
-        (circle_id, every_hours, _stamp(first_at), int(include_heavy)),
+        (circle_id, every_hours, times.stored(first_at), int(include_heavy)),
     )
     schedule = await get_schedule(db, circle_id)
     assert schedule is not None
@@ -285,7 +278,7 @@ async def due_schedules(db: Database, now: datetime) -> list[Schedule]:
     """Schedules whose next prompt is due at `now`, the longest-waiting first."""
     rows = await db.fetchall(
         "SELECT * FROM prompt_schedules WHERE next_at <= ? ORDER BY next_at, circle_id",
-        (_stamp(now),),
+        (times.stored(now),),
     )
     return [_schedule(r) for r in rows]
 
@@ -293,7 +286,7 @@ async def due_schedules(db: Database, now: datetime) -> list[Schedule]:
 async def next_schedule_at(db: Database) -> datetime | None:
     """When the earliest schedule falls due, or None when there is none."""
     value = await db.fetchval("SELECT min(next_at) FROM prompt_schedules")
-    return None if value is None else datetime.fromisoformat(value)
+    return None if value is None else times.read(value)
 
 
 async def advance_schedule(db: Database, circle_id: int, now: datetime) -> Schedule | None:
@@ -311,6 +304,7 @@ async def advance_schedule(db: Database, circle_id: int, now: datetime) -> Sched
     missed = (now - schedule.next_at) // interval + 1
     next_at = schedule.next_at + missed * interval
     await db.execute(
-        "UPDATE prompt_schedules SET next_at = ? WHERE circle_id = ?", (_stamp(next_at), circle_id)
+        "UPDATE prompt_schedules SET next_at = ? WHERE circle_id = ?",
+        (times.stored(next_at), circle_id),
     )
     return schedule._replace(next_at=next_at)

@@ -19,6 +19,8 @@ from typing import Any, Literal
 from bot.db import Database
 from bot.decks import Resource, ResourceError, parse_resource
 from bot.files import PRIVATE_FILE, create_private_file, make_private_folders
+from bot.services import times
+from bot.services.errors import Refusal
 
 MAX_SERVER_RESOURCES = 15
 
@@ -49,8 +51,8 @@ _IN_GUILD = {
 }
 
 
-class SafetyError(Exception):
-    """A refusal to show the user as it is."""
+class SafetyError(Refusal):
+    """A refusal whose `message` is shown to the user as it is."""
 
 
 # --- server resources --------------------------------------------------------------------
@@ -83,7 +85,7 @@ async def add_resource(
             resource.confidentiality,
             resource.police,
             resource.police_cases,
-            now.isoformat(),
+            times.stored(now),
         ),
     )
     return resource
@@ -305,7 +307,7 @@ async def purge_expired_records(
     rows older than its retention window. Published anonymous posts are kept until their circle
     closes or a moderator removes them. Idempotent.
     """
-    cutoff = (now - timedelta(days=retention_days)).isoformat()
+    cutoff = times.stored(now - timedelta(days=retention_days))
     circle_filter = "circle_id IN (SELECT id FROM circles WHERE guild_id = ?)"
     rows = await db.fetchall(
         f"SELECT review_message_id FROM anon_posts WHERE {circle_filter}"

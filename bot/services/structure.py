@@ -32,11 +32,13 @@ import secrets
 import sqlite3
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from bot.db import Database
+from bot.services import times
 from bot.services.anonymous import label_candidates
+from bot.services.errors import Refusal
 
 TOKEN_BYTES = 9  # 12 URL-safe characters: ample for a token that lives for one turn
 PAUSE_MINUTES = (1, 120)
@@ -53,17 +55,11 @@ MODES: tuple[Mode, ...] = ("named", "anonymous")
 _SYSTEM_RANDOM = secrets.SystemRandom()
 
 
-class StructureError(Exception):
-    """A refusal whose message is shown to the user as it is."""
+class StructureError(Refusal):
+    """A refusal whose `message` is shown to the user as it is."""
 
 
 ROUND_SALT_BYTES = 16
-
-
-def _iso(when: datetime) -> str:
-    if when.tzinfo is None:
-        raise ValueError("times must be timezone-aware")
-    return when.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def new_token() -> str:
@@ -250,8 +246,8 @@ def _round(r: sqlite3.Row) -> Round:
         turn_seconds=r["turn_seconds"],
         turn_token=r["turn_token"],
         turn_message_id=r["turn_message_id"],
-        turn_ends_at=datetime.fromisoformat(r["turn_ends_at"]),
-        started_at=datetime.fromisoformat(r["started_at"]),
+        turn_ends_at=times.read(r["turn_ends_at"]),
+        started_at=times.read(r["started_at"]),
         round_salt=r["round_salt"],
     )
 
@@ -348,8 +344,8 @@ async def start_round(
                 prompt_id,
                 seconds,
                 new_token(),
-                _iso(now + timedelta(seconds=seconds)),
-                _iso(now),
+                times.stored(now + timedelta(seconds=seconds)),
+                times.stored(now),
                 salt,
             ),
         )
@@ -393,7 +389,7 @@ async def _next_turn(db: Database, circle_id: int, now: datetime) -> Moved:
     await db.execute(
         "UPDATE rounds SET turn_token = ?, turn_message_id = NULL, turn_ends_at = ?"
         " WHERE circle_id = ?",
-        (new_token(), _iso(now + timedelta(seconds=seconds)), circle_id),
+        (new_token(), times.stored(now + timedelta(seconds=seconds)), circle_id),
     )
     return Moved(await get_round(db, circle_id))
 
@@ -500,7 +496,7 @@ async def due_turns(db: Database, *, now: datetime) -> list[Round]:
     rows = await db.fetchall(
         "SELECT * FROM rounds WHERE turn_ends_at <= ?"
         " AND circle_id NOT IN (SELECT circle_id FROM pauses) ORDER BY turn_ends_at",
-        (_iso(now),),
+        (times.stored(now),),
     )
     return [_round(r) for r in rows]
 
@@ -511,7 +507,7 @@ async def restart_turn_clock(db: Database, circle_id: int, *, now: datetime) -> 
     if seconds is not None:
         await db.execute(
             "UPDATE rounds SET turn_ends_at = ? WHERE circle_id = ?",
-            (_iso(now + timedelta(seconds=int(seconds))), circle_id),
+            (times.stored(now + timedelta(seconds=int(seconds))), circle_id),
         )
 
 
@@ -562,7 +558,7 @@ def check_pause_minutes(minutes: int) -> int:
 
 async def get_pause(db: Database, circle_id: int) -> Pause | None:
     row = await db.fetchone("SELECT * FROM pauses WHERE circle_id = ?", (circle_id,))
-    return Pause(row["circle_id"], datetime.fromisoformat(row["ends_at"])) if row else None
+    return Pause(row["circle_id"], times.read(row["ends_at"])) if row else None
 
 
 async def schedule_pause(db: Database, circle_id: int, *, minutes: int, now: datetime) -> Pause:
@@ -575,7 +571,7 @@ async def schedule_pause(db: Database, circle_id: int, *, minutes: int, now: dat
     await db.execute(
         "INSERT INTO pauses (circle_id, ends_at) VALUES (?, ?)"
         " ON CONFLICT (circle_id) DO UPDATE SET ends_at = excluded.ends_at",
-        (circle_id, _iso(ends_at)),
+        (circle_id, times.stored(ends_at)),
     )
     return Pause(circle_id, ends_at)
 
@@ -587,7 +583,7 @@ async def restore_pause(db: Database, circle_id: int, previous: Pause | None) ->
     else:
         await db.execute(
             "INSERT OR REPLACE INTO pauses (circle_id, ends_at) VALUES (?, ?)",
-            (circle_id, _iso(previous.ends_at)),
+            (circle_id, times.stored(previous.ends_at)),
         )
 
 
@@ -598,9 +594,9 @@ async def clear_pause(db: Database, circle_id: int) -> bool:
 
 async def due_pauses(db: Database, *, now: datetime) -> list[Pause]:
     rows = await db.fetchall(
-        "SELECT * FROM pauses WHERE ends_at <= ? ORDER BY ends_at", (_iso(now),)
+        "SELECT * FROM pauses WHERE ends_at <= ? ORDER BY ends_at", (times.stored(now),)
     )
-    return [Pause(r["circle_id"], datetime.fromisoformat(r["ends_at"])) for r in rows]
+    return [Pause(r["circle_id"], times.read(r["ends_at"])) for r in rows]
 
 
 async def next_due(db: Database) -> datetime | None:
@@ -609,4 +605,4 @@ async def next_due(db: Database) -> datetime | None:
         "SELECT min(at) FROM (SELECT ends_at AS at FROM pauses UNION ALL"
         " SELECT turn_ends_at FROM rounds WHERE circle_id NOT IN (SELECT circle_id FROM pauses))"
     )
-    return None if value is None else datetime.fromisoformat(value)
+    return None if value is None else times.read(value)

@@ -6,7 +6,7 @@
   moment of a click), and once more when the check-in ends: a total edited after each click
   would show what that person chose;
 - check-out: answers are echoed back privately and not kept; a takeaway is shared only on
-  a clear yes, and then through the anonymous flow (`cogs.anonymous.submit_post`).
+  a clear yes, and then through the anonymous flow (`bot.layer.posting.submit_post`).
 """
 
 from __future__ import annotations
@@ -17,19 +17,19 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.buttons import SLUG, TOKEN, PersistentButton, persistent_view
-from bot.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
+from bot.layer import custom_ids as ids
+from bot.layer.access import keeper_here, member_or_keeper_here
+from bot.layer.buttons import PersistentButton, persistent_view
+from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
+from bot.layer.posting import submit_post
 from bot.services import anonymous as anon
 from bot.services import structure
 from bot.services.structure import (
     PUBLISH_EVERY_SECONDS,
     PUBLISH_FROM,
-    Checkins,
     CheckinTally,
-    StructureError,
 )
-from cogs.circles.access import keeper_here, member_or_keeper_here
-from cogs.circles.common import quote_block, user_error
+from cogs.circles.common import quote_block
 
 if TYPE_CHECKING:
     from bot.client import CircleBot
@@ -105,7 +105,7 @@ def _publish_later(bot: CircleBot, tally: CheckinTally) -> None:
 
 async def end_checkins(bot: CircleBot, circle_id: int) -> None:
     """End the circle's running check-in, showing its final totals if enough answered."""
-    registry = _checkins(bot)
+    registry = bot.checkins
     for tally in registry.running(circle_id):
         registry.end_circle(circle_id)  # also cancels a pending edit
         await _publish(bot, tally, ended=True)
@@ -122,8 +122,7 @@ def _reflection(takeaway: str, care: str) -> str:
 
 class CheckinButton(
     PersistentButton,
-    prefix="ck:circle:checkin",
-    fields={"token": TOKEN, "option": SLUG},
+    custom_id=ids.CHECKIN,
 ):
     """One weather option. The click is counted once, in memory, and answered privately."""
 
@@ -135,16 +134,13 @@ class CheckinButton(
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client
-        tally = _checkins(bot).get(self.token)
+        tally = bot.checkins.get(self.token)
         if tally is None:
             raise UserFacingError(CHECKIN_ENDED)
         here = await member_or_keeper_here(bot, interaction)
         if tally.circle_id != here.circle.id:
             raise UserFacingError(CHECKIN_ENDED)
-        try:
-            counted = tally.count(here.member.id, self.option)
-        except StructureError as error:
-            raise user_error(error) from None
+        counted = tally.count(here.member.id, self.option)
         if not counted:
             await interaction.response.send_message(
                 "Already counted, thank you. Each person counts once per check-in.",
@@ -198,8 +194,6 @@ class CheckoutModal(ErrorHandlingModal):
             self.add_item(item)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        from cogs.anonymous import submit_post
-
         bot: CircleBot = interaction.client
         takeaway = self.takeaway.value.strip()
         care = self.care.value.strip()
@@ -237,7 +231,7 @@ class CheckoutModal(ErrorHandlingModal):
 
 class CheckoutButton(
     PersistentButton,
-    prefix="ck:circle:checkout",
+    custom_id=ids.CHECKOUT,
     label="Check out",
     style=discord.ButtonStyle.primary,
 ):
@@ -249,17 +243,10 @@ class CheckoutButton(
         await interaction.response.send_modal(CheckoutModal(here.circle.id))
 
 
-def _checkins(bot: CircleBot) -> Checkins:
-    registry = getattr(bot.get_cog("Circles"), "checkins", None)
-    if not isinstance(registry, Checkins):
-        raise UserFacingError(CHECKIN_ENDED)
-    return registry
-
-
 async def start_checkin(bot: CircleBot, interaction: discord.Interaction[Any]) -> None:
     """`/circle checkin`: post the weather check-in; an earlier one in this circle ends."""
     here = await keeper_here(bot, interaction)
-    registry = _checkins(bot)
+    registry = bot.checkins
     await end_checkins(bot, here.circle.id)
     token = registry.start(here.circle.id, [w.id for w in bot.library.checkin.weather])
     tally = registry.get(token)

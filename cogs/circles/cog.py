@@ -7,32 +7,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
 import discord
 from discord import app_commands
-from discord.ext import commands, tasks
+from discord.ext import commands
 
-from bot.buttons import persistent_view
 from bot.client import CircleBot
-from bot.discord_utils import delete_queue_messages, is_moderator, log_action, require_member
-from bot.errors import NO_MENTIONS, UserFacingError
-from bot.resource_card import resource_embed
-from bot.services import anonymous as anon
-from bot.services import circles, structure
-from bot.services.circles import Circle, CircleError
+from bot.layer.access import circle_here, keeper_here
+from bot.layer.buttons import persistent_view
+from bot.layer.discord_utils import delete_queue_messages, is_moderator, log_action, require_member
+from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.layer.resource_card import resource_embed
+from bot.services import circles
+from bot.services.circles import Circle
 from bot.services.config import get_config
-from bot.services.structure import Checkins
-from bot.timing import sleep_until_due, wake_by
 from cogs.circles import structure as structure_ui
-from cogs.circles.access import circle_here, keeper_here
 from cogs.circles.views import (
     DYNAMIC_ITEMS,
     JoinButton,
     agreements_embed,
     card_embed,
     card_view,
+    deck_title,
+    refresh_card,
     show_agreements,
 )
 
@@ -41,8 +40,6 @@ log = logging.getLogger(__name__)
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week: the longest Discord allows
 BULK_DELETE_MAX_AGE = timedelta(days=14)  # Discord refuses bulk deletes of older messages
 BULK_DELETE_CHUNK = 100
-# The clock wakes when the next pause or turn ends; this is only its first interval.
-CLOCK_SECONDS = 15
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -57,90 +54,6 @@ def _explain_http(error: discord.HTTPException, doing: str) -> str:
     return f"Discord had a problem while I tried to {doing}. Nothing was created; please try again."
 
 
-async def get_thread(bot: CircleBot, circle: Circle) -> discord.Thread | None:
-    """The circle's thread, fetched if it is not cached; None if it was deleted."""
-    if circle.thread_id is None:
-        return None
-    guild = bot.get_guild(circle.guild_id)
-    thread = guild.get_thread(circle.thread_id) if guild else None
-    if thread is not None:
-        return thread
-    try:
-        channel = await bot.fetch_channel(circle.thread_id)
-    except (discord.NotFound, discord.Forbidden):
-        return None
-    return channel if isinstance(channel, discord.Thread) else None
-
-
-async def refresh_card(bot: CircleBot, circle: Circle) -> None:
-    """Redraw the circle card (keepers, agreements, open or closed). Failures are logged only."""
-    if circle.card_message_id is None:
-        return
-    channel = bot.get_channel(circle.channel_id)
-    if not isinstance(channel, discord.TextChannel):
-        return
-    embed = card_embed(
-        circle,
-        await circles.keepers(bot.db, circle.id),
-        await circles.agreements(bot.db, circle.id),
-        _deck_title(bot, circle.deck_id),
-        await circles.head_count(bot.db, circle.id),
-        bot.library.honest_limits,
-    )
-    try:
-        await channel.get_partial_message(circle.card_message_id).edit(
-            embed=embed, view=card_view(circle)
-        )
-    except discord.HTTPException as error:
-        log.warning("Could not update the card of circle %s (HTTP %s)", circle.id, error.status)
-
-
-def _deck_title(bot: CircleBot, deck_id: str) -> str:
-    deck = bot.library.deck(deck_id)
-    return deck.title if deck else deck_id
-
-
-async def join_circle(
-    bot: CircleBot, interaction: discord.Interaction[Any], circle: Circle
-) -> None:
-    """Record acceptance of the agreements and add the member to the thread."""
-    member = require_member(interaction)
-    existing = await circles.membership(bot.db, circle.id, member.id)
-    try:
-        await circles.accept_agreements(
-            bot.db,
-            circle.id,
-            member.id,
-            member_key=circles.removal_key(bot.settings.secret, member.id),
-            now=discord.utils.utcnow(),
-        )
-    except CircleError as error:
-        raise UserFacingError(str(error)) from None
-    thread = await get_thread(bot, circle)
-    if thread is None:
-        raise UserFacingError("This circle's thread no longer exists; ask a keeper.")
-    try:
-        await thread.add_user(member)
-    except discord.HTTPException:
-        if existing is None:
-            await circles.undo_join(bot.db, circle.id, member.id)
-        raise UserFacingError(
-            "I couldn't add you to the circle's thread (Discord refused). Nothing was saved; "
-            "please try again or ask a keeper."
-        ) from None
-    if existing is None:
-        await refresh_card(bot, circle)  # the card says how many are in a small circle
-    welcome = (
-        f"Thank you. You're in: {thread.mention}"
-        if existing is None
-        else f"Thank you for accepting the updated agreements. {thread.mention}"
-    )
-    await interaction.response.edit_message(content=welcome, embed=None, view=None)
-
-
-# --- the cog -----------------------------------------------------------------------------
-
-
 @app_commands.guild_only()
 class Circles(commands.GroupCog, group_name="circle"):
     """Moderated discussion circles."""
@@ -153,15 +66,16 @@ class Circles(commands.GroupCog, group_name="circle"):
 
     def __init__(self, bot: CircleBot) -> None:
         self.bot = bot
-        # Check-in totals and who was counted live here only, never in the database.
-        self.checkins = Checkins()
         super().__init__()
 
     async def cog_load(self) -> None:
-        self.clock.start()
+        self.bot.clock.start(
+            lambda: structure_ui.run_due(self.bot),
+            first=lambda: structure_ui.end_forgotten_rounds(self.bot),
+        )
 
     async def cog_unload(self) -> None:
-        self.clock.cancel()
+        self.bot.clock.stop()
 
     # create ------------------------------------------------------------------------------
 
@@ -195,22 +109,19 @@ class Circles(commands.GroupCog, group_name="circle"):
         deck_id = deck or "essay"
         if self.bot.library.deck(deck_id) is None:
             raise UserFacingError(f"There is no deck called “{deck_id}”. See `/prompt decks`.")
-        try:
-            circle = await circles.create_circle(
-                self.bot.db,
-                guild_id=member.guild.id,
-                channel_id=channel.id,
-                name=name,
-                deck_id=deck_id,
-                keeper_id=member.id,
-                default_agreements=self.bot.library.agreements,
-                now=discord.utils.utcnow(),
-                private=private,
-                review=review,
-                strict=strict,
-            )
-        except CircleError as error:
-            raise UserFacingError(str(error)) from None
+        circle = await circles.create_circle(
+            self.bot.db,
+            guild_id=member.guild.id,
+            channel_id=channel.id,
+            name=name,
+            deck_id=deck_id,
+            keeper_id=member.id,
+            default_agreements=self.bot.library.agreements,
+            now=discord.utils.utcnow(),
+            private=private,
+            review=review,
+            strict=strict,
+        )
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             circle = await self._make_thread_and_card(circle, channel, member)
@@ -245,7 +156,7 @@ class Circles(commands.GroupCog, group_name="circle"):
                     circle,
                     [keeper.id],
                     agreements,
-                    _deck_title(self.bot, circle.deck_id),
+                    deck_title(self.bot, circle.deck_id),
                     await circles.head_count(self.bot.db, circle.id),
                     self.bot.library.honest_limits,
                 ),
@@ -338,14 +249,11 @@ class Circles(commands.GroupCog, group_name="circle"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         if delete_bot_messages:
             await self._delete_own_messages(interaction, here.thread)
-        held = await anon.review_messages(self.bot.db, here.circle.id)
-        closed = await circles.close_circle(self.bot.db, here.circle.id, now=discord.utils.utcnow())
-        await delete_queue_messages(self.bot.db, here.member.guild, held)
+        closing = await circles.close(self.bot.db, here.circle.id, now=discord.utils.utcnow())
+        closed = closing.circle
+        await delete_queue_messages(self.bot.db, here.member.guild, closing.review_message_ids)
         self.bot.circle_keys.forget(closed.id)
-        self.checkins.end_circle(closed.id)
-        await structure.end_round(self.bot.db, closed.id)
-        # Closing locks the thread for good: no pause may unlock it later.
-        await structure.clear_pause(self.bot.db, closed.id)
+        self.bot.checkins.end_circle(closed.id)
         problems = []
         try:
             await here.thread.send(
@@ -479,10 +387,7 @@ class Circles(commands.GroupCog, group_name="circle"):
     async def agreements_add(self, interaction: discord.Interaction[Any], text: str) -> None:
         """Add an agreement to this circle; members accept it before they next take part."""
         here = await keeper_here(self.bot, interaction)
-        try:
-            added = await circles.add_agreement(self.bot.db, here.circle.id, text)
-        except CircleError as error:
-            raise UserFacingError(str(error)) from None
+        added = await circles.add_agreement(self.bot.db, here.circle.id, text)
         await refresh_card(self.bot, here.circle)
         view = persistent_view()
         view.add_item(JoinButton(here.circle.id, label="Read and accept"))
@@ -603,27 +508,6 @@ class Circles(commands.GroupCog, group_name="circle"):
     async def round_end(self, interaction: discord.Interaction[Any]) -> None:
         """End the round now."""
         await structure_ui.end_round(self.bot, interaction)
-
-    @tasks.loop(seconds=CLOCK_SECONDS)
-    async def clock(self) -> None:
-        try:
-            await structure_ui.run_due(self.bot)
-        except Exception:
-            # One bad tick must not stop the clock: a stopped clock leaves threads locked.
-            log.exception("The circle clock failed on this tick")
-        sleep_until_due(self.clock, await structure.next_due(self.bot.db))
-
-    def wake_clock(self, due: datetime) -> None:
-        """A pause or turn now ends at `due`: make sure the clock runs by then."""
-        wake_by(self.clock, due)
-
-    @clock.before_loop
-    async def _before_clock(self) -> None:
-        await self.bot.wait_until_ready()
-        try:
-            await structure_ui.end_forgotten_rounds(self.bot)
-        except Exception:
-            log.exception("Could not end the rounds a restart made unusable")
 
     # keeping open circles unarchived -------------------------------------------------------
 

@@ -1,7 +1,6 @@
-"""Pause and I need a break.
+"""Pause: a grounding text, and the thread locked until the pause ends.
 
-- pause: a grounding text, and the thread locked until the pause ends;
-- I need a break: nobody is told anything unless the member asks a keeper to check in.
+"I need a break" is in `bot.layer.breaks` (its button is on cards and prompts alike).
 """
 
 from __future__ import annotations
@@ -12,70 +11,27 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.buttons import NUMBER, PersistentButton, persistent_view
-from bot.discord_utils import require_member, text_channel
-from bot.errors import NO_MENTIONS, UserFacingError
-from bot.resource_card import resource_embed
+from bot.layer.access import keeper_here
+from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.layer.threads import get_thread
 from bot.services import circles, structure
-from bot.services.circles import Circle
-from bot.services.config import get_config
-from bot.services.structure import StructureError
-from cogs.circles.access import keeper_here
-from cogs.circles.common import STRUCTURE_COLOUR, local_time, thread_of, user_error, wake_clock
+from cogs.circles.common import STRUCTURE_COLOUR, local_time
 
 if TYPE_CHECKING:
     from bot.client import CircleBot
 
 log = logging.getLogger(__name__)
 
-BREAK_COLOUR = discord.Colour.from_rgb(180, 142, 173)
 NO_MANAGE_THREADS = (
     "I can't lock this thread: I need the Manage Threads permission here. "
     "A server admin can grant it in the channel or role settings. Nothing was changed."
 )
 
 
-class AskKeeperButton(
-    PersistentButton,
-    prefix="ck:circle:break:ask",
-    fields={"circle_id": NUMBER},
-    label="Ask a keeper to check in with me",
-):
-    """Ask a keeper to check in with me: the only way a break is ever told to anyone."""
-
-    circle_id: int
-
-    async def run(self, interaction: discord.Interaction[Any]) -> None:
-        bot: CircleBot = interaction.client
-        member = require_member(interaction)
-        circle = await circles.get_circle(bot.db, self.circle_id)
-        if circle is None or not circle.is_open:
-            raise UserFacingError("This circle has closed. /resources lists support elsewhere.")
-        if not await _in_circle(bot, circle, member.id):
-            raise UserFacingError("Keepers check in with members of this circle only.")
-        await interaction.response.defer()
-        reached = await tell_keepers(bot, circle, member)
-        if reached:
-            text = (
-                "Thank you for saying so. A keeper has been asked to check in with you "
-                "privately. You don't need to explain anything. Take your time."
-            )
-        else:
-            text = (
-                "I couldn't reach a keeper just now (their direct messages are closed and this "
-                "server has no moderators' queue channel). You could message a keeper directly; "
-                "/resources lists support outside the server."
-            )
-        await interaction.edit_original_response(content=text, view=None)
-
-
 async def pause(bot: CircleBot, interaction: discord.Interaction[Any], minutes: int) -> None:
     """`/circle pause`: a grounding text, and the thread locked until the pause ends."""
     here = await keeper_here(bot, interaction)
-    try:
-        structure.check_pause_minutes(minutes)
-    except StructureError as error:
-        raise user_error(error) from None
+    structure.check_pause_minutes(minutes)
     previous = await structure.get_pause(bot.db, here.circle.id)
     if here.thread.locked and previous is None:
         raise UserFacingError(
@@ -96,7 +52,7 @@ async def pause(bot: CircleBot, interaction: discord.Interaction[Any], minutes: 
         raise UserFacingError(
             "Discord had a problem locking the thread. Nothing was changed; please try again."
         ) from None
-    wake_clock(bot, scheduled.ends_at)
+    bot.clock.wake(scheduled.ends_at)
     text = random.choice(bot.library.grounding.pause_texts)
     embed = discord.Embed(
         title=f"A pause of {minutes} minute{'s' if minutes != 1 else ''}",
@@ -119,7 +75,7 @@ async def pause(bot: CircleBot, interaction: discord.Interaction[Any], minutes: 
 async def end_pause(bot: CircleBot, circle_id: int) -> None:
     """Unlock a paused thread whose time is up. A closed circle stays locked."""
     circle = await circles.get_circle(bot.db, circle_id)
-    thread = await thread_of(bot, circle) if circle is not None and circle.is_open else None
+    thread = await get_thread(bot, circle) if circle is not None and circle.is_open else None
     if circle is None or thread is None:
         await structure.clear_pause(bot.db, circle_id)
         return
@@ -142,81 +98,3 @@ async def end_pause(bot: CircleBot, circle_id: int) -> None:
         )
     except discord.HTTPException as error:
         log.warning("Could not announce the end of a pause (HTTP %s)", error.status)
-
-
-async def break_embeds(bot: CircleBot, guild_id: int | None) -> list[discord.Embed]:
-    """The grounding steps and the resource card, shown only to whoever asked."""
-    grounding = bot.library.grounding
-    steps = discord.Embed(
-        title=grounding.break_title,
-        description="\n".join(f"• {step}" for step in grounding.break_steps)[:4000],
-        colour=BREAK_COLOUR,
-    )
-    return [steps, await resource_embed(bot, guild_id)]
-
-
-async def show_break(
-    bot: CircleBot, interaction: discord.Interaction[Any], circle: Circle | None
-) -> None:
-    """Privately show the break steps; offer to ask a keeper only to the circle's members.
-
-    No other request is made: nobody learns that the break was taken.
-    """
-    view: discord.ui.View | None = None
-    if circle is not None and circle.is_open and await _in_circle(bot, circle, interaction.user.id):
-        view = persistent_view()
-        view.add_item(AskKeeperButton(circle.id))
-    text = "Only you can see this. Nobody has been told anything."
-    if view is not None:
-        text += " If you'd like, a keeper can check in with you privately."
-    embeds = await break_embeds(bot, interaction.guild_id)
-    if view is None:
-        await interaction.response.send_message(text, embeds=embeds, ephemeral=True)
-    else:
-        await interaction.response.send_message(text, embeds=embeds, view=view, ephemeral=True)
-
-
-async def _in_circle(bot: CircleBot, circle: Circle, user_id: int) -> bool:
-    if await circles.membership(bot.db, circle.id, user_id) is not None:
-        return True
-    return await circles.is_keeper(bot.db, circle.id, user_id)
-
-
-async def tell_keepers(bot: CircleBot, circle: Circle, member: discord.Member) -> bool:
-    """DM the circle's keepers that this member asked for a check-in; fall back to the queue
-    channel when a keeper can't be reached. True if anyone was told."""
-    keeper_ids = [k for k in await circles.keepers(bot.db, circle.id) if k != member.id]
-    where = f" (<#{circle.thread_id}>)" if circle.thread_id else ""
-    text = (
-        f"{member.mention} (**{member.display_name}**) in the circle “{circle.name}”{where} "
-        "pressed **I need a break** and asked a keeper to check in with them. They don't need "
-        "to explain anything; a short, private hello is enough."
-    )
-    told = 0
-    for keeper_id in keeper_ids:
-        try:
-            user = bot.get_user(keeper_id) or await bot.fetch_user(keeper_id)
-            await user.send(text, allowed_mentions=NO_MENTIONS)
-            told += 1
-        except discord.HTTPException as error:
-            log.info(
-                "A keeper of circle %s could not be sent a DM (HTTP %s)", circle.id, error.status
-            )
-    if keeper_ids and told == len(keeper_ids):
-        return True
-    guild = bot.get_guild(circle.guild_id)
-    config = await get_config(bot.db, circle.guild_id)
-    channel = text_channel(guild, config.queue_channel_id) if guild else None
-    if channel is None:
-        return told > 0
-    reason = (
-        "Not every keeper could be reached by direct message."
-        if keeper_ids
-        else "The circle has no other keeper to ask."
-    )
-    try:
-        await channel.send(f"{text}\n{reason}", allowed_mentions=NO_MENTIONS)
-    except discord.HTTPException as error:
-        log.warning("Could not post a check-in request to the queue (HTTP %s)", error.status)
-        return told > 0
-    return True

@@ -2,7 +2,7 @@
 
 Anonymous rounds know the holder only by a holder key made for that round (see
 `bot.services.structure.holder_key`), and their shares go through the anonymous flow
-(`cogs.anonymous.submit_post`); passing never asks for a reason and is not announced.
+(`bot.layer.posting.submit_post`); passing never asks for a reason and is not announced.
 A member who has not accepted the newest agreements still gets the piece, and is asked
 privately, when they take their turn, to accept them before sharing (or to pass).
 """
@@ -14,24 +14,25 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 
-from bot.buttons import TOKEN, PersistentButton, one_of, persistent_view
 from bot.decks import Prompt
-from bot.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
+from bot.layer import custom_ids as ids
+from bot.layer.access import Here, NeedsAgreement, circle_here, keeper_here
+from bot.layer.buttons import PersistentButton, persistent_view
+from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
+from bot.layer.posting import EditDraftButton, submit_post
+from bot.layer.threads import get_thread
 from bot.services import anonymous as anon
 from bot.services import circles, structure
 from bot.services import prompts as prompt_service
 from bot.services.anonymous import AnonError
 from bot.services.circles import Circle
-from bot.services.structure import Moved, Round, StructureError, Turn
-from cogs.circles.access import Here, NeedsAgreement, circle_here, keeper_here
+from bot.services.structure import Moved, Round, Turn
 from cogs.circles.common import (
     STRUCTURE_COLOUR,
     local_time,
     quote_block,
-    thread_of,
-    user_error,
-    wake_clock,
 )
+from cogs.circles.views import JoinButton
 
 if TYPE_CHECKING:
     from bot.client import CircleBot
@@ -74,8 +75,7 @@ def round_intro(rnd: Round, prompt: Prompt | None, people: int) -> str:
 
 class TakeTurnButton(
     PersistentButton,
-    prefix="ck:circle:turn",
-    fields={"token": TOKEN},
+    custom_id=ids.TAKE_TURN,
     label="Take my turn",
     style=discord.ButtonStyle.primary,
 ):
@@ -84,8 +84,6 @@ class TakeTurnButton(
     token: str
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
-        from cogs.circles.views import JoinButton
-
         bot: CircleBot = interaction.client
         here, rnd = await holder_here(bot, interaction, self.token)
         view = persistent_view()
@@ -117,8 +115,7 @@ class TakeTurnButton(
 
 class TurnChoiceButton(
     PersistentButton,
-    prefix="ck:circle:turn",
-    fields={"action": one_of("share", "pass", "later"), "token": TOKEN},
+    custom_id=ids.TURN_CHOICE,
 ):
     """Share, Pass or Come back to me, shown privately to the holder."""
 
@@ -149,10 +146,7 @@ class TurnChoiceButton(
             moved = await structure.finish_turn(bot.db, here.circle.id, self.token, now=now)
             done = "You passed. Thank you; no reason needed."
         else:
-            try:
-                moved = await structure.defer_turn(bot.db, here.circle.id, self.token, now=now)
-            except StructureError as error:
-                raise user_error(error) from None
+            moved = await structure.defer_turn(bot.db, here.circle.id, self.token, now=now)
             done = "The piece will come back to you at the end of the round."
         if moved is None:
             raise UserFacingError(TURN_OVER)
@@ -212,8 +206,6 @@ class ShareModal(ErrorHandlingModal):
             return
         # Anonymous words never travel in an interaction response: keep them as a draft the
         # author can reopen in the posting form (a modal) and post anonymously after all.
-        from cogs.anonymous import EditDraftButton
-
         here = await circle_here(bot, interaction)
         try:
             label_key = bot.circle_keys.label_key(here.circle, here.member.id)
@@ -251,15 +243,12 @@ class ShareModal(ErrorHandlingModal):
                 (text + quote_block(self.text.value, "Your share"))[:2000], ephemeral=True
             )
             return
-        try:
-            text = anon.clean_text(self.text.value, what="Your share")
-            note = (
-                anon.clean_text(self.note.value, limit=anon.MAX_NOTE, what="The content note")
-                if self.note.value.strip()
-                else None
-            )
-        except AnonError as error:
-            raise user_error(error) from None
+        text = anon.clean_text(self.text.value, what="Your share")
+        note = (
+            anon.clean_text(self.note.value, limit=anon.MAX_NOTE, what="The content note")
+            if self.note.value.strip()
+            else None
+        )
         parts = [f"**Content note:** {note}"] if note else []
         embed = discord.Embed(description="\n\n".join([*parts, text]), colour=STRUCTURE_COLOUR)
         embed.set_author(name=here.member.display_name)
@@ -280,14 +269,7 @@ class ShareModal(ErrorHandlingModal):
     async def _share_anonymously(
         self, bot: CircleBot, interaction: discord.Interaction[Any], here: Here, rnd: Round
     ) -> None:
-        from cogs.anonymous import submit_post
-
-        try:
-            key = bot.circle_keys.label_key(here.circle, here.member.id)
-        except AnonError as error:
-            raise user_error(error) from None
-        before = len(await anon.posts_by(bot.db, here.circle.id, key))
-        await submit_post(
+        posted = await submit_post(
             bot,
             interaction,
             here.circle.id,
@@ -298,7 +280,7 @@ class ShareModal(ErrorHandlingModal):
             draft_token=None,
             confirmed=False,
         )
-        if len(await anon.posts_by(bot.db, here.circle.id, key)) == before:
+        if posted is None:
             # Held as a draft (it may identify someone): the turn stays theirs meanwhile.
             await interaction.followup.send(
                 "The talking piece stays with you while you decide. It moves on when you "
@@ -340,12 +322,9 @@ async def holder_here(
     if turn is None:
         raise UserFacingError(TURN_OVER)
     if rnd.anonymous:
-        try:
-            key = structure.holder_key(
-                rnd.round_salt, bot.circle_keys.circle_key(here.circle), here.member.id
-            )
-        except (AnonError, StructureError) as error:
-            raise user_error(error) from None
+        key = structure.holder_key(
+            rnd.round_salt, bot.circle_keys.circle_key(here.circle), here.member.id
+        )
         mine = structure.is_holder(turn, holder=key)
     else:
         mine = structure.is_holder(turn, user_id=here.member.id)
@@ -456,22 +435,19 @@ async def start_round(
     # Every member, not only those who accepted the newest agreements: that narrower set is
     # exactly who can post anonymously, and the round would show it to everyone.
     member_ids = await circles.members(bot.db, here.circle.id)
-    try:
-        structure.check_turn_minutes(turn_minutes)
-        circle_key = bot.circle_keys.circle_key(here.circle) if mode == "anonymous" else None
-        rnd = await structure.start_round(
-            bot.db,
-            here.circle.id,
-            mode=mode,
-            member_ids=member_ids,
-            circle_key=circle_key,
-            prompt_id=prompt.id if prompt else None,
-            turn_minutes=turn_minutes,
-            now=discord.utils.utcnow(),
-        )
-    except (StructureError, AnonError) as error:
-        raise user_error(error) from None
-    wake_clock(bot, rnd.turn_ends_at)
+    structure.check_turn_minutes(turn_minutes)
+    circle_key = bot.circle_keys.circle_key(here.circle) if mode == "anonymous" else None
+    rnd = await structure.start_round(
+        bot.db,
+        here.circle.id,
+        mode=mode,
+        member_ids=member_ids,
+        circle_key=circle_key,
+        prompt_id=prompt.id if prompt else None,
+        turn_minutes=turn_minutes,
+        now=discord.utils.utcnow(),
+    )
+    bot.clock.wake(rnd.turn_ends_at)
     try:
         await here.thread.send(
             round_intro(rnd, prompt, len(member_ids)), allowed_mentions=NO_MENTIONS
@@ -535,7 +511,7 @@ async def end_forgotten_rounds(bot: CircleBot) -> None:
     for circle_id in await structure.anonymous_rounds_in_strict_circles(bot.db):
         ended = await structure.end_round(bot.db, circle_id)
         circle = await circles.get_circle(bot.db, circle_id)
-        thread = await thread_of(bot, circle) if circle is not None else None
+        thread = await get_thread(bot, circle) if circle is not None else None
         if thread is None or ended is None:
             continue
         await _retire_turn_message(thread, ended)

@@ -7,7 +7,7 @@ What each step may reveal:
 - check-in: the public message shows totals only; who clicked is counted in memory (see
   `bot.services.structure.Checkins`) and never stored, logged or shown;
 - check-out: answers are echoed back privately and not kept; a takeaway is shared only on
-  a clear yes, and then through the anonymous flow (`cogs.anonymous.submit_post`);
+  a clear yes, and then through the anonymous flow (`bot.layer.posting.submit_post`);
 - rounds: anonymous rounds know the holder only by label key, and their shares go through
   the anonymous flow too; passing never asks for a reason and is not announced;
 - I need a break: nobody is told anything unless the member asks a keeper to check in.
@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.buttons import TOKEN as TOKEN_FIELD
+from bot.layer.access import member_or_keeper_here
+from bot.layer.breaks import BREAK_COLOUR
+from bot.layer.custom_ids import TOKEN as TOKEN_FIELD
+from bot.layer.threads import get_thread
 from bot.services import circles, structure
-from cogs.circles.access import member_or_keeper_here
 from cogs.circles.checkin import (
     CHECKIN_ENDED,
     CheckinButton,
@@ -32,17 +34,8 @@ from cogs.circles.checkin import (
     start_checkin,
     start_checkout,
 )
-from cogs.circles.common import MAX_QUOTE, STRUCTURE_COLOUR, thread_of
-from cogs.circles.pause import (
-    BREAK_COLOUR,
-    NO_MANAGE_THREADS,
-    AskKeeperButton,
-    break_embeds,
-    end_pause,
-    pause,
-    show_break,
-    tell_keepers,
-)
+from cogs.circles.common import MAX_QUOTE, STRUCTURE_COLOUR
+from cogs.circles.pause import NO_MANAGE_THREADS, end_pause, pause
 from cogs.circles.rounds import (
     TURN_OVER,
     ShareModal,
@@ -77,7 +70,7 @@ async def run_due(bot: CircleBot) -> None:
         if moved is None:
             continue
         circle = await circles.get_circle(bot.db, rnd.circle_id)
-        thread = await thread_of(bot, circle) if circle is not None else None
+        thread = await get_thread(bot, circle) if circle is not None else None
         if thread is None:
             await structure.end_round(bot.db, rnd.circle_id)
             continue
@@ -89,7 +82,6 @@ STRUCTURE_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     CheckoutButton,
     TakeTurnButton,
     TurnChoiceButton,
-    AskKeeperButton,
 )
 
 
@@ -102,7 +94,6 @@ __all__ = [
     "STRUCTURE_ITEMS",
     "TOKEN",
     "TURN_OVER",
-    "AskKeeperButton",
     "CheckinButton",
     "CheckoutButton",
     "CheckoutModal",
@@ -110,7 +101,6 @@ __all__ = [
     "TakeTurnButton",
     "TurnChoiceButton",
     "announce_turn",
-    "break_embeds",
     "checkin_text",
     "checkin_view",
     "end_forgotten_rounds",
@@ -124,9 +114,7 @@ __all__ = [
     "pause",
     "round_intro",
     "run_due",
-    "show_break",
     "start_checkin",
     "start_checkout",
     "start_round",
-    "tell_keepers",
 ]

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.buttons import NUMBER, PersistentButton, persistent_view
-from bot.errors import NO_MENTIONS, UserFacingError
+from bot.layer import custom_ids as ids
+from bot.layer.access import open_circle
+from bot.layer.breaks import BreakButton
+from bot.layer.buttons import PersistentButton, persistent_view
+from bot.layer.discord_utils import require_member
+from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.layer.threads import get_thread
 from bot.services import circles
 from bot.services.circles import REMOVED, Circle, CircleAgreement
-from cogs.circles.access import open_circle
-from cogs.circles.pause import show_break
 
 if TYPE_CHECKING:
     from bot.client import CircleBot
+
+log = logging.getLogger(__name__)
 
 CARD_COLOUR = discord.Colour.from_rgb(94, 129, 172)
 STRICT_NOTE = (
@@ -77,8 +83,7 @@ def agreements_embed(circle: Circle, agreements: Sequence[CircleAgreement]) -> d
 
 class JoinButton(
     PersistentButton,
-    prefix="ck:circle:join",
-    fields={"circle_id": NUMBER},
+    custom_id=ids.JOIN,
     label="Join",
     style=discord.ButtonStyle.primary,
 ):
@@ -94,8 +99,7 @@ class JoinButton(
 
 class AgreeButton(
     PersistentButton,
-    prefix="ck:circle:agree",
-    fields={"circle_id": NUMBER, "count": NUMBER},
+    custom_id=ids.AGREE,
     label="I agree",
     style=discord.ButtonStyle.success,
 ):
@@ -105,8 +109,6 @@ class AgreeButton(
     count: int
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
-        from cogs.circles.cog import join_circle
-
         bot: CircleBot = interaction.client
         circle = await open_circle(bot, self.circle_id)
         current = await circles.agreements(bot.db, circle.id)
@@ -117,7 +119,7 @@ class AgreeButton(
         await join_circle(bot, interaction, circle)
 
 
-class NotNowButton(PersistentButton, prefix="ck:circle:notnow", label="Not now"):
+class NotNowButton(PersistentButton, custom_id=ids.NOT_NOW, label="Not now"):
     """Not now: closes the agreements without joining, and without asking why."""
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
@@ -126,33 +128,6 @@ class NotNowButton(PersistentButton, prefix="ck:circle:notnow", label="Not now")
             embed=None,
             view=None,
         )
-
-
-class BreakButton(
-    PersistentButton,
-    prefix="ck:circle:break",
-    fields={"circle_id": NUMBER},
-    optional_last=True,
-    label="I need a break",
-):
-    """I need a break: private grounding steps and support contacts; tells nobody.
-
-    On the circle card (in the parent channel) the custom id names the circle; on messages
-    inside a circle's thread, such as prompts, it is plain `ck:circle:break` and the circle
-    is the thread the click came from.
-    """
-
-    circle_id: int | None
-
-    async def run(self, interaction: discord.Interaction[Any]) -> None:
-        bot: CircleBot = interaction.client
-        if self.circle_id is not None:
-            circle = await circles.get_circle(bot.db, self.circle_id)
-        elif interaction.channel_id is not None:
-            circle = await circles.circle_for_thread(bot.db, interaction.channel_id)
-        else:
-            circle = None
-        await show_break(bot, interaction, circle)
 
 
 def card_view(circle: Circle) -> discord.ui.View:
@@ -193,5 +168,70 @@ DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     JoinButton,
     AgreeButton,
     NotNowButton,
-    BreakButton,
 )
+
+
+async def refresh_card(bot: CircleBot, circle: Circle) -> None:
+    """Redraw the circle card (keepers, agreements, open or closed). Failures are logged only."""
+    if circle.card_message_id is None:
+        return
+    channel = bot.get_channel(circle.channel_id)
+    if not isinstance(channel, discord.TextChannel):
+        return
+    embed = card_embed(
+        circle,
+        await circles.keepers(bot.db, circle.id),
+        await circles.agreements(bot.db, circle.id),
+        deck_title(bot, circle.deck_id),
+        await circles.head_count(bot.db, circle.id),
+        bot.library.honest_limits,
+    )
+    try:
+        await channel.get_partial_message(circle.card_message_id).edit(
+            embed=embed, view=card_view(circle)
+        )
+    except discord.HTTPException as error:
+        log.warning("Could not update the card of circle %s (HTTP %s)", circle.id, error.status)
+
+
+def deck_title(bot: CircleBot, deck_id: str) -> str:
+    deck = bot.library.deck(deck_id)
+    return deck.title if deck else deck_id
+
+
+async def join_circle(
+    bot: CircleBot, interaction: discord.Interaction[Any], circle: Circle
+) -> None:
+    """Record acceptance of the agreements and add the member to the thread."""
+    member = require_member(interaction)
+    existing = await circles.membership(bot.db, circle.id, member.id)
+    await circles.accept_agreements(
+        bot.db,
+        circle.id,
+        member.id,
+        member_key=circles.removal_key(bot.settings.secret, member.id),
+        now=discord.utils.utcnow(),
+    )
+    thread = await get_thread(bot, circle)
+    if thread is None:
+        raise UserFacingError("This circle's thread no longer exists; ask a keeper.")
+    try:
+        await thread.add_user(member)
+    except discord.HTTPException:
+        if existing is None:
+            await circles.undo_join(bot.db, circle.id, member.id)
+        raise UserFacingError(
+            "I couldn't add you to the circle's thread (Discord refused). Nothing was saved; "
+            "please try again or ask a keeper."
+        ) from None
+    if existing is None:
+        await refresh_card(bot, circle)  # the card says how many are in a small circle
+    welcome = (
+        f"Thank you. You're in: {thread.mention}"
+        if existing is None
+        else f"Thank you for accepting the updated agreements. {thread.mention}"
+    )
+    await interaction.response.edit_message(content=welcome, embed=None, view=None)
+
+
+# --- the cog -----------------------------------------------------------------------------

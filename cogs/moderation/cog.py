@@ -11,26 +11,25 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.client import CircleBot
-from bot.discord_utils import log_action, require_member, require_moderator
-from bot.errors import NO_MENTIONS, UserFacingError
-from bot.services import anonymous as anon
-from bot.services import circles
-from bot.services import moderation as mod
-from bot.services.anonymous import AnonError, AnonPost
-from bot.services.config import get_config
-from bot.services.moderation import Report
-from cogs.anonymous import post_embed
-from cogs.moderation.actions import find_post, remove_post
-from cogs.moderation.helpers import (
+from bot.layer.discord_utils import log_action, require_member, require_moderator
+from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.layer.moderation.actions import find_post, remove_post
+from bot.layer.moderation.helpers import (
     ReportTarget,
     clean_input,
     fit_lines,
     report_embed,
     until_text,
-    user_message,
 )
-from cogs.moderation.modals import ReportModal
-from cogs.moderation.views import held_view, report_view
+from bot.layer.moderation.modals import ReportModal
+from bot.layer.moderation.views import held_view, report_view
+from bot.layer.posting import post_embed
+from bot.services import anonymous as anon
+from bot.services import circles
+from bot.services import moderation as mod
+from bot.services.anonymous import AnonPost
+from bot.services.config import get_config
+from bot.services.moderation import Report
 
 log = logging.getLogger(__name__)
 
@@ -194,21 +193,16 @@ class Moderation(commands.GroupCog, group_name="mod"):
         cleaned = clean_input(reason, "The reason")
         found, circle = await find_post(self.bot, member.guild, post)
         now = discord.utils.utcnow()
-        try:
-            expires_at = mod.block_expiry(now, days)
-            block_id = await anon.block(
-                self.bot.db,
-                circle.id,
-                found.label_key,
-                found.label,
-                reason=cleaned,
-                now=now,
-                expires_at=expires_at,
-            )
-        except ValueError as error:
-            raise UserFacingError(str(error)) from None
-        except AnonError as error:
-            raise user_message(error) from None
+        expires_at = mod.block_expiry(now, days)
+        block_id = await anon.block(
+            self.bot.db,
+            circle.id,
+            found.label_key,
+            found.label,
+            reason=cleaned,
+            now=now,
+            expires_at=expires_at,
+        )
         await self._log(
             interaction,
             "block",

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.client import CircleBot
-from bot.errors import ErrorHandlingModal
+from bot.layer import custom_ids as ids
+from bot.layer.buttons import PersistentButton
+from bot.layer.discord_utils import require_member
+from bot.layer.errors import ErrorHandlingModal, UserFacingError
+from bot.layer.moderation.helpers import ReportTarget
+from bot.layer.moderation.reports import file_report
 from bot.services import moderation as mod
-from cogs.moderation.helpers import ReportTarget
-from cogs.moderation.reports import file_report
+
+if TYPE_CHECKING:
+    from bot.client import CircleBot
 
 
 class ReportModal(ErrorHandlingModal):
@@ -46,3 +51,18 @@ class ReportModal(ErrorHandlingModal):
             reason=self.reason.value,
             contact=mod.wants_contact(self.contact.value),
         )
+
+
+class ReportButton(PersistentButton, custom_id=ids.REPORT, label="Report"):
+    """Report, on every anonymous post: the reported message is the one carrying the button."""
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        require_member(interaction)
+        if interaction.message is None:
+            raise UserFacingError("That message is gone, so there is nothing to report.")
+        await interaction.response.send_modal(ReportModal(ReportTarget.of(interaction.message)))
+
+
+def add_post_buttons(view: discord.ui.View) -> None:
+    """Report, for every anonymous post (bot.layer.posting builds that view)."""
+    view.add_item(ReportButton())

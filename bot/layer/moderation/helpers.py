@@ -10,11 +10,10 @@ from datetime import datetime
 
 import discord
 
-from bot.errors import NO_MENTIONS, UserFacingError
+from bot.layer.errors import NO_MENTIONS
 from bot.services import moderation as mod
-from bot.services.anonymous import AnonError
 from bot.services.config import GuildConfig
-from bot.services.moderation import ModerationError, Report
+from bot.services.moderation import Report
 
 LIST_LIMIT = 1900  # leaves room under Discord's 2000 characters for a closing line
 REPORT_COLOUR = discord.Colour.from_rgb(201, 124, 93)
@@ -90,12 +89,5 @@ class ReportTarget:
         return cls(message.channel.id, message.id, message.author.id, text, message.jump_url)
 
 
-def user_message(error: AnonError | ModerationError) -> UserFacingError:
-    return UserFacingError(error.message)
-
-
 def clean_input(text: str, what: str, limit: int = mod.MAX_REASON) -> str:
-    try:
-        return mod.clean_text(text, what=what, limit=limit)
-    except ModerationError as error:
-        raise user_message(error) from None
+    return mod.clean_text(text, what=what, limit=limit)

@@ -1,4 +1,4 @@
-"""The moderators' persistent buttons, and the Report button on anonymous posts."""
+"""The moderators' persistent buttons: decisions on held posts and on reports."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ from typing import Any
 
 import discord
 
-from bot.buttons import TOKEN, PersistentButton, one_of, persistent_view
-from bot.discord_utils import require_member
-from bot.errors import UserFacingError
+from bot.layer import custom_ids as ids
+from bot.layer.buttons import PersistentButton, persistent_view
+from bot.layer.moderation.actions import decide_held_post, decide_report
 from bot.services.moderation import Report
-from cogs.moderation.actions import decide_held_post, decide_report
-from cogs.moderation.helpers import ReportTarget
 
 HELD_BUTTONS = {
     "approve": ("Approve", discord.ButtonStyle.success),
@@ -25,25 +23,11 @@ REPORT_BUTTONS = {
 }
 
 
-class ReportButton(PersistentButton, prefix="ck:mod:report", label="Report"):
-    """Report, on every anonymous post: the reported message is the one carrying the button."""
+class HeldPostButton(PersistentButton, custom_id=ids.HELD_POST):
+    """A moderator's decision on a held post: Approve, Reject or Block author.
 
-    async def run(self, interaction: discord.Interaction[Any]) -> None:
-        # Imported on use: the form files a report whose own buttons are defined here.
-        from cogs.moderation.modals import ReportModal
-
-        require_member(interaction)
-        if interaction.message is None:
-            raise UserFacingError("That message is gone, so there is nothing to report.")
-        await interaction.response.send_modal(ReportModal(ReportTarget.of(interaction.message)))
-
-
-class HeldPostButton(
-    PersistentButton,
-    prefix="ck:mod",
-    fields={"decision": one_of(*HELD_BUTTONS), "token": TOKEN},
-):
-    """Block author beside Approve / Reject in the queue; all three in `/mod queue`."""
+    All three in `/mod queue`; Block author beside `ReviewButton`'s Approve / Reject in the
+    queue channel."""
 
     decision: str
     token: str
@@ -55,10 +39,14 @@ class HeldPostButton(
         await decide_held_post(interaction.client, interaction, self.token, self.decision)
 
 
+class ReviewButton(HeldPostButton, custom_id=ids.REVIEW):
+    """Approve / Reject on a held post in the queue channel: the same decision as
+    `HeldPostButton`, under the custom id those messages have carried from the start."""
+
+
 class ReportDecisionButton(
     PersistentButton,
-    prefix="ck:mod:report",
-    fields={"decision": one_of(*REPORT_BUTTONS), "token": TOKEN},
+    custom_id=ids.REPORT_DECISION,
 ):
     """Remove message / Dismiss / Mark handled on a report."""
 
@@ -73,13 +61,8 @@ class ReportDecisionButton(
 
 
 def add_review_buttons(view: discord.ui.View, token: str) -> None:
-    """Block author, for the review queue's held posts (cogs.anonymous builds that view)."""
+    """Block author, for the review queue's held posts (bot.layer.posting builds that view)."""
     view.add_item(HeldPostButton("block", token))
-
-
-def add_post_buttons(view: discord.ui.View) -> None:
-    """Report, for every anonymous post (cogs.anonymous builds that view)."""
-    view.add_item(ReportButton())
 
 
 def held_view(token: str) -> discord.ui.View:

@@ -1,15 +1,14 @@
 """Persistent buttons: the custom id carries the button's state, so clicks survive restarts.
 
-A button is declared by its custom id's prefix, the fields that follow it, its label and its
-style, and implements only `run`, reading the fields as attributes:
+A button is declared by its custom id (from `bot.layer.custom_ids`, which lists them all), its
+label and its style, and implements only `run`, reading the id's fields as attributes:
 
-    class AgreeButton(PersistentButton, prefix="ck:circle:agree", label="I agree",
-                      fields={"circle_id": NUMBER, "count": NUMBER}): ...
+    class AgreeButton(PersistentButton, custom_id=ids.AGREE, label="I agree"): ...
 
 `AgreeButton(7, 3)` carries the custom id `ck:circle:agree:7:3`. After a restart a click on it
 matches `ck:circle:agree:(?P<circle_id>[0-9]+):(?P<count>[0-9]+)` and is rebuilt as
-`AgreeButton(7, 3)`. Already-posted messages keep their custom ids, so a prefix, a field's
-name, pattern or place must not change once a button has been sent.
+`AgreeButton(7, 3)`. Already-posted messages keep their custom ids, so a declared id never
+changes once a button has been sent.
 
 Errors in `run` become private replies (see `GuardedItem`).
 """
@@ -17,38 +16,15 @@ Errors in `run` become private replies (see `GuardedItem`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
 import discord
 
-from bot.errors import GuardedItem
+from bot.layer.custom_ids import NUMBER, SLUG, TOKEN, CustomId, Field, one_of
+from bot.layer.errors import GuardedItem
 
-
-@dataclass(frozen=True, slots=True)
-class Field:
-    """One `:`-separated part of a custom id: the regex it matches and how it is read back."""
-
-    pattern: str
-    parse: Callable[[str], Any] = str
-
-
-TOKEN = Field(r"[A-Za-z0-9_-]+")  # the random tokens of `secrets.token_urlsafe`
-NUMBER = Field(r"[0-9]+", int)  # a database row id or a count
-SLUG = Field(r"[a-z0-9-]+")  # lower-case ids: prompt ids ("c12" too), check-in weather ids
-
-
-def one_of(*words: str) -> Field:
-    """A field that is one of a few fixed words, such as a moderator's decision."""
-    return Field("|".join(words))
-
-
-def custom_id_template(prefix: str, fields: Mapping[str, Field], *, optional_last: bool) -> str:
-    parts = [f":(?P<{name}>{field.pattern})" for name, field in fields.items()]
-    if optional_last:
-        parts[-1] = f"(?:{parts[-1]})?"
-    return re.escape(prefix) + "".join(parts)
+__all__ = ["NUMBER", "SLUG", "TOKEN", "Field", "PersistentButton", "one_of", "persistent_view"]
 
 
 class PersistentButton(
@@ -59,10 +35,9 @@ class PersistentButton(
 ):
     """A button rebuilt from its custom id; subclasses declare it and implement `run`.
 
-    Class keywords: `prefix`, the custom id's fixed start; `fields`, the values after it in
-    order (each becomes an attribute); `optional_last`, whether the last field may be left out
-    (`None`), leaving the custom id without it; `label` and `style`, the button's look
-    unless `look` is overridden.
+    Class keywords: `custom_id`, its declaration in `bot.layer.custom_ids` (each field becomes
+    an attribute; a left-out optional last field is `None`); `label` and `style`, the
+    button's look unless `look` is overridden.
 
     Instances take the field values in order (or by name), and may override the label and
     set an emoji: `JoinButton(circle.id, label="Read and accept")`.
@@ -74,29 +49,29 @@ class PersistentButton(
     label: ClassVar[str] = ""
     style: ClassVar[discord.ButtonStyle] = discord.ButtonStyle.secondary
 
+    declared: ClassVar[CustomId]  # its entry in bot.layer.custom_ids
+
     def __init_subclass__(
         cls,
         *,
-        prefix: str,
-        fields: Mapping[str, Field] | None = None,
-        optional_last: bool = False,
+        custom_id: CustomId,
         label: str = "",
         style: discord.ButtonStyle = discord.ButtonStyle.secondary,
     ) -> None:
-        fields = dict(fields or {})
+        fields = dict(custom_id.fields)
+        optional_last = custom_id.optional_last
         taken = [name for name in fields if name == "emoji" or hasattr(PersistentButton, name)]
         if taken:
             raise TypeError(f"{cls.__name__}: field names {taken} clash with the button's own")
         if optional_last and not fields:
             raise TypeError(f"{cls.__name__}: optional_last needs at least one field")
-        cls.prefix = prefix
+        cls.declared = custom_id
+        cls.prefix = custom_id.prefix
         cls.fields = fields
         cls.optional_last = optional_last
         cls.label = label
         cls.style = style
-        super().__init_subclass__(
-            template=custom_id_template(prefix, fields, optional_last=optional_last)
-        )
+        super().__init_subclass__(template=custom_id.template)
 
     def __init__(
         self,
@@ -152,10 +127,7 @@ class PersistentButton(
             setattr(self, name, given[name])
 
     def _custom_id(self) -> str:
-        values = [getattr(self, name) for name in self.fields]
-        if self.optional_last and values[-1] is None:
-            values.pop()
-        return ":".join([self.prefix, *map(str, values)])
+        return self.declared.make(*(getattr(self, name) for name in self.fields))
 
 
 def persistent_view() -> discord.ui.View:

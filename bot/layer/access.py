@@ -1,6 +1,6 @@
 """Finding the circle an interaction is about, and who may do what in it.
 
-Shared by every cog that works inside circles (prompts, anonymous posting, moderation).
+Shared by every cog that works inside circles (circles, prompts, anonymous posting).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.discord_utils import is_moderator, require_member
-from bot.errors import UserFacingError
+from bot.layer.discord_utils import is_moderator, require_member
+from bot.layer.errors import UserFacingError
 from bot.services import circles
 from bot.services.circles import Circle
 from bot.services.config import get_config

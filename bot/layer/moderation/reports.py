@@ -5,20 +5,21 @@ moderator or keeper) and what moderators see of it.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.client import CircleBot
-from bot.discord_utils import is_moderator, require_member, text_channel
-from bot.errors import NO_MENTIONS, UserFacingError
+from bot.layer.discord_utils import is_moderator, require_member, text_channel
+from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.layer.moderation.helpers import ReportTarget, queue_ping, report_embed
+from bot.layer.moderation.views import report_view
 from bot.services import anonymous as anon
 from bot.services import circles
 from bot.services import moderation as mod
 from bot.services.config import GuildConfig, get_config
-from bot.services.moderation import ModerationError
-from cogs.moderation.helpers import ReportTarget, queue_ping, report_embed, user_message
-from cogs.moderation.views import report_view
+
+if TYPE_CHECKING:
+    from bot.client import CircleBot
 
 log = logging.getLogger(__name__)
 
@@ -77,22 +78,19 @@ async def file_report(
             "This server hasn't set up a moderators' channel yet, so I can't pass reports on. "
             "Nothing was sent; please contact a moderator directly."
         )
-    try:
-        filed = await mod.file_report(
-            bot.db,
-            guild_id=guild.id,
-            channel_id=target.channel_id,
-            message_id=target.message_id,
-            anonymous=post is not None,
-            escalated=escalated,
-            snapshot_text=target.text,
-            reason=reason,
-            contact_user_id=member.id if contact else None,
-            reporter=mod.reporter_key(bot.settings.secret, guild.id, member.id),
-            now=discord.utils.utcnow(),
-        )
-    except ModerationError as error:
-        raise user_message(error) from None
+    filed = await mod.file_report(
+        bot.db,
+        guild_id=guild.id,
+        channel_id=target.channel_id,
+        message_id=target.message_id,
+        anonymous=post is not None,
+        escalated=escalated,
+        snapshot_text=target.text,
+        reason=reason,
+        contact_user_id=member.id if contact else None,
+        reporter=mod.reporter_key(bot.settings.secret, guild.id, member.id),
+        now=discord.utils.utcnow(),
+    )
     ping, mentions = queue_ping(config) if to_queue else ("", NO_MENTIONS)
     try:
         sent = await destination.send(

@@ -1,31 +1,39 @@
-"""Errors users see, and the one place where any error becomes a private reply.
+"""Refusals and errors users see: the one place where either becomes a private reply.
 
-Raise `UserFacingError("what happened and what to do")` anywhere in a command, view or modal:
-the tree (or the view's `on_error`) turns it into an ephemeral reply. Failed checks become
-plain-language replies; anything unexpected is logged with a short error id and the user is
-told that id, never a traceback.
+A refusal (`bot.services.errors.Refusal`, which every service error and `UserFacingError`
+are) is an answer, not a failure: `answers_refusals` wraps every command, context menu,
+button and form callback, so the refusal is answered privately and the callback ends
+normally; the command tree's error handler never sees it. Failed checks become plain-language
+replies; anything unexpected reaches the tree (or the view's `on_error`), is logged with a
+short error id and the user is told that id, never a traceback.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar, cast
 
 import discord
 from discord import app_commands
 
+from bot.services.errors import Refusal
+
 log = logging.getLogger(__name__)
+Callback = TypeVar("Callback", bound=Callable[..., Coroutine[Any, Any, Any]])
 
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
-class UserFacingError(app_commands.AppCommandError):
-    """An expected problem, explained to the user in plain words."""
+class UserFacingError(Refusal, app_commands.AppCommandError):
+    """A refusal decided in the Discord layer or a cog, explained in plain words."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+
+class NotPermitted(UserFacingError, app_commands.CheckFailure):
+    """Refused by who the user is. Raised in a cog's `interaction_check`, before any command
+    runs, it is a failed check: the tree answers it (with this message) like any other."""
 
 
 _PERMISSION_NAMES = {
@@ -46,7 +54,7 @@ def permission_names(permissions: list[str]) -> str:
 def describe_error(error: BaseException) -> tuple[str, str | None]:
     """The message to show for `error`, and an error id when it was unexpected."""
     original = getattr(error, "original", None) or error
-    if isinstance(original, UserFacingError):
+    if isinstance(original, Refusal):
         return original.message, None
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command only works inside a server.", None
@@ -115,8 +123,46 @@ async def handle_interaction_error(
     await reply_privately(interaction, message)
 
 
+def answers_refusals(callback: Callback) -> Callback:
+    """Wrap an interaction callback so a refusal is answered privately where it is raised.
+
+    The interaction is found among the callback's arguments; anything but a refusal goes on
+    to the usual handler."""
+    if getattr(callback, "__answers_refusals__", False):
+        return callback
+
+    @functools.wraps(callback)
+    async def answering(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await callback(*args, **kwargs)
+        except Refusal as refusal:
+            interaction = next(
+                a for a in (*args, *kwargs.values()) if isinstance(a, discord.Interaction)
+            )
+            await reply_privately(interaction, refusal.message)
+            return None
+
+    answering.__answers_refusals__ = True  # type: ignore[attr-defined]
+    return cast(Callback, answering)
+
+
+def _answer_refusals_in(command: Any) -> None:
+    """Wrap the callbacks of a command, a context menu or every command of a group."""
+    if isinstance(command, app_commands.Group):
+        for child in command.walk_commands():
+            _answer_refusals_in(child)
+    elif isinstance(command, app_commands.Command | app_commands.ContextMenu):
+        # discord.py keeps the callback it calls here; the parameters were read already.
+        command._callback = answers_refusals(command._callback)
+
+
 class CircleTree(app_commands.CommandTree[Any]):
-    """A command tree whose errors become ephemeral replies."""
+    """A command tree whose commands answer refusals themselves, and whose errors become
+    ephemeral replies."""
+
+    def add_command(self, command: Any, /, **kwargs: Any) -> None:
+        _answer_refusals_in(command)
+        super().add_command(command, **kwargs)
 
     async def on_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
@@ -126,7 +172,17 @@ class CircleTree(app_commands.CommandTree[Any]):
 
 
 class ErrorHandlingView(discord.ui.View):
-    """A view whose callback errors get the same handling as commands."""
+    """A view whose items answer refusals, and whose other errors get the same handling as
+    commands."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for item in self.children:
+            item.callback = answers_refusals(item.callback)  # type: ignore[method-assign]
+
+    def add_item(self, item: discord.ui.Item[Any]) -> Any:
+        item.callback = answers_refusals(item.callback)  # type: ignore[method-assign]
+        return super().add_item(item)
 
     async def on_error(
         self,
@@ -138,7 +194,13 @@ class ErrorHandlingView(discord.ui.View):
 
 
 class ErrorHandlingModal(discord.ui.Modal):
-    """A modal whose submit errors get the same handling as commands."""
+    """A modal that answers refusals, and whose other errors get the same handling as
+    commands."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "on_submit" in cls.__dict__:
+            cls.on_submit = answers_refusals(cls.__dict__["on_submit"])  # type: ignore[method-assign]
 
     async def on_error(  # type: ignore[override]  # Modal.on_error takes no item
         self, interaction: discord.Interaction[Any], error: Exception
@@ -159,5 +221,7 @@ class GuardedItem:
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         try:
             await self.run(interaction)
+        except Refusal as refusal:
+            await reply_privately(interaction, refusal.message)
         except Exception as error:
             await handle_interaction_error(interaction, error, f"the {type(self).__name__}")

@@ -5,23 +5,24 @@ find the anonymous post a moderator named, and remove it as the bot.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.client import CircleBot
-from bot.discord_utils import is_moderator, log_action, require_member
-from bot.errors import NO_MENTIONS, UserFacingError
+from bot.layer.discord_utils import is_moderator, log_action, require_member
+from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.layer.moderation.helpers import until_text
+from bot.layer.threads import get_thread
 from bot.services import anonymous as anon
 from bot.services import circles
 from bot.services import moderation as mod
-from bot.services.anonymous import AnonError, AnonPost
+from bot.services.anonymous import AnonPost
 from bot.services.circles import Circle
 from bot.services.config import describe_delay, get_config
 from bot.services.moderation import ModerationError
-from cogs.anonymous import Anonymous
-from cogs.circles.cog import get_thread
-from cogs.moderation.helpers import until_text, user_message
+
+if TYPE_CHECKING:
+    from bot.client import CircleBot
 
 log = logging.getLogger(__name__)
 
@@ -88,36 +89,20 @@ async def decide_held_post(
         raise UserFacingError("That post no longer exists (its circle may have closed).")
     if post.status != "review":
         raise UserFacingError("Another moderator already decided on this post.")
-    now = discord.utils.utcnow()
-    block_id = None
-    if decision == "block":
-        if not circle.is_open:
-            raise UserFacingError("That circle is closed, so there is nothing to block.")
-        try:
-            block_id = await anon.block(
-                bot.db,
-                circle.id,
-                post.label_key,
-                post.label,
-                reason=BLOCKED_FROM_QUEUE,
-                now=now,
-                expires_at=None,
-            )
-        except AnonError as error:
-            raise user_message(error) from None
+    if decision == "block" and not circle.is_open:
+        raise UserFacingError("That circle is closed, so there is nothing to block.")
     try:
-        if decision == "approve":
-            # Through the same random delay as any post: the approval's moment is visible.
-            post = await anon.approve(
-                bot.db, token, now=now, delay_max_seconds=config.delay_max_seconds
-            )
-        else:
-            post = await anon.reject(bot.db, token, now=now)
-        decided = True
-    except AnonError:
-        if block_id is None:
-            raise UserFacingError("Another moderator already decided on this post.") from None
-        decided = False  # blocked all the same; someone else decided on the post meanwhile
+        result = await anon.decide_held(
+            bot.db,
+            token,
+            decision,
+            now=discord.utils.utcnow(),
+            delay_max_seconds=config.delay_max_seconds,
+            block_reason=BLOCKED_FROM_QUEUE,
+        )
+    except anon.NotFound:
+        raise UserFacingError("Another moderator already decided on this post.") from None
+    post, decided, block_id = result.post, result.decided, result.block_id
     if decision == "block":
         action, outcome = "block", f"Author blocked (block #{block_id}) and post rejected"
         details = f"in {circle.name} {until_text(None)}: {BLOCKED_FROM_QUEUE}"
@@ -153,9 +138,7 @@ async def decide_held_post(
         unless=interaction.message,
     )
     if decision == "approve" and decided:
-        cog = bot.get_cog("Anonymous")
-        if isinstance(cog, Anonymous):
-            await cog.queued(post)
+        await bot.outbox.queued(post)
 
 
 async def decide_report(
@@ -191,9 +174,9 @@ async def decide_report(
             removed_now = True
     try:
         report = await mod.decide_report(bot.db, token, decision, now=discord.utils.utcnow())
-    except ModerationError as error:
+    except ModerationError:
         if not removed_now:
-            raise user_message(error) from None
+            raise
         # Another moderator closed the report meanwhile; the removal happened and is logged.
     if decision == "removed":
         action, details = "remove", f"anonymous post removed after report #{report.id}"

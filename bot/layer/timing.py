@@ -46,3 +46,20 @@ def wake_by(loop: tasks.Loop[Any], due: datetime) -> None:
     if not loop.is_running() or upcoming is None or upcoming <= due:
         return
     loop.change_interval(seconds=_seconds_until(due))
+
+
+class DueLoop:
+    """Owns a `tasks.loop` named `loop` (declared by the subclass) that sleeps until its next
+    piece of work: `start` and `stop` it, and `wake` it when earlier work appears."""
+
+    loop: tasks.Loop[Any]
+
+    def start(self) -> None:
+        self.loop.start()
+
+    def stop(self) -> None:
+        self.loop.cancel()
+
+    def wake(self, due: datetime) -> None:
+        """Make sure the loop runs by `due`."""
+        wake_by(self.loop, due)

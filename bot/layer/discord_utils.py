@@ -9,7 +9,7 @@ from typing import Any
 import discord
 
 from bot.db import Database
-from bot.errors import NO_MENTIONS, UserFacingError
+from bot.layer.errors import NO_MENTIONS, NotPermitted, UserFacingError
 from bot.services import modlog
 from bot.services.config import GuildConfig, get_config
 
@@ -37,7 +37,7 @@ async def require_moderator(db: Database, interaction: discord.Interaction[Any])
     member = require_member(interaction)
     config = await get_config(db, member.guild.id)
     if not is_moderator(member, config):
-        raise UserFacingError("Only moderators can do that.")
+        raise NotPermitted("Only moderators can do that.")
     return config
 
 

@@ -1,0 +1,991 @@
+"""Posting in a circle without a name: the form, its checks, the author's acknowledgement, the
+buttons on posts and drafts, and the `Outbox` that sends posts when their wait is over.
+
+Used by `/anon` (cogs.anonymous), rounds and check-outs (cogs.circles).
+
+Rules this module keeps (see DESIGN.md, threat model):
+- anonymous text is composed only in a modal and never sent as an interaction response or
+  followup: the author gets a private acknowledgement, then the bot posts a separate message
+  with `channel.send`, always with no mentions allowed;
+- nothing stored or logged here holds the author's id: posts are found again by recomputing
+  the author's label key;
+- custom ids hold random tokens, never ids of people.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import discord
+from discord.ext import tasks
+
+from bot.layer import custom_ids as ids
+from bot.layer.access import open_circle, participant_here
+from bot.layer.breaks import AskKeeperButton, BreakButton
+from bot.layer.buttons import PersistentButton, persistent_view
+from bot.layer.discord_utils import (
+    delete_queue_messages,
+    log_action,
+    require_member,
+    text_channel,
+)
+from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, ErrorHandlingView, UserFacingError
+from bot.layer.moderation.modals import ReportButton, add_post_buttons
+from bot.layer.moderation.views import (
+    HeldPostButton,
+    ReportDecisionButton,
+    ReviewButton,
+    add_review_buttons,
+)
+from bot.layer.threads import get_thread
+from bot.layer.timing import DueLoop, sleep_until_due
+from bot.services import anonymous as anon
+from bot.services import circles, delivery
+from bot.services.anonymous import AnonError, AnonPost
+from bot.services.circles import Circle
+from bot.services.config import describe_delay, get_config
+from bot.services.delivery import Cause
+
+if TYPE_CHECKING:
+    from bot.client import CircleBot
+
+log = logging.getLogger(__name__)
+
+# The outbox then sleeps until the next post falls due; this is only its first interval.
+OUTBOX_SECONDS = 15
+RECOVERY_HISTORY = 50  # how far back to look for a post that may have gone out before a crash
+# Failures that may clear by themselves or once a person fixes something: the post waits.
+SEND_ERRORS = (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, TimeoutError)
+# Interaction tokens last 15 minutes; stop editing an acknowledgement a little before that.
+ACK_EDITABLE = timedelta(minutes=14)
+POST_COLOUR = discord.Colour.from_rgb(143, 161, 179)
+DELETE_ALL = "all"  # the picker's "all my posts" choice; post tokens are never this short
+MAX_CHOICES = 25  # Discord's limit for a picker and for autocomplete
+STATUS_WORDS = {
+    "review": "waiting for a moderator",
+    "queued": "waiting to be posted",
+    "sending": "being posted",
+    "posted": "posted",
+    "rejected": "not posted (rejected)",
+    "removed": "removed by a moderator",
+}
+# Why a post has not gone out, for its author (in /anon mine and in their acknowledgement).
+PROBLEM_WORDS: dict[str, str] = {
+    "forbidden": "waiting: Circlekeeper can't post in this thread yet",
+    "server": "waiting: Discord is having trouble, so Circlekeeper keeps trying",
+    "rate_limited": "waiting: Discord asked Circlekeeper to slow down for a moment",
+    "gone": "not posted: the circle's thread was gone",
+}
+AUTHOR_NOTICES: dict[str, str] = {
+    "forbidden": (
+        "Your post (as **{label}**) is waiting: Circlekeeper can't post in this thread yet, "
+        "because it is missing a permission here. The moderators have been told, and your "
+        "post will go out as soon as that is fixed."
+    ),
+    "server": (
+        "Your post (as **{label}**) is waiting: Discord is having trouble right now. "
+        "Circlekeeper keeps trying, and it will go out once Discord answers again."
+    ),
+    "rate_limited": (
+        "Your post (as **{label}**) is waiting a moment: Discord asked Circlekeeper to slow "
+        "down. It will go out shortly."
+    ),
+    "gone": (
+        "Your post (as **{label}**) could not be posted: this circle's thread no longer "
+        "exists. Its text has been deleted; nobody saw it."
+    ),
+}
+WAITING_HINT = (
+    " `/anon mine` shows where it is, and `/anon delete` takes it back if you'd rather it "
+    "didn't go out later."
+)
+
+
+# --- pure helpers ------------------------------------------------------------------------
+
+
+def post_embed(label: str, text: str, note: str | None, quote_link: str | None) -> discord.Embed:
+    """How an anonymous post looks: the content note first, then the text."""
+    parts = []
+    if note:
+        parts.append(f"**Content note:** {note}")
+    if quote_link:
+        parts.append(f"Replying to {quote_link}")
+    parts.append(text)
+    embed = discord.Embed(description="\n\n".join(parts), colour=POST_COLOUR)
+    embed.set_author(name=f"Anonymous · {label}")
+    return embed
+
+
+def findings_text(findings: list[anon.Finding]) -> str:
+    # Only the kinds are named: the post's own words never travel in an interaction response.
+    kinds = sorted({f.kind for f in findings})
+    lines = "\n".join(
+        f"• a {kind}" if kind != "email address" else "• an email address" for kind in kinds
+    )
+    return (
+        "Your message seems to contain details that could identify someone:\n"
+        f"{lines}\n\nYou can post it anyway, or edit it first. Nothing has been posted yet."
+    )
+
+
+def _now() -> datetime:
+    return discord.utils.utcnow()
+
+
+def _form_hint(head_count: int | None) -> str:
+    """The posting form's hint; in a small circle it says how few there are to hide among."""
+    if head_count is not None and circles.small_circle_note(head_count):
+        people = "person is" if head_count == 1 else "people are"
+        return f"Only {head_count} {people} in this circle, too few to hide in: others may guess."
+    return "Shown without your name. Only you can see this while you write."
+
+
+async def post_modal(bot: CircleBot, circle_id: int, **options: Any) -> PostModal:
+    """The posting form for this circle, with the circle's size read just now."""
+    return PostModal(circle_id, head_count=await circles.head_count(bot.db, circle_id), **options)
+
+
+def status_words(post: AnonPost, problem: Cause | None = None) -> str:
+    """A post's state in plain words, with why it is waiting (`problem`, its thread's) or
+    never went out."""
+    if post.undeliverable:
+        return PROBLEM_WORDS["gone"]
+    if problem is not None and post.status in ("queued", "sending"):
+        return PROBLEM_WORDS[problem]
+    return STATUS_WORDS.get(post.status, post.status)
+
+
+def failure_cause(error: Exception) -> tuple[Cause, float | None]:
+    """What a refused send means for delivery, and how long Discord asked to wait."""
+    if isinstance(error, discord.RateLimited):
+        return "rate_limited", error.retry_after
+    if isinstance(error, discord.NotFound):
+        return "gone", None
+    if isinstance(error, discord.Forbidden):
+        return "forbidden", None
+    if isinstance(error, discord.HTTPException) and error.status == 429:
+        headers = getattr(error.response, "headers", None) or {}
+        try:
+            return "rate_limited", float(headers.get("Retry-After", ""))
+        except ValueError:
+            return "rate_limited", None
+    return "server", None
+
+
+PERMISSION_NAMES = {
+    "view_channel": "View Channel",
+    "send_messages": "Send Messages",
+    "send_messages_in_threads": "Send Messages in Threads",
+    "embed_links": "Embed Links",
+    "read_message_history": "Read Message History",
+}
+
+
+def needed_permissions(channel: discord.abc.GuildChannel | discord.Thread) -> list[str]:
+    """The permissions the bot needs to post members' words in the channel."""
+    send = "send_messages_in_threads" if isinstance(channel, discord.Thread) else "send_messages"
+    return ["view_channel", send, "embed_links", "read_message_history"]
+
+
+def missing_permissions(channel: discord.abc.GuildChannel | discord.Thread) -> list[str]:
+    """The needed permissions the bot lacks there, as Discord names them."""
+    me = channel.guild.me
+    perms = channel.permissions_for(me)
+    missing = [PERMISSION_NAMES[p] for p in needed_permissions(channel) if not getattr(perms, p)]
+    if isinstance(channel, discord.Thread) and channel.locked and not perms.manage_threads:
+        missing.append("Manage Threads (the thread is locked)")
+    return missing
+
+
+def problem_entry(
+    channel: discord.abc.GuildChannel | discord.Thread | None,
+    channel_id: int,
+    where: str,
+    cause: Cause,
+) -> str:
+    """The mod-log text for a channel the bot cannot post in: the channel and the cause,
+    never which post or whose."""
+    place = f"<#{channel_id}> ({where})"
+    if cause == "gone":
+        return f"{place} no longer exists, so what was waiting to be posted there never will be."
+    if cause == "server":
+        return (
+            f"Discord keeps failing when Circlekeeper posts in {place}. It keeps trying; "
+            "nothing is lost."
+        )
+    missing = missing_permissions(channel) if channel is not None else []
+    if missing:
+        lacks = "it lacks " + ", ".join(missing)
+    else:
+        needed = ", ".join(
+            PERMISSION_NAMES[p]
+            for p in (needed_permissions(channel) if channel is not None else ["view_channel"])
+        )
+        lacks = f"Discord refused (Missing Permissions); it needs {needed}"
+    return (
+        f"Circlekeeper can't post in {place}: {lacks}. What is waiting goes out, in order, "
+        "once that is fixed."
+    )
+
+
+async def find_message_with(channel: discord.abc.Messageable, custom_id: str) -> int | None:
+    """The id of a recent message carrying a button with this custom id, if one went out.
+    Raises discord.HTTPException when the history cannot be read."""
+    async for message in channel.history(limit=RECOVERY_HISTORY):
+        for row in message.components:
+            for child in getattr(row, "children", []):
+                if getattr(child, "custom_id", None) == custom_id:
+                    return message.id
+    return None
+
+
+@dataclass
+class _Ack:
+    """An author's private acknowledgement, editable while its interaction token lasts.
+
+    Held in memory only: the token lets its holder message the author."""
+
+    interaction: discord.Interaction[Any]
+    label: str
+    editable_until: datetime
+    told: str | None = None
+
+
+async def own_posts_circle(
+    bot: CircleBot, interaction: discord.Interaction[Any], name: str | None, command: str
+) -> tuple[Circle, bytes]:
+    """The open circle a member asks about their own posts in (`name`, or the thread they
+    are in), and their label key there.
+
+    Works from any channel and needs no membership or agreement: the key is recomputed from
+    the person asking, so someone who left, was removed, deleted their data or has not
+    accepted a new agreement can still find and remove their own posts while it is open.
+    """
+    member = require_member(interaction)
+    if name is not None and name.strip():
+        circle = await circles.open_circle_by_name(bot.db, member.guild.id, name)
+        if circle is None:
+            raise UserFacingError(
+                f"There is no open circle called “{name.strip()}”. See `/circle list`."
+            )
+    else:
+        channel = interaction.channel
+        found = (
+            await circles.circle_for_thread(bot.db, channel.id)
+            if isinstance(channel, discord.Thread)
+            else None
+        )
+        if found is None:
+            raise UserFacingError(
+                f"Name the circle: `/anon {command} circle:<name>` (or use it in the "
+                "circle's thread)."
+            )
+        if not found.is_open:
+            raise UserFacingError("This circle is closed, so its anonymous posts are gone.")
+        circle = found
+    return circle, bot.circle_keys.label_key(circle, member.id)
+
+
+# --- buttons and forms -------------------------------------------------------------------
+
+
+class PostModal(ErrorHandlingModal):
+    """The only place anonymous text is written: a modal, so nothing is typed in public."""
+
+    def __init__(
+        self,
+        circle_id: int,
+        *,
+        reply_to_message_id: int | None = None,
+        quote_link: str | None = None,
+        draft_token: str | None = None,
+        text: str | None = None,
+        note: str | None = None,
+        head_count: int | None = None,
+    ) -> None:
+        title = "Reply anonymously" if reply_to_message_id or quote_link else "Post anonymously"
+        super().__init__(title=title, timeout=900)
+        self.circle_id = circle_id
+        self.reply_to_message_id = reply_to_message_id
+        self.quote_link = quote_link
+        self.draft_token = draft_token
+        self.message: discord.ui.TextInput[PostModal] = discord.ui.TextInput(
+            label="Your message",
+            style=discord.TextStyle.paragraph,
+            max_length=anon.MAX_TEXT,
+            custom_id="message",
+            default=text,
+            placeholder=_form_hint(head_count),
+        )
+        self.note: discord.ui.TextInput[PostModal] = discord.ui.TextInput(
+            label="Content note (optional)",
+            style=discord.TextStyle.short,
+            max_length=anon.MAX_NOTE,
+            required=False,
+            custom_id="content_note",
+            default=note,
+            placeholder="e.g. violence, policing",
+        )
+        self.add_item(self.message)
+        self.add_item(self.note)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        await submit_post(
+            bot,
+            interaction,
+            self.circle_id,
+            text=self.message.value,
+            note=self.note.value or None,
+            reply_to_message_id=self.reply_to_message_id,
+            quote_link=self.quote_link,
+            draft_token=self.draft_token,
+            confirmed=False,
+        )
+
+
+class ReplyButton(
+    PersistentButton,
+    custom_id=ids.REPLY,
+    label="Reply anonymously",
+):
+    """Reply anonymously, on prompts and anonymous posts: the reply references that message.
+
+    Prompts carry the bare `ck:anon:reply`; anonymous posts add the post's token, which lets
+    delivery recognise a post that went out just before a crash.
+    """
+
+    token: str | None
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        here = await participant_here(bot, interaction)
+        target = interaction.message
+        await interaction.response.send_modal(
+            await post_modal(bot, here.circle.id, reply_to_message_id=target.id if target else None)
+        )
+
+
+async def _held_draft(bot: CircleBot, token: str) -> AnonPost:
+    """The draft behind Post anyway / Edit, while it has not expired."""
+    draft = await anon.get_draft(bot.db, token, now=discord.utils.utcnow())
+    if draft is None:
+        raise UserFacingError(
+            "That draft has expired or was already handled. Nothing was posted; "
+            "use `/anon post` to write it again."
+        )
+    return draft
+
+
+class PostAnywayButton(
+    PersistentButton,
+    custom_id=ids.POST_ANYWAY,
+    label="Post anyway",
+    style=discord.ButtonStyle.danger,
+):
+    token: str
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        draft = await _held_draft(bot, self.token)
+        await submit_post(
+            bot,
+            interaction,
+            draft.circle_id,
+            text=draft.text or "",
+            note=draft.content_note,
+            reply_to_message_id=draft.reply_to_message_id,
+            quote_link=draft.quote_link,
+            draft_token=draft.token,
+            confirmed=True,
+        )
+
+
+class EditDraftButton(PersistentButton, custom_id=ids.EDIT_DRAFT, label="Edit"):
+    token: str
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        draft = await _held_draft(bot, self.token)
+        await interaction.response.send_modal(
+            await post_modal(
+                bot,
+                draft.circle_id,
+                reply_to_message_id=draft.reply_to_message_id,
+                quote_link=draft.quote_link,
+                draft_token=draft.token,
+                text=draft.text,
+                note=draft.content_note,
+            )
+        )
+
+
+def review_view(token: str) -> discord.ui.View:
+    view = persistent_view()
+    view.add_item(ReviewButton("approve", token))
+    view.add_item(ReviewButton("reject", token))
+    add_review_buttons(view, token)
+    return view
+
+
+def post_view(token: str) -> discord.ui.View:
+    view = persistent_view()
+    view.add_item(ReplyButton(token))
+    add_post_buttons(view)
+    return view
+
+
+class DeleteMineView(ErrorHandlingView):
+    """A private picker of the member's own posts, for /anon delete."""
+
+    def __init__(
+        self,
+        circle: Circle,
+        label_key: bytes,
+        posts: list[AnonPost],
+        problem: Cause | None = None,
+    ) -> None:
+        super().__init__(timeout=300)
+        self.circle = circle
+        self.label_key = label_key
+        options = [
+            discord.SelectOption(
+                label=f"All my posts in this circle ({len(posts)})", value=DELETE_ALL
+            )
+        ]
+        options += [
+            discord.SelectOption(
+                label=f"{status_words(p, problem)} · {p.created_at:%d %b %H:%M} UTC"[:100],
+                value=p.token,
+            )
+            for p in posts[: MAX_CHOICES - 1]
+        ]
+        self.picker: discord.ui.Select[DeleteMineView] = discord.ui.Select(
+            placeholder="Choose a post to delete", options=options
+        )
+        self.picker.callback = self.chosen  # type: ignore[method-assign]
+        self.add_item(self.picker)
+
+    async def chosen(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        token = self.picker.values[0]
+        if token == DELETE_ALL:
+            await self.delete_all(bot, interaction)
+            return
+        post = await anon.get_post(bot.db, token)
+        if post is None or post.circle_id != self.circle.id or post.label_key != self.label_key:
+            raise UserFacingError("That isn't one of your posts, or it no longer exists.")
+        # The message goes first: if Discord refuses, the record stays, so the post can still
+        # be found and deleted later.
+        if post.message_id is not None:
+            thread = await get_thread(bot, self.circle)
+            if thread is None:
+                raise UserFacingError(
+                    "I can't reach this circle's thread to delete the message; nothing was "
+                    "deleted. Please try again later."
+                )
+            try:
+                await thread.get_partial_message(post.message_id).delete()
+            except discord.NotFound:
+                pass
+            except discord.HTTPException:
+                raise UserFacingError(
+                    "Discord would not let me delete the message, so nothing was deleted. "
+                    "Please try again in a moment."
+                ) from None
+        if post.status == "sending" and post.deliver_at and post.deliver_at > _now():
+            await _take_back_waiting(bot, self.circle, self.label_key, post)
+        else:
+            await anon.delete_own(bot.db, self.circle.id, self.label_key, token)
+        if interaction.guild is not None:
+            await delete_queue_messages(bot.db, interaction.guild, [post.review_message_id])
+        await interaction.response.edit_message(content="Deleted.", view=None)
+
+    async def delete_all(self, bot: CircleBot, interaction: discord.Interaction[Any]) -> None:
+        """Delete every post of the member's in this circle: each message first, then the
+        records of those whose message is gone, in one step."""
+        await interaction.response.defer()
+        posts = await anon.posts_by(bot.db, self.circle.id, self.label_key)
+        thread = await get_thread(bot, self.circle)
+        removable: list[str] = []
+        for post in posts:
+            if post.status == "sending":
+                continue  # on its way: deleting the record now would strand the message
+            if post.message_id is not None:
+                if thread is None:
+                    continue
+                try:
+                    await thread.get_partial_message(post.message_id).delete()
+                except discord.NotFound:
+                    pass
+                except discord.HTTPException:
+                    continue  # the record stays, so it can be found and deleted later
+            removable.append(post.token)
+        deleted = await anon.delete_own_posts(bot.db, self.circle.id, self.label_key, removable)
+        if interaction.guild is not None:
+            await delete_queue_messages(
+                bot.db, interaction.guild, [p.review_message_id for p in deleted]
+            )
+        text = f"Deleted {len(deleted)} of your posts in “{self.circle.name}”."
+        if len(deleted) < len(posts):
+            text += (
+                f" {len(posts) - len(deleted)} could not be deleted right now (being posted, "
+                "or Discord refused); please try again in a moment."
+            )
+        await interaction.edit_original_response(content=text, view=None)
+
+
+async def _take_back_waiting(
+    bot: CircleBot, circle: Circle, label_key: bytes, post: AnonPost
+) -> None:
+    """Delete a post left 'sending' by a failure that may have reached Discord.
+
+    The outbox waits meanwhile, and the thread is searched first: if the post did go out,
+    that message is deleted too, so nothing is left that its author cannot remove."""
+    async with bot.outbox.delivering:
+        current = await anon.get_post(bot.db, post.token)
+        if current is None or current.status != "sending":
+            await anon.delete_own(bot.db, circle.id, label_key, post.token)
+            return
+        thread = await get_thread(bot, circle)
+        try:
+            found = await find_message_with(thread, ids.REPLY.make(post.token)) if thread else None
+            if found is not None and thread is not None:
+                await thread.get_partial_message(found).delete()
+        except discord.HTTPException:
+            raise AnonError(
+                "Discord isn't answering right now, so I can't be sure this post hasn't gone "
+                "out. Nothing was deleted; please try again in a few minutes."
+            ) from None
+        await anon.delete_own(bot.db, circle.id, label_key, post.token, checked_not_sent=True)
+
+
+# --- the flow ----------------------------------------------------------------------------
+
+
+async def submit_post(
+    bot: CircleBot,
+    interaction: discord.Interaction[Any],
+    circle_id: int,
+    *,
+    text: str,
+    note: str | None,
+    reply_to_message_id: int | None,
+    quote_link: str | None,
+    draft_token: str | None,
+    confirmed: bool,
+) -> AnonPost | None:
+    """Check, store and route one anonymous post; acknowledge the author privately.
+
+    The stored post, or None when it is held back as a draft because it may identify someone
+    (the author decides on it with the buttons on their acknowledgement)."""
+    member = require_member(interaction)
+    circle = await open_circle(bot, circle_id, closed="This circle has closed; nothing was posted.")
+    if not await circles.has_current_agreement(bot.db, circle.id, member.id):
+        raise UserFacingError("Please accept this circle's agreements before posting.")
+    now = discord.utils.utcnow()
+    label_key = bot.circle_keys.label_key(circle, member.id)
+    # Blocks, rate limits and a closed circle are checked by save_draft and submit.
+    cleaned = anon.clean_text(text)
+    cleaned_note = (
+        anon.clean_text(note, limit=anon.MAX_NOTE, what="The content note")
+        if (note and note.strip())
+        else None
+    )
+    findings = [] if confirmed else anon.find_identifying_details(cleaned)
+    # What the draft and the post store alike.
+    words: dict[str, Any] = {
+        "text": cleaned,
+        "content_note": cleaned_note,
+        "reply_to_message_id": reply_to_message_id,
+        "quote_link": quote_link,
+        "now": now,
+    }
+    if findings:
+        if draft_token:
+            await anon.discard_draft(bot.db, draft_token)
+        draft = await anon.save_draft(bot.db, circle, label_key, **words)
+        view = persistent_view()
+        view.add_item(PostAnywayButton(draft.token))
+        view.add_item(EditDraftButton(draft.token))
+        await _answer(interaction, findings_text(findings), view)
+        return None
+    config = await get_config(bot.db, circle.guild_id)
+    post = await anon.submit(
+        bot.db,
+        circle,
+        label_key,
+        **words,
+        delay_max_seconds=config.delay_max_seconds,
+        draft_token=draft_token,
+    )
+    when = describe_delay(config.delay_max_seconds)
+    small = circles.small_circle_note(await circles.head_count(bot.db, circle.id))
+    unseen = small or "Nobody, moderators included, can see that it was you."
+    if post.status == "review":
+        guild = bot.get_guild(circle.guild_id)
+        has_queue = guild is not None and text_channel(guild, config.queue_channel_id) is not None
+        note = (
+            ""
+            if has_queue
+            else " (This server has no moderators' channel, so they will find it in "
+            "`/mod queue`; you may want to let a moderator know a post is waiting.)"
+        )
+        await _answer(
+            interaction,
+            f"Thank you. Your post (as **{post.label}**) will be with the moderators {when}, "
+            f"and appears {when} after one of them approves it. `/anon mine` shows where it is. "
+            f"{unseen}{note}",
+        )
+    else:
+        await _answer(
+            interaction, f"Thank you. Your post will appear as **{post.label}** {when}. {unseen}"
+        )
+    await bot.outbox.queued(post, interaction)
+    return post
+
+
+async def _answer(
+    interaction: discord.Interaction[Any], content: str, view: discord.ui.View | None = None
+) -> None:
+    """A private acknowledgement; replaces the draft message when answering a button on it."""
+    if interaction.type is discord.InteractionType.component:
+        await interaction.response.edit_message(content=content, view=view)
+    elif view is not None:
+        await interaction.response.send_message(content, view=view, ephemeral=True)
+    else:
+        await interaction.response.send_message(content, ephemeral=True)
+
+
+async def send_for_review(bot: CircleBot, circle: Circle, post: AnonPost) -> None:
+    """Post a held post, its random wait over, to the moderators' queue channel with
+    Approve / Reject, and record where it went.
+
+    With no queue channel only `/mod queue` lists it. When Discord refuses or fails, the
+    outbox tries again (a permission may be granted, an outage ends), moderators get one
+    mod-log entry about the channel, and `/mod queue` lists the post meanwhile.
+    """
+    guild = bot.get_guild(circle.guild_id)
+    config = await get_config(bot.db, circle.guild_id)
+    channel = text_channel(guild, config.queue_channel_id) if guild else None
+    if channel is None or guild is None:
+        log.warning("Circle %s holds a post for review but no queue channel is set", circle.id)
+        await anon.mark_announced(bot.db, post.id, None)
+        return
+    embed = post_embed(post.label, post.text or "", post.content_note, post.quote_link)
+    embed.title = f"Held for review · {circle.name}"
+    ping = ""
+    mentions = NO_MENTIONS
+    if config.ping_moderators and config.moderator_role_id:
+        ping = f"<@&{config.moderator_role_id}>"
+        mentions = discord.AllowedMentions(
+            everyone=False, users=False, roles=[discord.Object(config.moderator_role_id)]
+        )
+    try:
+        found = None
+        if post.queue_tries:
+            # An earlier try may have reached Discord before it failed.
+            found = await find_message_with(channel, ids.REVIEW.make("approve", post.token))
+        if found is None:
+            message = await channel.send(
+                ping, embed=embed, view=review_view(post.token), allowed_mentions=mentions
+            )
+            found = message.id
+    except SEND_ERRORS as error:
+        cause, retry_after = failure_cause(error)
+        log.warning("Could not post a held post to the queue (%s)", cause)
+        record = await _channel_failed(
+            bot,
+            guild.id,
+            channel.id,
+            cause,
+            problem_entry(channel, channel.id, "the queue channel", cause)
+            + " Held posts wait in `/mod queue` meanwhile.",
+        )
+        wait = delivery.retry_delay(cause, record.failures, retry_after)
+        retry_at = _now() + wait if wait is not None else None
+        await anon.review_send_failed(bot.db, post.id, retry_at=retry_at)
+        if retry_at is not None:
+            bot.outbox.wake(retry_at)
+        return
+    await _posting_works(bot, guild.id, channel.id)
+    if not await anon.mark_announced(bot.db, post.id, found):
+        # Deleted or decided while the queue message was on its way: take it down.
+        await delete_queue_messages(bot.db, guild, [found])
+
+
+async def _channel_failed(
+    bot: CircleBot, guild_id: int, channel_id: int, cause: Cause, entry: str
+) -> delivery.ChannelFailure:
+    """Count a failure to post in a channel; the first of its cause goes to the mod log."""
+    problems = bot.delivery_problems
+    await problems.load(bot.db, guild_id, channel_id)
+    record = problems.failed(channel_id, cause)
+    guild = bot.get_guild(guild_id)
+    if record.log_now and guild is not None:
+        await log_action(
+            bot.db, guild, moderator_id=None, action=delivery.ACTIONS[cause], details=entry
+        )
+    return record
+
+
+async def _posting_works(bot: CircleBot, guild_id: int, channel_id: int) -> None:
+    """A send worked: if moderators were told the channel had a problem, tell them it's over."""
+    problems = bot.delivery_problems
+    await problems.load(bot.db, guild_id, channel_id)
+    guild = bot.get_guild(guild_id) if problems.works(channel_id) is not None else None
+    if guild is not None:
+        await log_action(
+            bot.db,
+            guild,
+            moderator_id=None,
+            action=delivery.WORKS_AGAIN,
+            details=f"Circlekeeper can post in <#{channel_id}> again; what was waiting is "
+            "going out in order.",
+        )
+
+
+# --- the cog -----------------------------------------------------------------------------
+
+
+class Outbox(DueLoop):
+    """Sends anonymous posts whose random wait is over, in order per circle, and held posts to
+    the moderators' queue; retries what Discord refused. One per bot (`bot.outbox`)."""
+
+    def __init__(self, bot: CircleBot) -> None:
+        self.bot = bot
+        # Held while delivering, and by anything that must not race a delivery.
+        self.delivering = asyncio.Lock()
+        self.problems = bot.delivery_problems
+        # Authors' acknowledgements by post id, to tell them privately when their post waits.
+        self._acks: dict[int, _Ack] = {}
+
+    @tasks.loop(seconds=OUTBOX_SECONDS)
+    async def loop(self) -> None:
+        await self.deliver_due()
+        # A backlog still due after this pass goes out a second later, not a whole pass later.
+        sleep_until_due(self.loop, await anon.next_delivery_at(self.bot.db), overdue_retry=1)
+
+    async def queued(
+        self, post: AnonPost, interaction: discord.Interaction[Any] | None = None
+    ) -> None:
+        """A post entered the outbox: deliver it now, or make sure the outbox wakes for it.
+
+        With the author's `interaction`, their acknowledgement is edited if the post has to
+        wait (the token is held in memory only, and only while Discord accepts it)."""
+        if interaction is not None:
+            self._acks[post.id] = _Ack(
+                interaction, post.label, discord.utils.utcnow() + ACK_EDITABLE
+            )
+            if self.problems:
+                # Its thread is already refusing posts: say so now, not at the next retry.
+                circle = await circles.get_circle(self.bot.db, post.circle_id)
+                cause = self.problems.cause_of(circle.thread_id or 0) if circle else None
+                if cause is not None and cause != "gone":
+                    await self._tell_author(post.id, cause)
+        if post.deliver_at is None or post.deliver_at <= discord.utils.utcnow():
+            await self.deliver_due()
+        else:
+            self.wake(post.deliver_at)
+
+    @loop.before_loop
+    async def _before_outbox(self) -> None:
+        await self.bot.wait_until_ready()
+
+    @loop.error
+    async def _outbox_error(self, error: BaseException) -> None:
+        log.error("The anonymous outbox stopped unexpectedly", exc_info=error)
+
+    async def deliver_due(self) -> None:
+        """Deliver every post whose time has come, in order per circle. Safe to call often."""
+        async with self.delivering:
+            now = discord.utils.utcnow()
+            self._acks = {k: a for k, a in self._acks.items() if a.editable_until > now}
+            await self._announce_reviews(now)
+            stalled: dict[int, Cause] = {}
+            for post in await anon.due_posts(self.bot.db, now=now):
+                if post.circle_id in stalled:
+                    # Keep order: nothing overtakes a post that failed to go out, and its
+                    # author hears the same reason.
+                    await self._tell_author(post.id, stalled[post.circle_id])
+                    continue
+                cause = await self._deliver(post, now)
+                if cause is not None:
+                    stalled[post.circle_id] = cause
+            due = await anon.next_delivery_at(self.bot.db)
+            if due is not None:
+                self.wake(due)  # a retry, or a post due later than this pass
+
+    async def _announce_reviews(self, now: datetime) -> None:
+        """Send held posts whose own random wait (or retry) is over to the moderators'
+        queue."""
+        for post in await anon.due_reviews(self.bot.db, now=now):
+            circle = await circles.get_circle(self.bot.db, post.circle_id)
+            if circle is not None and circle.is_open:
+                await send_for_review(self.bot, circle, post)
+
+    async def _thread(self, circle: Circle) -> discord.Thread | None:
+        """The circle's thread; None when it is gone. Raises discord.HTTPException when
+        Discord refuses or fails to say (the post then waits, it is not dropped)."""
+        if circle.thread_id is None:
+            return None
+        guild = self.bot.get_guild(circle.guild_id)
+        thread = guild.get_thread(circle.thread_id) if guild else None
+        if thread is not None:
+            return thread
+        try:
+            channel = await self.bot.fetch_channel(circle.thread_id)
+        except discord.NotFound:
+            return None
+        return channel if isinstance(channel, discord.Thread) else None
+
+    async def _deliver(self, post: AnonPost, now: datetime) -> Cause | None:
+        """Try to send one post. None when the circle's next post may follow (it went out,
+        or never will); else the cause that holds the circle's posts back."""
+        circle = await circles.get_circle(self.bot.db, post.circle_id)
+        if circle is None:
+            await anon.mark_undeliverable(self.bot.db, post.id, now=now)
+            return None
+        try:
+            thread = await self._thread(circle)
+        except SEND_ERRORS as error:
+            return await self._failed(post, circle, None, error, now, may_have_gone_out=False)
+        if thread is None:
+            return await self._failed(post, circle, None, None, now, may_have_gone_out=False)
+        if post.status == "sending":
+            try:
+                found = await find_message_with(thread, ids.REPLY.make(post.token))
+            except SEND_ERRORS as error:
+                return await self._failed(post, circle, thread, error, now, may_have_gone_out=True)
+            if found is not None:
+                await anon.mark_posted(self.bot.db, post.id, found, now=now)
+                await self._delivered(post, circle, thread, found)
+                return None
+        elif not await anon.mark_sending(self.bot.db, post.id):
+            return None  # deleted, removed or closed since this pass read it: nothing to send
+        kwargs: dict[str, Any] = {}
+        if post.reply_to_message_id:
+            kwargs["reference"] = discord.MessageReference(
+                message_id=post.reply_to_message_id,
+                channel_id=thread.id,
+                fail_if_not_exists=False,
+            )
+            kwargs["mention_author"] = False
+        try:
+            message = await thread.send(
+                embed=post_embed(post.label, post.text or "", post.content_note, post.quote_link),
+                view=post_view(post.token),
+                allowed_mentions=NO_MENTIONS,
+                **kwargs,
+            )
+        except SEND_ERRORS as error:
+            # A server error may come after Discord created the message: look before resending.
+            uncertain = not isinstance(error, discord.HTTPException) or error.status >= 500
+            return await self._failed(post, circle, thread, error, now, may_have_gone_out=uncertain)
+        if not await anon.mark_posted(self.bot.db, post.id, message.id, now=now):
+            # The record went while the message was on its way (the author deleted it, or
+            # the circle closed): take the message down too, so nothing is left unremovable.
+            try:
+                await message.delete()
+            except discord.HTTPException as error:
+                log.warning(
+                    "Could not take down a post in circle %s (HTTP %s)", circle.id, error.status
+                )
+            return None
+        await self._delivered(post, circle, thread, message.id)
+        return None
+
+    async def _failed(
+        self,
+        post: AnonPost,
+        circle: Circle,
+        thread: discord.Thread | None,
+        error: Exception | None,
+        now: datetime,
+        *,
+        may_have_gone_out: bool,
+    ) -> Cause | None:
+        """Record why a post did not go out, retry it later (or end it when its thread is
+        gone), and tell its author and, once per thread and cause, the moderators."""
+        cause, retry_after = failure_cause(error) if error is not None else ("gone", None)
+        channel_id = circle.thread_id or 0
+        status = getattr(error, "status", None)
+        log.warning("A post in circle %s is waiting (%s, HTTP %s)", circle.id, cause, status)
+        record = (
+            await _channel_failed(
+                self.bot,
+                circle.guild_id,
+                channel_id,
+                cause,
+                problem_entry(thread, channel_id, f"circle **{circle.name}**", cause),
+            )
+            if channel_id
+            else delivery.ChannelFailure(cause, 1, log_now=False)
+        )
+        wait = delivery.retry_delay(cause, record.failures, retry_after)
+        if wait is None:
+            await anon.mark_undeliverable(self.bot.db, post.id, now=now)
+        else:
+            await anon.mark_failed(
+                self.bot.db,
+                post.id,
+                retry_at=now + wait,
+                may_have_gone_out=may_have_gone_out,
+            )
+        await self._tell_author(post.id, cause)
+        return None if wait is None else cause
+
+    async def _delivered(
+        self, post: AnonPost, circle: Circle, thread: discord.Thread, message_id: int
+    ) -> None:
+        await _posting_works(self.bot, circle.guild_id, thread.id)
+        ack = self._acks.pop(post.id, None)
+        if ack is not None and ack.told is not None:
+            link = f"https://discord.com/channels/{circle.guild_id}/{thread.id}/{message_id}"
+            await self._edit_ack(
+                ack, f"Your post (as **{ack.label}**) has gone out now: {link}", post.id
+            )
+
+    async def _tell_author(self, post_id: int, cause: Cause) -> None:
+        """Edit the author's acknowledgement to say why the post waits (once per cause)."""
+        ack = self._acks.get(post_id)
+        if ack is None or ack.told == cause:
+            return
+        if ack.editable_until <= discord.utils.utcnow():
+            self._acks.pop(post_id, None)
+            return
+        ack.told = cause
+        text = AUTHOR_NOTICES[cause].format(label=ack.label)
+        if cause == "gone":
+            self._acks.pop(post_id, None)
+            text += " `/anon mine` shows it as not posted."
+        else:
+            text += WAITING_HINT
+        await self._edit_ack(ack, text, post_id)
+
+    async def _edit_ack(self, ack: _Ack, content: str, post_id: int) -> None:
+        try:
+            await ack.interaction.edit_original_response(content=content, view=None)
+        except discord.HTTPException:
+            # The token expired early or the message is gone: /anon mine still says it.
+            self._acks.pop(post_id, None)
+
+
+# Buttons the layer places on messages; registered by the bot, whichever cogs are loaded.
+LAYER_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
+    ReplyButton,
+    PostAnywayButton,
+    EditDraftButton,
+    ReviewButton,
+    HeldPostButton,
+    ReportButton,
+    ReportDecisionButton,
+    BreakButton,
+    AskKeeperButton,
+)

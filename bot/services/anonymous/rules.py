@@ -1,0 +1,70 @@
+"""The limits of anonymous posting and the refusals it makes."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from bot.services.errors import Refusal
+
+MAX_TEXT = 2000
+MAX_NOTE = 200
+RATE_LIMIT = 5
+RATE_WINDOW = timedelta(minutes=10)
+DRAFT_TTL = timedelta(minutes=15)
+
+KEY_BYTES = 32
+TOKEN_BYTES = 16
+EXCERPT_CHARS = 40
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+class AnonError(Refusal):
+    """A refusal whose `message` is shown to the user as it is."""
+
+
+class InvalidText(AnonError):
+    """The text cannot be posted as it is; the message says what to change."""
+
+
+class RateLimited(AnonError):
+    """Too many posts in a short time; `retry_at` is when the next one will be accepted."""
+
+    def __init__(self, retry_at: datetime, *, now: datetime) -> None:
+        minutes = max(1, math.ceil((retry_at - now).total_seconds() / 60))
+        unit = "minute" if minutes == 1 else "minutes"
+        super().__init__(f"You can post again in {minutes} {unit}.")
+        self.retry_at = retry_at
+
+
+class Blocked(AnonError):
+    """The author may not post anonymously in this circle at the moment."""
+
+    # Worded not to accuse: the author may not know what happened, and a moderator can
+    # explain in private.
+    def __init__(
+        self,
+        message: str = (
+            "Anonymous posting isn't available to you in this circle right now. "
+            "A moderator can tell you more."
+        ),
+    ) -> None:
+        super().__init__(message)
+
+
+class CircleClosed(AnonError):
+    """The circle is closed (or its salt is gone), so there is no anonymous posting in it."""
+
+    def __init__(
+        self, message: str = "This circle is closed, so anonymous posting has ended here."
+    ) -> None:
+        super().__init__(message)
+
+
+class NotFound(AnonError):
+    """The post, draft or block does not exist (any more) or is not in the expected state."""
+
+    def __init__(self, message: str = "That post no longer exists or was already handled.") -> None:
+        super().__init__(message)
