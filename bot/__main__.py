@@ -1,10 +1,13 @@
-"""Entry point: `python -m bot [sync|demo|check|backup [path]]` or the `circlekeeper` command.
+"""Entry point: `python -m bot [sync|demo|check|backup [path]|forget-user USER_ID [--guild ID]]`
+or the `circlekeeper` command.
 
 - no argument: run the bot (with no DISCORD_TOKEN: an offline rehearsal in the browser);
 - `demo`: play a whole circle in a simulated server and print what each person saw;
 - `sync`: push the slash commands to Discord once, then exit;
 - `check`: verify the configuration without connecting or changing anything, then exit;
-- `backup [path]`: write a consistent copy of the database, then exit.
+- `backup [path]`: write a consistent copy of the database, then exit;
+- `forget-user USER_ID [--guild ID]`: delete what `/mydata delete` deletes for an account that
+  can no longer ask (a deleted Discord account), in one server or all, then exit.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import discord
 
+from bot import forget as forgetting
 from bot.check import report, run_checks
 from bot.client import create_bot
 from bot.db import DatabaseError
@@ -48,11 +52,14 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         "action",
         nargs="?",
         default="run",
-        choices=("run", "sync", "demo", "check", "backup"),
+        choices=("run", "sync", "demo", "check", "backup", "forget-user"),
         help="run the bot (default), push slash commands once, play the demo, check the "
-        "configuration, or back up",
+        "configuration, back up, or delete an account's data",
     )
-    parser.add_argument("path", nargs="?", help="for backup: where to write the copy")
+    parser.add_argument(
+        "path", nargs="?", help="for backup: where to write the copy; for forget-user: USER_ID"
+    )
+    parser.add_argument("--guild", help="for forget-user: only this server's id")
     return parser.parse_args(argv)
 
 
@@ -71,6 +78,26 @@ def _backup(settings: Settings, path: str | None) -> int:
         return EXIT_CONFIG
     print(f"Backed up {settings.database_path} to {written}.")
     print(BACKUP_REMINDER.format(secret=settings.secret_file))
+    return 0
+
+
+def forget_user(settings: Settings, user_id: str | None, guild_id: str | None) -> int:
+    """`forget-user`: the named rows `/mydata delete` removes, printed per table."""
+    try:
+        user = forgetting.parse_id(user_id, "USER_ID")
+        guild = None if guild_id is None else forgetting.parse_id(guild_id, "--guild")
+    except forgetting.BadId as error:
+        print(error.message, file=sys.stderr)
+        return EXIT_CONFIG
+    if not settings.database_path.exists():
+        print(f"There is no database at {settings.database_path}; nothing to forget.")
+        return 0
+    try:
+        report = asyncio.run(forgetting.forget_user(settings.database_path, user, guild))
+    except DatabaseError as error:
+        print(f"Database error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(report)
     return 0
 
 
@@ -127,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     if args.action == "backup":
         return _backup(settings, args.path)
+    if args.action == "forget-user":
+        return forget_user(settings, args.path, args.guild)
     if args.action == "demo":
         # Imported on use: the demo needs simcord, which the live bot never loads.
         from rehearsal import run_demo

@@ -33,6 +33,7 @@ EXTENSIONS = (
     "cogs.anonymous",
     "cogs.moderation",
     "cogs.safety",
+    "cogs.departures",
 )
 
 

@@ -18,7 +18,7 @@ from bot.layer.discord_utils import require_member, text_channel
 from bot.layer.errors import ErrorHandlingView, UserFacingError
 from bot.layer.resource_card import CARD_COLOUR, resource_embed
 from bot.services import anonymous as anon
-from bot.services import circles, safety
+from bot.services import circles, departures, safety
 from bot.services.anonymous import AnonError
 from bot.services.config import get_config
 
@@ -43,11 +43,13 @@ def privacy_text(retention_days: int, delay_seconds: int) -> str:
         "so a post appears the moment it is written, right after its author's other activity, "
         "and anyone watching can guess who wrote it."
     )
+    grace_days = departures.GRACE.days
     return f"""\
 **What Circlekeeper keeps, and who can see what**
 
 **Stored:** this server's settings; each circle's name, thread, keepers and agreements; who \
-joined a circle and when they accepted its agreements; moderator actions (warnings, timeouts, \
+joined a circle and when they accepted its agreements; whom a keeper let in past the join \
+gate; moderator actions (warnings, timeouts, \
 notes, the mod log). Anonymous posts are stored with their label, never with your id; their \
 text is kept only until they are posted or decided, then dropped.
 
@@ -56,7 +58,8 @@ text is kept only until they are posted or decided, then dropped.
 circle closes or a moderator removes them. A post held because it seemed to contain \
 identifying details is forgotten after {draft_minutes} minutes if you don't confirm it. \
 Closing a circle destroys its secret salt and its anonymous records, so old labels can never \
-be linked to anyone again.
+be linked to anyone again. If the bot is removed from this server, everything it holds about \
+the server is deleted {grace_days} days later; if it is added back before then, nothing is lost.
 
 **Who can tell who wrote an anonymous post:** not moderators, not other members, and not \
 anyone who only gets hold of the database. The operator who runs the bot holds a master \

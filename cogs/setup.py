@@ -40,6 +40,13 @@ POLICE_OPTIONS = [
     app_commands.Choice(name="Its page does not say", value=POLICE_NOT_STATED),
 ]
 
+# The gate's numbers are never shown again after they are set (not here, not in the mod log):
+# they would tell anyone watching how long to wait.
+GATE_ON = (
+    "on (new accounts or new server members wait before joining a circle, unless a keeper "
+    "admits them with `/circle admit`)"
+)
+
 
 def _channel(channel_id: int | None) -> str:
     return f"<#{channel_id}>" if channel_id else "not set"
@@ -65,6 +72,7 @@ def describe_config(config: GuildConfig) -> str:
             f"Random delay before anonymous posts appear: {delay}",
             f"Mention the moderator role on new queue items: "
             f"{'yes' if config.ping_moderators else 'no'}",
+            f"Join gate: {GATE_ON if config.gated else 'off'}",
         ]
     )
 
@@ -214,6 +222,49 @@ class Setup(commands.GroupCog, group_name="setup"):
         if not max_seconds:
             what += f" (off: {NO_DELAY_COST})"
         await self._changed(interaction, config, what)
+
+    @app_commands.command(name="join_gate")
+    @app_commands.describe(
+        account_days="Discord accounts younger than this many days cannot join circles (0 = off)",
+        server_days="Members who joined this server fewer days ago cannot join circles (0 = off)",
+    )
+    async def join_gate(
+        self, interaction: discord.Interaction[Any], account_days: int = 0, server_days: int = 0
+    ) -> None:
+        """Keep very new accounts and new members out of circles for a while (0 and 0 = off)."""
+        assert interaction.guild is not None
+        before = await config_service.get_config(self.bot.db, interaction.guild.id)
+        config = await config_service.set_join_gate(
+            self.bot.db, interaction.guild.id, account_days, server_days
+        )
+        # Logged without the numbers; only the admin who set them sees them, once.
+        state = "on" if config.gated else "off"
+        what = f"join gate {'changed' if before.gated and config.gated else 'turned ' + state}"
+        await log_action(
+            self.bot.db,
+            interaction.guild,
+            moderator_id=interaction.user.id,
+            action="setup",
+            details=what,
+        )
+        if config.gated:
+            held = []
+            if account_days:
+                held.append(f"Discord accounts younger than {account_days} days")
+            if server_days:
+                held.append(f"members who joined this server less than {server_days} days ago")
+            numbers = (
+                f"{' and '.join(held)} wait before joining a circle. These numbers are not "
+                "shown again, so note them if you need them"
+            )
+        else:
+            numbers = "anyone in the server can join a circle"
+        await interaction.response.send_message(
+            f"Saved: {what}: {numbers}.\n\n{describe_config(config)}",
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+        self.bot.dispatch("join_gate_change", interaction.guild.id)
 
     @app_commands.command(name="ping_moderators")
     @app_commands.describe(enabled="Mention the moderator role when something new is queued")

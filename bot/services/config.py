@@ -9,6 +9,7 @@ from bot.services.errors import Refusal
 
 RETENTION_RANGE = (1, 365)
 DELAY_RANGE = (0, 600)
+GATE_RANGE = (0, 3650)
 # A post appears at a random moment up to this long after it is written, unless the server
 # chooses otherwise; with no delay a post lands right after its author's other activity.
 DEFAULT_DELAY_SECONDS = 120
@@ -33,6 +34,13 @@ class GuildConfig:
     retention_days: int = 30
     delay_max_seconds: int = DEFAULT_DELAY_SECONDS
     ping_moderators: bool = False
+    gate_account_days: int = 0
+    gate_server_days: int = 0
+
+    @property
+    def gated(self) -> bool:
+        """True when the server has a join gate on (either age)."""
+        return bool(self.gate_account_days or self.gate_server_days)
 
 
 async def get_config(db: Database, guild_id: int) -> GuildConfig:
@@ -49,6 +57,8 @@ async def get_config(db: Database, guild_id: int) -> GuildConfig:
         retention_days=row["retention_days"],
         delay_max_seconds=row["delay_max_seconds"],
         ping_moderators=bool(row["ping_moderators"]),
+        gate_account_days=row["gate_account_days"],
+        gate_server_days=row["gate_server_days"],
     )
 
 
@@ -93,6 +103,22 @@ async def set_delay(db: Database, guild_id: int, max_seconds: int) -> GuildConfi
     """Idempotent; ValueError outside 0-600."""
     _check_range(max_seconds, DELAY_RANGE, "The delay")
     return await _set(db, guild_id, "delay_max_seconds", max_seconds)
+
+
+async def set_join_gate(
+    db: Database, guild_id: int, account_days: int, server_days: int
+) -> GuildConfig:
+    """Set both join-gate ages at once (0 = that age is not checked). Idempotent; OutOfRange
+    outside 0-3650 days, and then neither is changed."""
+    _check_range(account_days, GATE_RANGE, "The account age gate, in days,")
+    _check_range(server_days, GATE_RANGE, "The time-in-server gate, in days,")
+    await db.execute(
+        "INSERT INTO guild_config (guild_id, gate_account_days, gate_server_days) VALUES (?, ?, ?)"
+        " ON CONFLICT (guild_id) DO UPDATE SET gate_account_days = excluded.gate_account_days,"
+        " gate_server_days = excluded.gate_server_days",
+        (guild_id, account_days, server_days),
+    )
+    return await get_config(db, guild_id)
 
 
 async def set_ping_moderators(db: Database, guild_id: int, enabled: bool) -> GuildConfig:

@@ -31,6 +31,7 @@ USER_ID_COLUMNS: dict[tuple[str, str], Treatment] = {
     ("memberships", "user_id"): "delete",
     ("circle_keepers", "user_id"): "delete",
     ("round_turns", "user_id"): "delete",
+    ("circle_admissions", "user_id"): "delete",
     ("mod_log", "moderator_id"): "forget",
     ("mod_log", "target_user_id"): "forget",
     ("mod_records", "moderator_id"): "forget",
@@ -45,6 +46,7 @@ _IN_GUILD = {
     "memberships": _IN_CIRCLE_OF_GUILD,
     "circle_keepers": _IN_CIRCLE_OF_GUILD,
     "round_turns": _IN_CIRCLE_OF_GUILD,
+    "circle_admissions": _IN_CIRCLE_OF_GUILD,
     "mod_log": "guild_id = ?",
     "mod_records": "guild_id = ?",
     "reports": "guild_id = ?",
@@ -133,6 +135,7 @@ class MemberData:
     guild_id: int
     memberships: list[dict[str, Any]] = field(default_factory=list)
     keeper_of: list[str] = field(default_factory=list)
+    admitted_past_join_gate: list[str] = field(default_factory=list)
     removed_from: list[str] = field(default_factory=list)
     moderation_records: list[dict[str, Any]] = field(default_factory=list)
     private_notes_about_you: int = 0
@@ -149,6 +152,7 @@ class MemberData:
         return bool(
             self.memberships
             or self.keeper_of
+            or self.admitted_past_join_gate
             or self.removed_from
             or self.moderation_records
             or self.private_notes_about_you
@@ -196,6 +200,11 @@ async def collect_member_data(
     keeper_of = await db.fetchall(
         "SELECT c.name FROM circle_keepers k JOIN circles c ON c.id = k.circle_id"
         " WHERE k.user_id = ? AND c.guild_id = ? ORDER BY c.id",
+        (user_id, guild_id),
+    )
+    admitted = await db.fetchall(
+        "SELECT c.name FROM circle_admissions a JOIN circles c ON c.id = a.circle_id"
+        " WHERE a.user_id = ? AND c.guild_id = ? ORDER BY c.id",
         (user_id, guild_id),
     )
     removed = await db.fetchall(
@@ -251,6 +260,7 @@ async def collect_member_data(
             for r in memberships
         ],
         keeper_of=[r["name"] for r in keeper_of],
+        admitted_past_join_gate=[r["name"] for r in admitted],
         removed_from=[r["name"] for r in removed],
         moderation_records=[
             {"kind": r["kind"], "reason": r["text"], "minutes": r["minutes"], "at": r["created_at"]}
@@ -264,8 +274,11 @@ async def collect_member_data(
     )
 
 
-async def delete_member_data(db: Database, guild_id: int, user_id: int) -> None:
-    """Remove every named row in this server linked to the member.
+async def delete_member_data(
+    db: Database, guild_id: int | None, user_id: int, *, dry_run: bool = False
+) -> dict[tuple[str, str], int]:
+    """Remove every named row in this server (every server when `guild_id` is None) linked
+    to the member; return how many rows each (table, column) of `USER_ID_COLUMNS` changed.
 
     Rows in `USER_ID_COLUMNS` marked "delete" go; moderation records stay with the id
     cleared (the moderator's own text is kept). Anonymous rows are never touched: nothing in
@@ -273,18 +286,28 @@ async def delete_member_data(db: Database, guild_id: int, user_id: int) -> None:
     be that link in two copies of the files. The member removes them with `/anon delete`.
     Other servers' rows are left alone: a member deletes their data server by server, as they
     export it. The WAL is emptied afterwards, so the deleted rows are gone from the files.
-    Idempotent.
+    `dry_run` counts what would change and changes nothing. Idempotent.
     """
+    changed: dict[tuple[str, str], int] = {}
     async with db.transaction():
         for (table, column), treatment in USER_ID_COLUMNS.items():
-            where = f"{column} = ? AND {_IN_GUILD[table]}"
-            if treatment == "delete":
-                await db.execute(f"DELETE FROM {table} WHERE {where}", (user_id, guild_id))
+            where = f"{column} = ?"
+            params: tuple[int, ...] = (user_id,)
+            if guild_id is not None:
+                where += f" AND {_IN_GUILD[table]}"
+                params = (user_id, guild_id)
+            if dry_run:
+                count = await db.fetchval(f"SELECT count(*) FROM {table} WHERE {where}", params)
+            elif treatment == "delete":
+                count = await db.execute(f"DELETE FROM {table} WHERE {where}", params)
             else:
-                await db.execute(
-                    f"UPDATE {table} SET {column} = NULL WHERE {where}", (user_id, guild_id)
+                count = await db.execute(
+                    f"UPDATE {table} SET {column} = NULL WHERE {where}", params
                 )
-    await db.scrub()
+            changed[(table, column)] = int(count or 0)
+    if not dry_run:
+        await db.scrub()
+    return changed
 
 
 # --- retention ---------------------------------------------------------------------------

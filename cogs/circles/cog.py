@@ -20,7 +20,7 @@ from bot.layer.buttons import persistent_view
 from bot.layer.discord_utils import delete_queue_messages, is_moderator, log_action, require_member
 from bot.layer.errors import NO_MENTIONS, UserFacingError
 from bot.layer.resource_card import resource_embed
-from bot.services import circles
+from bot.services import circles, gates
 from bot.services.circles import Circle
 from bot.services.config import get_config
 from cogs.circles import structure as structure_ui
@@ -159,6 +159,7 @@ class Circles(commands.GroupCog, group_name="circle"):
                     deck_title(self.bot, circle.deck_id),
                     await circles.head_count(self.bot.db, circle.id),
                     self.bot.library.honest_limits,
+                    gated=(await get_config(self.bot.db, circle.guild_id)).gated,
                 ),
                 view=card_view(circle),
                 allowed_mentions=NO_MENTIONS,
@@ -368,6 +369,39 @@ class Circles(commands.GroupCog, group_name="circle"):
             allowed_mentions=NO_MENTIONS,
         )
 
+    # admit ---------------------------------------------------------------------------------
+
+    @app_commands.command(name="admit")
+    @app_commands.describe(member="Who may join this circle although the join gate holds them")
+    async def admit(self, interaction: discord.Interaction[Any], member: discord.Member) -> None:
+        """Let one member join this circle despite the server's join gate. Logged."""
+        here = await keeper_here(self.bot, interaction)
+        if member.bot:
+            raise UserFacingError("Bots can't join circles.")
+        if not (await get_config(self.bot.db, member.guild.id)).gated:
+            raise UserFacingError(
+                "This server has no join gate, so they can join already (`/setup join_gate`)."
+            )
+        barred = circles.removal_key(self.bot.settings.secret, member.id)
+        if await circles.was_removed(self.bot.db, here.circle.id, barred):
+            raise UserFacingError("That member was removed from this circle.")
+        added = await gates.admit(self.bot.db, here.circle.id, member.id)
+        if added:
+            await log_action(
+                self.bot.db,
+                member.guild,
+                moderator_id=here.member.id,
+                action="circle admit",
+                target_user_id=member.id,
+                details=f"{here.circle.name}: let in despite the join gate",
+            )
+        await interaction.response.send_message(
+            f"{member.mention} can join this circle now, with the **Join** button on its card."
+            + ("" if added else " (They already could.)"),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
     # agreements ----------------------------------------------------------------------------
 
     @agreements_group.command(name="show")
@@ -508,6 +542,13 @@ class Circles(commands.GroupCog, group_name="circle"):
     async def round_end(self, interaction: discord.Interaction[Any]) -> None:
         """End the round now."""
         await structure_ui.end_round(self.bot, interaction)
+
+    # cards say whether a join gate is on ----------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_join_gate_change(self, guild_id: int) -> None:
+        for circle in await circles.open_circles(self.bot.db, guild_id):
+            await refresh_card(self.bot, circle)
 
     # keeping open circles unarchived -------------------------------------------------------
 

@@ -17,6 +17,8 @@ from bot.layer.errors import NO_MENTIONS, UserFacingError
 from bot.layer.threads import get_thread
 from bot.services import circles
 from bot.services.circles import REMOVED, Circle, CircleAgreement
+from bot.services.config import get_config
+from cogs.circles.gates import check_join_gate
 
 if TYPE_CHECKING:
     from bot.client import CircleBot
@@ -29,6 +31,12 @@ STRICT_NOTE = (
     "memory, so they start afresh whenever the bot restarts. Not even the operator can link them."
 )
 
+# Says a gate is on, never its numbers: those would tell a watcher how long to wait.
+GATE_NOTE = (
+    "This server has a join gate: accounts or server memberships that are very new wait a "
+    "while before they can join, unless a keeper lets them in."
+)
+
 
 def card_embed(
     circle: Circle,
@@ -37,6 +45,8 @@ def card_embed(
     deck_title: str,
     head_count: int | None = None,
     honest_limits: str = "",
+    *,
+    gated: bool = False,
 ) -> discord.Embed:
     embed = discord.Embed(title=circle.name, colour=CARD_COLOUR)
     if not circle.is_open:
@@ -60,6 +70,8 @@ def card_embed(
         notes.append(small)
     if notes:
         embed.add_field(name="Anonymous posting", value="\n".join(notes)[:1024], inline=False)
+    if gated:
+        embed.add_field(name="Joining", value=GATE_NOTE, inline=False)
     if honest_limits:
         embed.add_field(name="Honest limits", value=honest_limits[:1024], inline=False)
     return embed
@@ -150,6 +162,8 @@ async def show_agreements(
     barred = circles.removal_key(bot.settings.secret, interaction.user.id)
     if await circles.was_removed(bot.db, circle.id, barred):
         raise UserFacingError(REMOVED)
+    if await circles.membership(bot.db, circle.id, interaction.user.id) is None:
+        await check_join_gate(bot, require_member(interaction), circle)
     view = persistent_view()
     view.add_item(AgreeButton(circle.id, len(current)))
     view.add_item(NotNowButton())
@@ -185,6 +199,7 @@ async def refresh_card(bot: CircleBot, circle: Circle) -> None:
         deck_title(bot, circle.deck_id),
         await circles.head_count(bot.db, circle.id),
         bot.library.honest_limits,
+        gated=(await get_config(bot.db, circle.guild_id)).gated,
     )
     try:
         await channel.get_partial_message(circle.card_message_id).edit(
@@ -205,6 +220,9 @@ async def join_circle(
     """Record acceptance of the agreements and add the member to the thread."""
     member = require_member(interaction)
     existing = await circles.membership(bot.db, circle.id, member.id)
+    if existing is None:
+        # Agreements shown before the gate was turned on still meet it here.
+        await check_join_gate(bot, member, circle)
     await circles.accept_agreements(
         bot.db,
         circle.id,
