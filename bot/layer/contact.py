@@ -173,7 +173,7 @@ class ModeratorReplyModal(ErrorHandlingModal):
         super().__init__(title=f"Reply to {pseudonym}"[:45], timeout=900)
         self.token = token
         self.message: discord.ui.TextInput[ModeratorReplyModal] = discord.ui.TextInput(
-            label="Your reply (the member sees it in /anon inbox)",
+            label="Your reply (seen in their /anon inbox)",
             style=discord.TextStyle.paragraph,
             max_length=anon.MAX_TEXT,
             custom_id="message",
