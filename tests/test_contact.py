@@ -11,6 +11,7 @@ import discord
 import pytest
 import simcord
 
+from bot.db import Database
 from bot.services import config as config_service
 from bot.services import contact as contact_service
 from bot.services.contact import ContactKeys, MemberMemory, TooManyConversations
@@ -333,3 +334,50 @@ async def test_keys_recompute_only_for_the_member() -> None:
     assert not keys.is_member(conversation, 2)
     assert not other.is_member(conversation, 1)
     assert keys.member_key(b"t" * 32, 1) != key
+
+
+async def test_block_is_found_by_recomputing_under_the_blocked_salt(db: Database) -> None:
+    """A blocked member is refused a new conversation by recomputation alone; another
+    member is not, and the block row keeps no words."""
+    keys = ContactKeys(bytes.fromhex(TEST_SECRET))
+    now = discord.utils.utcnow()
+    opened, _ = await contact_service.open_conversation(
+        db, keys, 5, 101, text="hello", now=now, delay_max_seconds=0
+    )
+    await contact_service.block(db, opened.token)
+    with pytest.raises(contact_service.ContactBlocked):
+        await contact_service.open_conversation(
+            db, keys, 5, 101, text="again", now=now, delay_max_seconds=0
+        )
+    await contact_service.open_conversation(
+        db, keys, 5, 102, text="me", now=now, delay_max_seconds=0
+    )
+    # Another server's moderators blocked nobody there.
+    await contact_service.open_conversation(
+        db, keys, 6, 101, text="elsewhere", now=now, delay_max_seconds=0
+    )
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM contact_messages WHERE conversation_id = ?", (opened.id,)
+        )
+        == 0
+    )
+    with pytest.raises(contact_service.ContactBlocked):
+        await contact_service.member_writes(
+            db, keys, opened.token, 101, text="let me", now=now, delay_max_seconds=0
+        )
+
+
+async def test_a_later_message_never_overtakes_an_earlier_one(db: Database) -> None:
+    """A member's answer waits at least as long as their message before it."""
+    keys = ContactKeys(bytes.fromhex(TEST_SECRET))
+    now = discord.utils.utcnow()
+    opened, first = await contact_service.open_conversation(
+        db, keys, 5, 101, text="one", now=now, delay_max_seconds=600
+    )
+    for _ in range(5):
+        _, later = await contact_service.member_writes(
+            db, keys, opened.token, 101, text="two", now=now, delay_max_seconds=2
+        )
+        assert first.deliver_at is not None and later.deliver_at is not None
+        assert later.deliver_at >= first.deliver_at

@@ -14,6 +14,7 @@ custom ids hold random tokens. The mod log names conversations by pseudonym only
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -456,6 +457,7 @@ class ContactDesk(DueLoop):
         self.keys = ContactKeys(bot.settings.secret)
         self.members = MemberMemory()
         self._refused: set[int] = set()  # servers whose moderators were told the channel fails
+        self._delivering = asyncio.Lock()
 
     async def prepare(self) -> None:
         """At start, before any interaction: memory-keyed conversations of an earlier
@@ -488,16 +490,19 @@ class ContactDesk(DueLoop):
         return perms.view_channel and perms.send_messages and perms.embed_links
 
     async def deliver_due(self) -> None:
-        now = discord.utils.utcnow()
-        await contact_service.end_expired(self.bot.db, self.keys, now=now)
-        for message in await contact_service.due_messages(self.bot.db, now=now):
-            conversation = await contact_service.conversation_by_id(
-                self.bot.db, message.conversation_id
-            )
-            guild = self.bot.get_guild(conversation.guild_id) if conversation else None
-            if conversation is None or guild is None:
-                continue
-            await self._deliver(guild, conversation, message, now)
+        """End what is over, then send what is due, once each (a lock keeps a pass from
+        overlapping one started by a member's submit)."""
+        async with self._delivering:
+            now = discord.utils.utcnow()
+            await contact_service.end_expired(self.bot.db, self.keys, now=now)
+            for message in await contact_service.due_messages(self.bot.db, now=now):
+                conversation = await contact_service.conversation_by_id(
+                    self.bot.db, message.conversation_id
+                )
+                guild = self.bot.get_guild(conversation.guild_id) if conversation else None
+                if conversation is None or guild is None:
+                    continue
+                await self._deliver(guild, conversation, message, now)
         due = await contact_service.next_due(self.bot.db)
         if due is not None:
             self.wake(due)

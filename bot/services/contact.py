@@ -389,9 +389,16 @@ async def _add_message(
     delay_max_seconds: int,
     rng: random.Random | None,
 ) -> int:
-    deliver_at = (
-        times.to_second(now + _random_delay(delay_max_seconds, rng)) if sender == "member" else None
-    )
+    deliver_at = None
+    if sender == "member":
+        wanted = times.to_second(now + _random_delay(delay_max_seconds, rng))
+        # Never ahead of the member's earlier message that is still waiting.
+        latest = await db.fetchval(
+            "SELECT max(deliver_at) FROM contact_messages WHERE conversation_id = ?"
+            " AND channel_message IS NULL",
+            (conversation_id,),
+        )
+        deliver_at = max(wanted, latest) if latest is not None else wanted
     return await db.insert(
         "INSERT INTO contact_messages (conversation_id, sender, text, created_at, deliver_at)"
         " VALUES (?, ?, ?, ?, ?)",
