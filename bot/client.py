@@ -14,6 +14,7 @@ from discord.ext import commands
 from bot.db import Database
 from bot.decks import Library, load_library
 from bot.layer.clock import Clock
+from bot.layer.contact import CONTACT_ITEMS, ContactDesk
 from bot.layer.errors import CircleTree
 from bot.layer.posting import LAYER_ITEMS, Outbox
 from bot.logs import quiet_third_party_loggers
@@ -43,6 +44,8 @@ class CircleBot(commands.Bot):
     def __init__(self, settings: Settings, library: Library | None = None) -> None:
         intents = discord.Intents.none()
         intents.guilds = True  # threads and channels; no members, no message content
+        # Members' replies to anonymous posts (for their authors' inbox): never the content.
+        intents.guild_messages = True
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
@@ -65,6 +68,8 @@ class CircleBot(commands.Bot):
         self.outbox = Outbox(self)
         # Ends pauses and turns on time; the circles cog gives it that work.
         self.clock = Clock(self)
+        # Contact conversations with the moderators: delivery, and what lives in memory only.
+        self.contact = ContactDesk(self)
 
     @property
     def db(self) -> Database:
@@ -75,7 +80,8 @@ class CircleBot(commands.Bot):
     async def setup_hook(self) -> None:
         self._db = await Database.open(self.settings.database_path)
         # Buttons the layer puts on messages of several cogs work whichever cogs are loaded.
-        self.add_dynamic_items(*LAYER_ITEMS)
+        self.add_dynamic_items(*LAYER_ITEMS, *CONTACT_ITEMS)
+        await self.contact.prepare()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if self.settings.sync_commands:
@@ -86,9 +92,11 @@ class CircleBot(commands.Bot):
             await self.tree.sync(guild=guild)
             log.info("Synced commands to the development server")
         self.outbox.start()
+        self.contact.start()
 
     async def close(self) -> None:
         self.outbox.stop()
+        self.contact.stop()
         try:
             await super().close()
         finally:

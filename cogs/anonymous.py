@@ -1,4 +1,6 @@
-"""`/anon`: post, look up and take back one's own anonymous posts, and "Reply anonymously".
+"""`/anon`: post, look up and take back one's own anonymous posts, and "Reply anonymously";
+write to the moderators without a name (`/anon contact`) and read their answers and the
+replies to one's posts (`/anon inbox`).
 
 The posting flow itself (the form, its checks, the outbox that sends posts later) is in
 `bot.layer.posting`, shared with rounds and check-outs.
@@ -14,6 +16,8 @@ from discord.ext import commands
 
 from bot.client import CircleBot
 from bot.layer.access import Here, participant_here
+from bot.layer.contact import ContactModal, show_inbox, unread_line
+from bot.layer.discord_utils import require_member
 from bot.layer.errors import UserFacingError
 from bot.layer.posting import (
     MAX_CHOICES,
@@ -24,6 +28,7 @@ from bot.layer.posting import (
 )
 from bot.services import anonymous as anon
 from bot.services import circles
+from bot.services import contact as contact_service
 
 
 @app_commands.guild_only()
@@ -110,10 +115,33 @@ class Anonymous(commands.GroupCog, group_name="anon"):
             lines.append(f"• {p.created_at:%d %b %H:%M} UTC: {status_words(p, problem)}{where}")
         waiting = problem is not None and any(p.status in ("queued", "sending") for p in posts)
         hint = "\n`/anon delete` takes back a waiting post before it goes out." if waiting else ""
+        hint += await unread_line(self.bot, target.guild_id, interaction.user.id)
         await interaction.response.send_message(
             "Your anonymous posts here (only you can see this):\n" + "\n".join(lines) + hint,
             ephemeral=True,
         )
+
+    @app_commands.command(name="contact")
+    async def contact(self, interaction: discord.Interaction[Any]) -> None:
+        """Write to the moderators without your name; read their answers in /anon inbox."""
+        require_member(interaction)
+        await interaction.response.send_modal(ContactModal())
+
+    @app_commands.command(name="inbox")
+    async def inbox(self, interaction: discord.Interaction[Any]) -> None:
+        """Privately see the moderators' answers and replies to your anonymous posts."""
+        await show_inbox(self.bot, interaction)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """A member's Discord reply to an anonymous post is kept for its author's inbox: the
+        reply's id only, never its content (the bot has no message-content intent)."""
+        reference = message.reference
+        if message.guild is None or message.author.bot or reference is None:
+            return
+        if reference.message_id is None or not isinstance(message.channel, discord.Thread):
+            return
+        await contact_service.record_reply(self.bot.db, reference.message_id, message.id)
 
     @app_commands.command(name="delete")
     @app_commands.describe(circle="The circle to delete in (default: the thread you are in)")

@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.client import CircleBot
+from bot.layer.contact import contact_view
 from bot.layer.discord_utils import require_member, text_channel
 from bot.layer.errors import ErrorHandlingView, UserFacingError
 from bot.layer.resource_card import CARD_COLOUR, resource_embed
@@ -70,6 +71,14 @@ in {window_minutes} minutes per circle; that limit is counted by your anonymous 
 **Blocks are per circle:** a moderator can block the author of a post from anonymous posting \
 in that circle without learning who it is. A server-wide block would link a person's posts \
 across circles, so there is none.
+
+**Contacting the moderators** (`/anon contact`): they see your message under a name made \
+for that conversation alone, after a random wait, never your name; two of your conversations \
+cannot be linked to each other or to your circle labels. Your words are kept only until they \
+reach the moderators; their replies until the conversation ends (this server sets when), and \
+closing it means it can never be linked to you again. Their replies wait in `/anon inbox`: \
+there is no DM, since sending one would need your id stored beside the conversation. What you \
+have read is remembered in memory only, so after a restart a reply may show as new once more.
 
 **Private threads:** people with Manage Threads (usually admins and moderators) can see \
 private circle threads and who is in them.
@@ -173,8 +182,14 @@ class Safety(commands.Cog):
     async def resources(self, interaction: discord.Interaction[Any]) -> None:
         """Support lines and services, shown only to you."""
         guild_id = interaction.guild.id if interaction.guild else None
+        if guild_id is None:
+            await interaction.response.send_message(
+                embed=await resource_embed(self.bot, guild_id), ephemeral=True
+            )
+            return
+        # In a server, the card also offers a way to reach its moderators without a name.
         await interaction.response.send_message(
-            embed=await resource_embed(self.bot, guild_id), ephemeral=True
+            embed=await resource_embed(self.bot, guild_id), view=contact_view(), ephemeral=True
         )
 
     @app_commands.command(name="privacy")

@@ -15,6 +15,7 @@ from bot.decks import POLICE_MAY, POLICE_NEVER, POLICE_NOT_STATED, POLICE_STATED
 from bot.layer.discord_utils import log_action, require_member
 from bot.layer.errors import NO_MENTIONS, UserFacingError
 from bot.services import config as config_service
+from bot.services import contact as contact_service
 from bot.services import safety
 from bot.services.config import DEFAULT_DELAY_SECONDS, DELAY_NOTICE, GuildConfig, describe_delay
 
@@ -276,6 +277,84 @@ class Setup(commands.GroupCog, group_name="setup"):
         )
         state = "on" if enabled else "off"
         await self._changed(interaction, config, f"moderator mentions on queue items {state}")
+
+    # contact conversations -----------------------------------------------------------------
+
+    contact = app_commands.Group(
+        name="contact", description="Members' conversations with the moderators (/anon contact)."
+    )
+
+    async def _contact_changed(
+        self, interaction: discord.Interaction[Any], what: str, settings: Any
+    ) -> None:
+        assert interaction.guild is not None
+        await log_action(
+            self.bot.db,
+            interaction.guild,
+            moderator_id=interaction.user.id,
+            action="setup",
+            details=what,
+        )
+        where = _channel(settings.channel_id) if settings.channel_id else "the queue channel"
+        mode = (
+            "memory-keyed: lost at a restart, unlinkable even by whoever runs the bot"
+            if settings.memory_keyed
+            else "kept across restarts"
+        )
+        await interaction.response.send_message(
+            f"Saved: {what}.\n\n**Contact conversations**: arrive in {where}; end and are "
+            f"purged {settings.retention_days} days after opening; {mode}.",
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @contact.command(name="channel")
+    @app_commands.describe(channel="Where members' messages to the moderators arrive")
+    async def contact_channel(
+        self, interaction: discord.Interaction[Any], channel: discord.TextChannel
+    ) -> None:
+        """Choose where contact conversations arrive (default: the queue channel)."""
+        assert interaction.guild is not None
+        perms = channel.permissions_for(interaction.guild.me)
+        if not (perms.view_channel and perms.send_messages and perms.embed_links):
+            raise UserFacingError(
+                f"I can't post in {channel.mention}: give me View Channel, Send Messages and "
+                "Embed Links there, then try again."
+            )
+        settings = await contact_service.set_channel(self.bot.db, interaction.guild.id, channel.id)
+        await self._contact_changed(
+            interaction, f"contact channel set to {channel.mention}", settings
+        )
+        await self.bot.contact.channel_set(interaction.guild)
+
+    @contact.command(name="days")
+    @app_commands.describe(days="Days after opening when a conversation ends and its text goes")
+    async def contact_days(
+        self, interaction: discord.Interaction[Any], days: app_commands.Range[int, 1, 365]
+    ) -> None:
+        """Set how long contact conversations last (for conversations opened from now)."""
+        assert interaction.guild is not None
+        settings = await contact_service.set_retention(self.bot.db, interaction.guild.id, days)
+        await self._contact_changed(
+            interaction, f"contact conversations last {days} days", settings
+        )
+
+    @contact.command(name="memory_keyed")
+    @app_commands.describe(
+        enabled="Keep conversations' keys in memory only: they end at every restart"
+    )
+    async def contact_memory_keyed(
+        self, interaction: discord.Interaction[Any], enabled: bool
+    ) -> None:
+        """Make new contact conversations memory-keyed, as strict circles are."""
+        assert interaction.guild is not None
+        settings = await contact_service.set_memory_keyed(
+            self.bot.db, interaction.guild.id, enabled
+        )
+        state = "on" if enabled else "off"
+        await self._contact_changed(
+            interaction, f"memory-keyed contact conversations {state}", settings
+        )
 
     # resources -----------------------------------------------------------------------------
 

@@ -12,8 +12,8 @@ import pytest
 
 import cogs.circles.structure
 import cogs.prompts
+from bot.layer import contact, posting
 from bot.layer import custom_ids as ids
-from bot.layer import posting
 from bot.layer.buttons import PersistentButton
 from bot.services import anonymous, moderation, structure
 
@@ -36,6 +36,10 @@ SHIPPED = {
     "ck:circle:turn:(?P<token>[A-Za-z0-9_-]+)",
     "ck:circle:turn:(?P<action>share|pass|later):(?P<token>[A-Za-z0-9_-]+)",
     "ck:prompt:show:(?P<circle_id>[0-9]+):(?P<prompt_id>[a-z0-9-]+)",
+    "ck:contact:open",
+    "ck:contact:mod:(?P<action>reply|close|block):(?P<token>[A-Za-z0-9_-]+)",
+    "ck:contact:me:(?P<action>answer|close):(?P<token>[A-Za-z0-9_-]+)",
+    "ck:contact:resources",
 }
 # Ids on messages already sent, and the declaration that must answer each.
 SENT = {
@@ -60,12 +64,17 @@ SENT = {
     "ck:circle:turn:Zx9_-q2Lm0aB4cD5eF6gHw": ids.TAKE_TURN,
     "ck:circle:turn:later:Zx9_-q2Lm0aB4cD5eF6gHw": ids.TURN_CHOICE,
     "ck:prompt:show:12:c12": ids.SHOW_PROMPT,
+    "ck:contact:open": ids.CONTACT_OPEN,
+    "ck:contact:mod:reply:Zx9_-q2Lm0aB4cD5eF6gHw": ids.CONTACT_MODERATORS,
+    "ck:contact:me:answer:Zx9_-q2Lm0aB4cD5eF6gHw": ids.CONTACT_MEMBER,
+    "ck:contact:resources": ids.RESOURCES,
 }
 
 
 def _buttons() -> list[type[PersistentButton]]:
     # Importing these loads every module that declares a button.
-    assert posting.LAYER_ITEMS and cogs.circles.structure.STRUCTURE_ITEMS and cogs.prompts
+    assert posting.LAYER_ITEMS and contact.CONTACT_ITEMS
+    assert cogs.circles.structure.STRUCTURE_ITEMS and cogs.prompts
     found, todo = [], list(PersistentButton.__subclasses__())
     while todo:
         cls = todo.pop()

@@ -105,6 +105,19 @@ TURN_CHOICE = CustomId(
     "cogs.circles.rounds",
     {"action": one_of("share", "pass", "later"), "token": TOKEN},
 )
+# Contact conversations with the moderators (bot.layer.contact): open one (on the circle card
+# and the resource card), the moderators' Reply / Close / Block, the member's Answer / Close
+# in their inbox, and Resources on the acknowledgement.
+CONTACT_OPEN = CustomId("ck:contact:open", "bot.layer.contact")
+CONTACT_MODERATORS = CustomId(
+    "ck:contact:mod",
+    "bot.layer.contact",
+    {"action": one_of("reply", "close", "block"), "token": TOKEN},
+)
+CONTACT_MEMBER = CustomId(
+    "ck:contact:me", "bot.layer.contact", {"action": one_of("answer", "close"), "token": TOKEN}
+)
+RESOURCES = CustomId("ck:contact:resources", "bot.layer.contact")
 # Prompts (cogs.prompts).
 SHOW_PROMPT = CustomId("ck:prompt:show", "cogs.prompts", {"circle_id": NUMBER, "prompt_id": SLUG})
 
@@ -126,4 +139,8 @@ ALL: tuple[CustomId, ...] = (
     TAKE_TURN,
     TURN_CHOICE,
     SHOW_PROMPT,
+    CONTACT_OPEN,
+    CONTACT_MODERATORS,
+    CONTACT_MEMBER,
+    RESOURCES,
 )

@@ -28,6 +28,7 @@ from bot.layer import custom_ids as ids
 from bot.layer.access import open_circle, participant_here
 from bot.layer.breaks import AskKeeperButton, BreakButton
 from bot.layer.buttons import PersistentButton, persistent_view
+from bot.layer.contact import unread_line
 from bot.layer.discord_utils import (
     delete_queue_messages,
     log_action,
@@ -641,11 +642,13 @@ async def submit_post(
             interaction,
             f"Thank you. Your post (as **{post.label}**) will be with the moderators {when}, "
             f"and appears {when} after one of them approves it. `/anon mine` shows where it is. "
-            f"{unseen}{note}",
+            f"{unseen}{note}" + await unread_line(bot, circle.guild_id, member.id),
         )
     else:
         await _answer(
-            interaction, f"Thank you. Your post will appear as **{post.label}** {when}. {unseen}"
+            interaction,
+            f"Thank you. Your post will appear as **{post.label}** {when}. {unseen}"
+            + await unread_line(bot, circle.guild_id, member.id),
         )
     await bot.outbox.queued(post, interaction)
     return post

@@ -12,6 +12,7 @@ from bot.layer import custom_ids as ids
 from bot.layer.access import open_circle
 from bot.layer.breaks import BreakButton
 from bot.layer.buttons import PersistentButton, persistent_view
+from bot.layer.contact import ContactButton
 from bot.layer.discord_utils import require_member
 from bot.layer.errors import NO_MENTIONS, UserFacingError
 from bot.layer.threads import get_thread
@@ -147,6 +148,7 @@ def card_view(circle: Circle) -> discord.ui.View:
     if circle.is_open:
         view.add_item(JoinButton(circle.id))
         view.add_item(BreakButton(circle.id))
+        view.add_item(ContactButton())
     return view
 
 

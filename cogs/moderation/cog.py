@@ -26,6 +26,7 @@ from bot.layer.moderation.views import held_view, report_view
 from bot.layer.posting import post_embed
 from bot.services import anonymous as anon
 from bot.services import circles
+from bot.services import contact as contact_service
 from bot.services import moderation as mod
 from bot.services.anonymous import AnonPost
 from bot.services.config import get_config
@@ -227,7 +228,8 @@ class Moderation(commands.GroupCog, group_name="mod"):
         member = require_member(interaction)
         names = {c.id: c.name for c in await circles.open_circles(self.bot.db, member.guild.id)}
         active = await anon.blocks(self.bot.db, list(names), now=discord.utils.utcnow())
-        if not active:
+        contact_blocks = await contact_service.blocks(self.bot.db, member.guild.id)
+        if not active and not contact_blocks:
             await self._reply(interaction, "No anonymous author is blocked in this server.")
             return
         lines = [
@@ -235,13 +237,47 @@ class Moderation(commands.GroupCog, group_name="mod"):
             f" · {b.reason or 'no reason given'}"
             for b in active
         ]
+        # Contact blocks: by the conversation's pseudonym only; nobody can tell who it is or
+        # which other conversations were theirs.
+        lines += [
+            f"`#{c.id}` · contact conversation · **{c.pseudonym}** · until lifted"
+            f" (`/mod unblock {c.id} contact:True`)"
+            for c in contact_blocks
+        ]
         await self._reply(interaction, fit_lines(lines, "**Active blocks** (`/mod unblock id`):"))
 
     @app_commands.command(name="unblock")
-    @app_commands.describe(id="The block's number, from /mod blocks")
-    async def unblock(self, interaction: discord.Interaction[Any], id: int) -> None:
+    @app_commands.describe(
+        id="The block's number, from /mod blocks",
+        contact="True for a contact conversation's block",
+    )
+    async def unblock(
+        self, interaction: discord.Interaction[Any], id: int, contact: bool = False
+    ) -> None:
         """Lift a block on an anonymous author."""
         member = require_member(interaction)
+        if contact:
+            lifted = next(
+                (
+                    c
+                    for c in await contact_service.blocks(self.bot.db, member.guild.id)
+                    if c.id == id
+                ),
+                None,
+            )
+            if lifted is None or not await contact_service.unblock(
+                self.bot.db, self.bot.contact.keys, member.guild.id, id
+            ):
+                raise UserFacingError(
+                    f"There is no contact block #{id} in this server. `/mod blocks` lists them."
+                )
+            await self._log(interaction, "contact unblock", target_label=lifted.pseudonym)
+            await self._reply(
+                interaction,
+                f"Lifted the block on **{lifted.pseudonym}**: its member may contact the "
+                "moderators again (in a new conversation).",
+            )
+            return
         names = {c.id: c.name for c in await circles.open_circles(self.bot.db, member.guild.id)}
         active = await anon.blocks(self.bot.db, list(names), now=discord.utils.utcnow())
         found = next((b for b in active if b.id == id), None)
