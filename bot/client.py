@@ -13,6 +13,7 @@ from discord.ext import commands
 
 from bot.db import Database
 from bot.decks import Library, load_library
+from bot.layer.automod import ServerRules
 from bot.layer.clock import Clock
 from bot.layer.contact import CONTACT_ITEMS, ContactDesk
 from bot.layer.errors import CircleTree
@@ -35,6 +36,7 @@ EXTENSIONS = (
     "cogs.moderation",
     "cogs.safety",
     "cogs.departures",
+    "cogs.automod",
 )
 
 
@@ -46,6 +48,8 @@ class CircleBot(commands.Bot):
         intents.guilds = True  # threads and channels; no members, no message content
         # Members' replies to anonymous posts (for their authors' inbox): never the content.
         intents.guild_messages = True
+        # The server's AutoMod rules as they change (not privileged; needs Manage Server).
+        intents.auto_moderation_configuration = True
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
@@ -62,6 +66,8 @@ class CircleBot(commands.Bot):
         self.circle_keys = CircleKeys(settings.secret)
         # Channels the bot cannot post members' words in right now (memory only).
         self.delivery_problems = ChannelProblems()
+        # Each server's AutoMod rules, applied to what the bot posts in members' words.
+        self.server_rules = ServerRules()
         # Check-in totals and who was counted live here only, never in the database.
         self.checkins = Checkins()
         # Sends anonymous posts when their time comes (started once the database is open).

@@ -12,11 +12,12 @@ from discord.ext import commands
 
 from bot.client import CircleBot
 from bot.decks import POLICE_MAY, POLICE_NEVER, POLICE_NOT_STATED, POLICE_STATED_CASES
+from bot.layer.automod import describe_rules
 from bot.layer.discord_utils import log_action, require_member
 from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.services import automod, safety
 from bot.services import config as config_service
 from bot.services import contact as contact_service
-from bot.services import safety
 from bot.services.config import DEFAULT_DELAY_SECONDS, DELAY_NOTICE, GuildConfig, describe_delay
 
 log = logging.getLogger(__name__)
@@ -140,9 +141,11 @@ class Setup(commands.GroupCog, group_name="setup"):
     async def show(self, interaction: discord.Interaction[Any]) -> None:
         """Show this server's Circlekeeper settings."""
         assert interaction.guild is not None
+        await interaction.response.defer(ephemeral=True)  # reading the rules asks Discord
         config = await config_service.get_config(self.bot.db, interaction.guild.id)
-        await interaction.response.send_message(
-            describe_config(config), ephemeral=True, allowed_mentions=NO_MENTIONS
+        rules = await describe_rules(self.bot, interaction.guild)
+        await interaction.followup.send(
+            f"{describe_config(config)}\n\n{rules}", ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
     @app_commands.command(name="moderators")
@@ -437,6 +440,77 @@ class Setup(commands.GroupCog, group_name="setup"):
             details=f"resource {resource_id} removed",
         )
         await interaction.response.send_message("Removed.", ephemeral=True)
+
+    # the server's word list ----------------------------------------------------------------
+
+    filter = app_commands.Group(
+        name="filter",
+        description="This server's own word list for anonymous posts (none ships by default).",
+    )
+
+    @filter.command(name="add")
+    @app_commands.describe(
+        word="A word or phrase; cat* starts a word, *cat ends one, *cat* is anywhere",
+        action="Block the post (the author can edit), or hold it for moderators",
+    )
+    @app_commands.choices(
+        action=[
+            app_commands.Choice(name="Block (the author is told and can edit)", value="block"),
+            app_commands.Choice(name="Hold for moderators to review", value="review"),
+        ]
+    )
+    async def filter_add(
+        self, interaction: discord.Interaction[Any], word: str, action: str = "block"
+    ) -> None:
+        """Add a word to this server's list for anonymous posts, with AutoMod's matching."""
+        assert interaction.guild is not None
+        chosen: automod.Action = "review" if action == "review" else "block"
+        stored, new = await automod.add_word(self.bot.db, interaction.guild.id, word, chosen)
+        doing = "blocks" if chosen == "block" else "holds for review"
+        await log_action(
+            self.bot.db,
+            interaction.guild,
+            moderator_id=interaction.user.id,
+            action="setup",
+            details=f"word list: `{stored}` {doing} posts",
+        )
+        await interaction.response.send_message(
+            f"{'Added' if new else 'Changed'}: `{stored}` now {doing} posts with it.",
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @filter.command(name="remove")
+    @app_commands.describe(word="The entry as /setup filter list shows it")
+    async def filter_remove(self, interaction: discord.Interaction[Any], word: str) -> None:
+        """Remove a word from this server's list."""
+        assert interaction.guild is not None
+        if not await automod.remove_word(self.bot.db, interaction.guild.id, word):
+            raise UserFacingError("That entry is not on this server's word list.")
+        await log_action(
+            self.bot.db,
+            interaction.guild,
+            moderator_id=interaction.user.id,
+            action="setup",
+            details=f"word list: `{word.strip().lower()}` removed",
+        )
+        await interaction.response.send_message(
+            "Removed.", ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @filter.command(name="list")
+    async def filter_list(self, interaction: discord.Interaction[Any]) -> None:
+        """This server's word list and what each entry does."""
+        assert interaction.guild is not None
+        entries = await automod.words(self.bot.db, interaction.guild.id)
+        text = "\n".join(
+            f"`{w}`: {'blocks' if a == 'block' else 'holds for review'}" for w, a in entries
+        )
+        await interaction.response.send_message(
+            (text or "This server's word list is empty. None ships by default.")[:2000],
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
 
 
 async def setup(bot: CircleBot) -> None:

@@ -26,6 +26,7 @@ from discord.ext import tasks
 
 from bot.layer import custom_ids as ids
 from bot.layer.access import open_circle, participant_here
+from bot.layer.automod import channel_ids, check_member_text
 from bot.layer.breaks import AskKeeperButton, BreakButton
 from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.contact import unread_line
@@ -51,6 +52,7 @@ from bot.services.anonymous import AnonError, AnonPost
 from bot.services.circles import Circle
 from bot.services.config import describe_delay, get_config
 from bot.services.delivery import Cause
+from bot.services.textchecks import regions_for
 
 if TYPE_CHECKING:
     from bot.client import CircleBot
@@ -599,7 +601,20 @@ async def submit_post(
         if (note and note.strip())
         else None
     )
-    findings = [] if confirmed else anon.find_identifying_details(cleaned)
+    guild = bot.get_guild(circle.guild_id)
+    verdict = None
+    if guild is not None:
+        # The server's own rules, even after "Post anyway": confirming identifying details
+        # never gets round them.
+        thread = guild.get_thread(circle.thread_id) if circle.thread_id else None
+        where = channel_ids(thread) if thread is not None else [circle.thread_id or 0]
+        words_posted = cleaned if cleaned_note is None else f"{cleaned}\n{cleaned_note}"
+        verdict = await check_member_text(bot, guild, where, words_posted)
+    regions = regions_for([str(guild.preferred_locale) if guild else None, str(interaction.locale)])
+    blocked = verdict is not None and verdict.action == "block"
+    findings = (
+        [] if confirmed or blocked else anon.find_identifying_details(cleaned, regions=regions)
+    )
     # What the draft and the post store alike.
     words: dict[str, Any] = {
         "text": cleaned,
@@ -608,11 +623,16 @@ async def submit_post(
         "quote_link": quote_link,
         "now": now,
     }
-    if findings:
+    if findings or blocked:
         if draft_token:
             await anon.discard_draft(bot.db, draft_token)
         draft = await anon.save_draft(bot.db, circle, label_key, **words)
         view = persistent_view()
+        if blocked and verdict is not None:
+            # Blocked by a server rule: the author may edit, never post it as it is.
+            view.add_item(EditDraftButton(draft.token))
+            await _answer(interaction, verdict.message, view)
+            return None
         view.add_item(PostAnywayButton(draft.token))
         view.add_item(EditDraftButton(draft.token))
         await _answer(interaction, findings_text(findings), view)
@@ -625,12 +645,12 @@ async def submit_post(
         **words,
         delay_max_seconds=config.delay_max_seconds,
         draft_token=draft_token,
+        held_by=verdict.rule_name if verdict is not None else None,
     )
     when = describe_delay(config.delay_max_seconds)
     small = circles.small_circle_note(await circles.head_count(bot.db, circle.id))
     unseen = small or "Nobody, moderators included, can see that it was you."
     if post.status == "review":
-        guild = bot.get_guild(circle.guild_id)
         has_queue = guild is not None and text_channel(guild, config.queue_channel_id) is not None
         note = (
             ""
@@ -683,6 +703,8 @@ async def send_for_review(bot: CircleBot, circle: Circle, post: AnonPost) -> Non
         return
     embed = post_embed(post.label, post.text or "", post.content_note, post.quote_link)
     embed.title = f"Held for review · {circle.name}"
+    if post.held_by:
+        embed.set_footer(text=f"Held by the server's rule: {post.held_by}"[:2048])
     ping = ""
     mentions = NO_MENTIONS
     if config.ping_moderators and config.moderator_role_id:

@@ -17,6 +17,7 @@ import discord
 from bot.decks import Prompt
 from bot.layer import custom_ids as ids
 from bot.layer.access import Here, NeedsAgreement, circle_here, keeper_here
+from bot.layer.automod import channel_ids, check_member_text
 from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
 from bot.layer.posting import EditDraftButton, submit_post
@@ -249,6 +250,17 @@ class ShareModal(ErrorHandlingModal):
             if self.note.value.strip()
             else None
         )
+        verdict = await check_member_text(
+            bot,
+            here.member.guild,
+            channel_ids(here.thread),
+            text if note is None else f"{text}\n{note}",
+        )
+        if verdict is not None:
+            # A named share has no review queue: a rule that would hold it stops it too.
+            raise UserFacingError(
+                (verdict.message + "\n" + quote_block(self.text.value, "Your share"))[:2000]
+            )
         parts = [f"**Content note:** {note}"] if note else []
         embed = discord.Embed(description="\n\n".join([*parts, text]), colour=STRUCTURE_COLOUR)
         embed.set_author(name=here.member.display_name)

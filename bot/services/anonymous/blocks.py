@@ -31,7 +31,7 @@ async def mark_removed(db: Database, post_id: int, *, now: datetime) -> bool:
     """
     changed = await db.execute(
         "UPDATE anon_posts SET status = 'removed', text = NULL, content_note = NULL,"
-        " decided_at = ? WHERE id = ? AND status NOT IN ('removed', 'draft')",
+        " held_by = NULL, decided_at = ? WHERE id = ? AND status NOT IN ('removed', 'draft')",
         (times.to_minute(now), post_id),
     )
     if changed:

@@ -62,6 +62,7 @@ class AnonPost:
     deliver_at: datetime | None
     decided_at: datetime | None
     queue_tries: int = 0  # failed sends of a held post to the moderators' queue channel
+    held_by: str | None = None  # the server rule that held it for review, if one did
 
     @property
     def undeliverable(self) -> bool:
@@ -99,6 +100,7 @@ def _post(r: sqlite3.Row) -> AnonPost:
         deliver_at=times.read_optional(r["deliver_at"]),
         decided_at=times.read_optional(r["decided_at"]),
         queue_tries=r["queue_tries"],
+        held_by=r["held_by"],
     )
 
 
@@ -231,6 +233,7 @@ async def submit(
     delay_max_seconds: int,
     draft_token: str | None = None,
     rng: random.Random | None = None,
+    held_by: str | None = None,
 ) -> AnonPost:
     """Store a post for review (review circles) or delivery; return it as stored.
 
@@ -241,7 +244,8 @@ async def submit(
     message's timestamp would otherwise be the moment it was written. With `draft_token`,
     that (unexpired) draft of this author becomes the post, keeping its token; NotFound if
     it is gone. Identifying details are not checked here: the caller does that first and
-    saves a draft instead.
+    saves a draft instead. `held_by` names a server rule that wants it reviewed: it is held
+    for review in any circle.
     """
     cleaned = clean_text(text)
     note = _clean_note(content_note)
@@ -249,7 +253,7 @@ async def submit(
     async with db.transaction():
         await check_can_post(db, circle, label_key, now=now)
         label = await label_for(db, circle.id, label_key)
-        if circle.review:
+        if circle.review or held_by is not None:
             status, deliver_at = "review", now + (delay or timedelta())
         else:
             status, deliver_at = "queued", await _deliver_at(db, circle.id, now, delay)
@@ -262,13 +266,14 @@ async def submit(
             quote_link,
             times.to_minute(now),
             None if deliver_at is None else times.to_second(deliver_at),
+            held_by,
         )
         if draft_token is None:
             token = secrets.token_urlsafe(TOKEN_BYTES)
             await db.insert(
                 "INSERT INTO anon_posts (label, status, text, content_note, reply_to_message_id,"
-                " quote_link, created_at, deliver_at, token, circle_id, label_key)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " quote_link, created_at, deliver_at, held_by, token, circle_id, label_key)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*values, token, circle.id, label_key),
             )
         else:
@@ -277,8 +282,9 @@ async def submit(
             # from then, and the draft's own time only served its expiry.
             changed = await db.execute(
                 "UPDATE anon_posts SET label = ?, status = ?, text = ?, content_note = ?,"
-                " reply_to_message_id = ?, quote_link = ?, created_at = ?, deliver_at = ?"
-                " WHERE token = ? AND circle_id = ? AND label_key = ? AND status = 'draft'"
+                " reply_to_message_id = ?, quote_link = ?, created_at = ?, deliver_at = ?,"
+                " held_by = ? WHERE token = ? AND circle_id = ? AND label_key = ?"
+                " AND status = 'draft'"
                 " AND created_at > ?",
                 (*values, token, circle.id, label_key, times.stored(now - DRAFT_TTL)),
             )
@@ -402,7 +408,7 @@ async def reject(db: Database, token: str, *, now: datetime) -> AnonPost:
     """Reject a post in review and drop its text. NotFound if it is not in review."""
     changed = await db.execute(
         "UPDATE anon_posts SET status = 'rejected', text = NULL, content_note = NULL,"
-        " deliver_at = NULL, decided_at = ? WHERE token = ? AND status = 'review'",
+        " held_by = NULL, deliver_at = NULL, decided_at = ? WHERE token = ? AND status = 'review'",
         (times.to_minute(now), token),
     )
     if changed:
@@ -457,7 +463,7 @@ async def mark_posted(db: Database, post_id: int, message_id: int, *, now: datet
     """Record delivery and drop the text. Idempotent: False if it was not waiting."""
     changed = await db.execute(
         "UPDATE anon_posts SET status = 'posted', message_id = ?, text = NULL,"
-        " content_note = NULL, decided_at = coalesce(decided_at, ?)"
+        " content_note = NULL, held_by = NULL, decided_at = coalesce(decided_at, ?)"
         " WHERE id = ? AND status IN ('queued', 'sending')",
         (message_id, times.to_minute(now), post_id),
     )
@@ -507,7 +513,7 @@ async def mark_undeliverable(db: Database, post_id: int, *, now: datetime) -> bo
     Idempotent: False if it was not waiting."""
     changed = await db.execute(
         "UPDATE anon_posts SET status = 'rejected', text = NULL, content_note = NULL,"
-        " decided_at = ? WHERE id = ? AND status IN ('queued', 'sending')",
+        " held_by = NULL, decided_at = ? WHERE id = ? AND status IN ('queued', 'sending')",
         (times.to_minute(now), post_id),
     )
     if changed:

@@ -7,7 +7,10 @@ from datetime import datetime, timedelta
 
 from bot.services.errors import Refusal
 
-MAX_TEXT = 2000
+# Shared with every other text the bot posts in a member's words.
+from bot.services.textchecks import EXCERPT_CHARS as EXCERPT_CHARS
+from bot.services.textchecks import MAX_TEXT as MAX_TEXT
+
 MAX_NOTE = 200
 RATE_LIMIT = 5
 RATE_WINDOW = timedelta(minutes=10)
@@ -15,7 +18,6 @@ DRAFT_TTL = timedelta(minutes=15)
 
 KEY_BYTES = 32
 TOKEN_BYTES = 16
-EXCERPT_CHARS = 40
 
 
 # --- errors --------------------------------------------------------------------------------
