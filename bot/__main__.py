@@ -12,7 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import secrets
 import sys
+import tempfile
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +28,7 @@ from bot.decks import DeckError
 from bot.files import use_private_umask
 from bot.logs import configure_logging
 from bot.services.safety import SafetyError, backup_database, default_backup_path
-from bot.settings import Settings, SettingsError, load_settings, read_environment
+from bot.settings import Settings, SettingsError, read_environment
 
 log = logging.getLogger("bot")
 
@@ -86,6 +89,19 @@ async def _run(settings: Settings, *, sync_only: bool) -> None:
         await bot.start(settings.discord_token or "")
 
 
+def _check_without_files(environment: Mapping[str, str]) -> None:
+    """Validate the settings as `from_env` does, with the database and secret somewhere
+    temporary. Raises SettingsError."""
+    with tempfile.TemporaryDirectory(prefix="circlekeeper-check-") as scratch:
+        Settings.from_env(
+            {
+                **environment,
+                "DATABASE_PATH": str(Path(scratch) / "unused.db"),
+                "CIRCLEKEEPER_SECRET": secrets.token_hex(32),
+            }
+        )
+
+
 def _rehearse() -> int:
     """With no token: explain how to get one, then run the offline rehearsal if installed."""
     print(NO_TOKEN_MESSAGE, file=sys.stderr)
@@ -98,6 +114,11 @@ def _rehearse() -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
+    # Only what concerns the person rehearsing: the bot's own warnings and errors, none of
+    # discord.py's start-up notes (no voice support, a static token, intents), which are
+    # about a connection that is not made here.
+    configure_logging("WARNING")
+    logging.getLogger("discord").setLevel(logging.ERROR)
     print(
         "\nThere is no token, so this is an offline rehearsal: the real bot in a simulated "
         "server, with a throwaway database. Nothing reaches Discord.",
@@ -119,8 +140,18 @@ def main(argv: list[str] | None = None) -> int:
     # Before anything is written: the database, its WAL, backups and the secret hold what
     # no other user of this machine may read.
     use_private_umask()
+    environment = read_environment()
+    if args.action == "run" and not (environment.get("DISCORD_TOKEN") or "").strip():
+        # A rehearsal uses a throwaway secret and database: check the other settings without
+        # creating data/ or data/secret.key in the project.
+        try:
+            _check_without_files(environment)
+        except SettingsError as error:
+            print(f"Configuration error: {error}", file=sys.stderr)
+            return EXIT_CONFIG
+        return _rehearse()
     try:
-        settings = load_settings()
+        settings = Settings.from_env(environment)
     except SettingsError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return EXIT_CONFIG
@@ -133,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return asyncio.run(run_demo())
     if settings.discord_token is None:
-        return _rehearse()
+        print(NO_TOKEN_MESSAGE, file=sys.stderr)
+        return EXIT_CONFIG
     try:
         asyncio.run(_run(settings, sync_only=args.action == "sync"))
     except DeckError as error:

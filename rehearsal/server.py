@@ -31,6 +31,7 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 CIRCLE_NAME = "Rehearsal circle"
+BOT_NAME = "Circlekeeper"
 OverwriteTarget = (
     simcord.RoleHandle
     | simcord.MemberActor
@@ -40,7 +41,8 @@ OverwriteTarget = (
     | discord.User
     | discord.ClientUser
 )
-CLOCK_TICK_SECONDS = 1.0
+# Half a second: a timed event shows on the page within about a second of falling due.
+CLOCK_TICK_SECONDS = 0.5
 # Anonymous posts wait up to this long here: enough to see that they wait, short enough to
 # sit through (a real server's default is two minutes).
 REHEARSAL_DELAY_SECONDS = 20
@@ -101,6 +103,7 @@ async def staged(*, open_circle: bool = True) -> AsyncIterator[Stage]:
     folder = Path(tempfile.mkdtemp(prefix="circlekeeper-rehearsal-"))
     bot = create_bot(rehearsal_settings(folder))
     env = simcord.Env(bot, check_errors=False)
+    env.backend.edit_bot_profile(BOT_NAME)  # simcord calls its bot "TestBot"
     try:
         await env.start()
         stage = await _seed(env, bot, open_circle=open_circle)
@@ -160,16 +163,40 @@ async def _seed(env: simcord.Env, bot: CircleBot, *, open_circle: bool) -> Stage
     )
 
 
-async def pump_clock(env: simcord.Env, tick: float = CLOCK_TICK_SECONDS) -> None:
-    """Advance the simulated clock with real time, so timers fire as they would live."""
+async def pump_clock(
+    env: simcord.Env,
+    preview: simcord.Preview | None = None,
+    tick: float = CLOCK_TICK_SECONDS,
+) -> None:
+    """Advance the simulated clock with real time, so timers fire as they would live.
+
+    The page shows only what was last published to it, so whenever the bot did something
+    since the last publication (a pause ending, a turn timing out, a delayed post going out)
+    every open page is republished, with no click needed.
+    """
+    loop = asyncio.get_running_loop()
+    last = loop.time()
+    published = len(env.http_requests)
     while True:
         await asyncio.sleep(tick)
+        now = loop.time()
         try:
-            await env.advance_time(tick)
+            # Catch up on ticks skipped while a person's action was in flight.
+            await env.advance_time(now - last)
+            last = now
         except simcord.SetupError:
             continue  # a person's action is in progress; catch up on the next tick
         except TimeoutError:
+            last = now
             log.warning("The simulated clock fell behind; continuing")
+        if preview is None or len(env.http_requests) == published:
+            continue
+        mark = len(env.http_requests)
+        try:
+            await preview.refresh()
+        except simcord.SetupError:
+            continue  # an action started meanwhile (or the page is closing): next tick
+        published = mark
 
 
 async def run_rehearsal(
@@ -194,7 +221,7 @@ async def run_rehearsal(
                     "Anyone holding that address can drive the session; it works only from "
                     "this machine (127.0.0.1). Press Ctrl-C to stop."
                 )
-            clock = asyncio.create_task(pump_clock(stage.env))
+            clock = asyncio.create_task(pump_clock(stage.env, preview))
             try:
                 if ready is not None:
                     await ready(preview)
