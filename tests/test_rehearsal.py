@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import pytest
 import simcord
 
+from bot.client import CircleBot
 from bot.services import config as config_service
 from bot.services import times
 from rehearsal.server import BOT_NAME, CIRCLE_NAME, run_demo, run_rehearsal, staged
@@ -92,6 +93,7 @@ async def test_timed_post_shows_on_an_open_page_by_itself() -> None:
 
     async def look(preview: simcord.Preview) -> None:
         bot = preview.env.bot
+        assert isinstance(bot, CircleBot)
         guild = preview.channel.guild
         assert guild is not None
         await config_service.set_delay(bot.db, guild.id, 2)
