@@ -102,6 +102,14 @@ def _check_without_files(environment: Mapping[str, str]) -> None:
         )
 
 
+def _quiet_simulation_logging() -> None:
+    """Only what concerns the person running a rehearsal or the demo: the bot's own warnings
+    and errors, none of discord.py's start-up notes (no voice support, a static token,
+    intents) or migration lines, which are about a connection and a database not used here."""
+    configure_logging("WARNING")
+    logging.getLogger("discord").setLevel(logging.ERROR)
+
+
 def _rehearse() -> int:
     """With no token: explain how to get one, then run the offline rehearsal if installed."""
     print(NO_TOKEN_MESSAGE, file=sys.stderr)
@@ -114,11 +122,7 @@ def _rehearse() -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    # Only what concerns the person rehearsing: the bot's own warnings and errors, none of
-    # discord.py's start-up notes (no voice support, a static token, intents), which are
-    # about a connection that is not made here.
-    configure_logging("WARNING")
-    logging.getLogger("discord").setLevel(logging.ERROR)
+    _quiet_simulation_logging()
     print(
         "\nThere is no token, so this is an offline rehearsal: the real bot in a simulated "
         "server, with a throwaway database. Nothing reaches Discord.",
@@ -141,6 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     # no other user of this machine may read.
     use_private_umask()
     environment = read_environment()
+    if args.action == "demo":
+        # Imported on use: the demo needs simcord, which the live bot never loads. Like the
+        # rehearsal it uses a throwaway secret and database, so no settings are built.
+        from rehearsal import run_demo
+
+        _quiet_simulation_logging()
+        return asyncio.run(run_demo())
     if args.action == "run" and not (environment.get("DISCORD_TOKEN") or "").strip():
         # A rehearsal uses a throwaway secret and database: check the other settings without
         # creating data/ or data/secret.key in the project.
@@ -158,11 +169,6 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     if args.action == "backup":
         return _backup(settings, args.path)
-    if args.action == "demo":
-        # Imported on use: the demo needs simcord, which the live bot never loads.
-        from rehearsal import run_demo
-
-        return asyncio.run(run_demo())
     if settings.discord_token is None:
         print(NO_TOKEN_MESSAGE, file=sys.stderr)
         return EXIT_CONFIG

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import socket
 import time
 import urllib.request
@@ -147,17 +148,30 @@ async def test_demo_plays_every_step(caplog: pytest.LogCaptureFixture) -> None:
     transcript = "\n".join(lines)
     steps = [line for line in lines if line.startswith("\n== Step")]
     assert [s.split(": ", 1)[1] for s in steps] == [
-        "Kai opens a circle in #circles",
-        "River, Sam and Ash join by agreeing",
-        "Kai starts the weather check-in; River, Sam and Ash answer",
-        "Kai posts the first prompt of the essay deck",
-        "River posts anonymously",
-        "Sam replies anonymously",
-        "River reports the reply to the moderators (from the message's menu)",
-        "Mo removes the reported post",
-        "Kai closes the circle",
+        "Kai (keeper) opens a circle in #circles",
+        "River, Sam and Ash (members) and Mo (moderator) join by agreeing",
+        "Kai (keeper) starts the weather check-in; River, Sam and Ash answer",
+        "Kai (keeper) posts the first prompt of the essay deck; everyone in the circle sees it",
+        "River posts anonymously; Sam and the others see only a label",
+        "Sam replies anonymously to that post; River sees only a label",
+        "River reports the reply from the message's menu; Mo (moderator) sees it in #mod-queue",
+        "Mo (moderator) removes the reported post; the mod log records it",
+        "Kai (keeper) closes the circle; everyone sees the closing message",
     ]
     assert "Anonymous · " in transcript
     assert "All 9 steps did what they should." in transcript
+    # Names, not Discord's raw markup: a person reads #channel and @name, not ids.
+    assert not re.search(r"<(@[!&]?|#|t:)\d+", transcript), transcript
+    assert "**" not in transcript and "`" not in transcript
+    assert "@Mo (moderator)" in transcript
+    assert "#Rehearsal circle" in transcript
     # The demo follows the live bot's logging rules: no post text in any log line.
     assert not any("Naming harm here" in r.getMessage() for r in caplog.records)
+
+
+async def test_demo_fails_when_a_step_misbehaves(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step that does not do what it should ends the demo with 1 and says which step."""
+    monkeypatch.setattr("cogs.circles.checkin.PUBLISH_EVERY_SECONDS", 600)
+    lines: list[str] = []
+    assert await run_demo(lines.append) == 1
+    assert any("DEMO FAILED at step 3" in line for line in lines)
