@@ -382,7 +382,7 @@ async def test_queue_lists_held_posts_and_reports_with_buttons(world: World) -> 
     await report(world.bob, thread, said)
     listing = await world.mod.slash(world.general, "mod queue")
     assert listing.ephemeral
-    assert "1 held post(s) and 1 open report(s)" in listing.response.content
+    assert "1 held post and 1 open report, oldest first." in listing.response.content
     first, second = listing.followups
     assert first.ephemeral and second.ephemeral
     assert first.embeds[0].title == "Held for review · Tuesday circle"
@@ -398,7 +398,7 @@ async def test_queue_lists_held_posts_and_reports_with_buttons(world: World) -> 
     assert "Approved by" in tidied.content and tidied.embeds == [] and tidied.components == []
     await logged(world, "approve")
     empty = await world.mod.slash(world.general, "mod queue")
-    assert "1 open report(s)" in empty.response.content
+    assert "1 open report, oldest first." in empty.response.content
 
 
 async def test_queue_when_nothing_waits(world: World) -> None:
