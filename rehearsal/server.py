@@ -442,7 +442,7 @@ async def play_demo(stage: Stage, transcript: Transcript) -> None:
     assert reply is not None
     shown = await river.context_menu(thread, "Report to moderators", reply)
     reported = await river.submit_modal(
-        shown, {"reason": "Testing the report flow.", "contact": "no"}
+        shown, {"reason": "Testing the report flow.", "contact": ["no"]}
     )
     t.saw(river, private_text(reported, stage))
     queue = t.public(stage.queue, mo)
