@@ -207,6 +207,10 @@ async def test_round_share_pass_timeout_and_restart(world: World) -> None:
 
     second = await holder_of(world, circle, *members)
     assert second is not first
+    # The first turn's message no longer says the piece is with them until a time now gone.
+    old = next(m for m in thread.history() if m.id == announced.id)
+    assert "talking piece is with you" not in old.content and "has passed" in old.content
+    assert not old.components
     await world.restart()
     taken = await second.click(turn_message(thread), label="Take my turn")
     passed = await second.click(taken.response.message, label="Pass")
