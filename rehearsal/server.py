@@ -59,7 +59,9 @@ Try `/prompt next`, `/anon post`, `/circle checkin` or `/circle round start`. Th
 in real time, so turn timers, pauses and delayed posts fire as they would live.
 
 What this page cannot show: message context menus ("Reply anonymously", "Report to \
-moderators") and the moderators' queue channel. Run `make demo` to see those played through."""
+moderators"), other channels (the moderators' queue, a circle made with `/circle create`) and \
+direct messages. Run `make demo` to see those played through. Once this circle is closed, \
+press Ctrl-C and `make run` again for a fresh rehearsal."""
 
 
 @dataclass

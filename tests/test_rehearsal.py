@@ -171,7 +171,8 @@ async def test_demo_plays_every_step(caplog: pytest.LogCaptureFixture) -> None:
 
 async def test_demo_fails_when_a_step_misbehaves(monkeypatch: pytest.MonkeyPatch) -> None:
     """A step that does not do what it should ends the demo with 1 and says which step."""
-    monkeypatch.setattr("cogs.circles.checkin.PUBLISH_EVERY_SECONDS", 600)
+    # The demo then waits 2 seconds for check-in totals that the bot shows after 30.
+    monkeypatch.setattr("rehearsal.server.structure.PUBLISH_EVERY_SECONDS", 1)
     lines: list[str] = []
     assert await run_demo(lines.append) == 1
     assert any("DEMO FAILED at step 3" in line for line in lines)
