@@ -15,7 +15,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import secrets
 import sys
+import tempfile
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,7 +32,7 @@ from bot.decks import DeckError
 from bot.files import use_private_umask
 from bot.logs import configure_logging
 from bot.services.safety import SafetyError, backup_database, default_backup_path
-from bot.settings import Settings, SettingsError, load_settings, read_environment
+from bot.settings import Settings, SettingsError, read_environment
 
 log = logging.getLogger("bot")
 
@@ -113,6 +116,27 @@ async def _run(settings: Settings, *, sync_only: bool) -> None:
         await bot.start(settings.discord_token or "")
 
 
+def _check_without_files(environment: Mapping[str, str]) -> None:
+    """Validate the settings as `from_env` does, with the database and secret somewhere
+    temporary. Raises SettingsError."""
+    with tempfile.TemporaryDirectory(prefix="circlekeeper-check-") as scratch:
+        Settings.from_env(
+            {
+                **environment,
+                "DATABASE_PATH": str(Path(scratch) / "unused.db"),
+                "CIRCLEKEEPER_SECRET": secrets.token_hex(32),
+            }
+        )
+
+
+def _quiet_simulation_logging() -> None:
+    """Only what concerns the person running a rehearsal or the demo: the bot's own warnings
+    and errors, none of discord.py's start-up notes (no voice support, a static token,
+    intents) or migration lines, which are about a connection and a database not used here."""
+    configure_logging("WARNING")
+    logging.getLogger("discord").setLevel(logging.ERROR)
+
+
 def _rehearse() -> int:
     """With no token: explain how to get one, then run the offline rehearsal if installed."""
     print(NO_TOKEN_MESSAGE, file=sys.stderr)
@@ -125,6 +149,7 @@ def _rehearse() -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
+    _quiet_simulation_logging()
     print(
         "\nThere is no token, so this is an offline rehearsal: the real bot in a simulated "
         "server, with a throwaway database. Nothing reaches Discord.",
@@ -146,8 +171,25 @@ def main(argv: list[str] | None = None) -> int:
     # Before anything is written: the database, its WAL, backups and the secret hold what
     # no other user of this machine may read.
     use_private_umask()
+    environment = read_environment()
+    if args.action == "demo":
+        # Imported on use: the demo needs simcord, which the live bot never loads. Like the
+        # rehearsal it uses a throwaway secret and database, so no settings are built.
+        from rehearsal import run_demo
+
+        _quiet_simulation_logging()
+        return asyncio.run(run_demo())
+    if args.action == "run" and not (environment.get("DISCORD_TOKEN") or "").strip():
+        # A rehearsal uses a throwaway secret and database: check the other settings without
+        # creating data/ or data/secret.key in the project.
+        try:
+            _check_without_files(environment)
+        except SettingsError as error:
+            print(f"Configuration error: {error}", file=sys.stderr)
+            return EXIT_CONFIG
+        return _rehearse()
     try:
-        settings = load_settings()
+        settings = Settings.from_env(environment)
     except SettingsError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return EXIT_CONFIG
@@ -156,13 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         return _backup(settings, args.path)
     if args.action == "forget-user":
         return forget_user(settings, args.path, args.guild)
-    if args.action == "demo":
-        # Imported on use: the demo needs simcord, which the live bot never loads.
-        from rehearsal import run_demo
-
-        return asyncio.run(run_demo())
     if settings.discord_token is None:
-        return _rehearse()
+        print(NO_TOKEN_MESSAGE, file=sys.stderr)
+        return EXIT_CONFIG
     try:
         asyncio.run(_run(settings, sync_only=args.action == "sync"))
     except DeckError as error:

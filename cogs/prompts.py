@@ -113,7 +113,7 @@ def prompt_line(prompt: Prompt) -> str:
     if prompt.content_notes:
         head += f" · touches on {', '.join(prompt.content_notes)}"
     if prompt.is_heavy:
-        return f"{head}\n-# text shown only behind the Show prompt button"
+        return f"{head}\n*Text shown only behind the Show prompt button.*"
     return f"{head}\n{shorten(prompt.text)}"
 
 

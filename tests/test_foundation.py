@@ -91,7 +91,20 @@ def test_main_without_token_explains_and_rehearses(
     assert "offline rehearsal" in err
     assert "Traceback" not in err
     assert started == [True]
-    assert not (tmp_path / "data" / "circlekeeper.db").exists()
+    # A rehearsal's secret and database are throwaway: nothing is written to the project,
+    # and nothing asks the person to back anything up.
+    assert not (tmp_path / "data").exists()
+    assert "back" not in err.lower()
+
+
+def test_sync_without_token_explains_and_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`sync` with no token says how to get one and exits 2 instead of trying to log in."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    assert entry.main(["sync"]) == 2
+    assert "DISCORD_TOKEN" in capsys.readouterr().err
 
 
 def test_main_with_bad_setting_prints_one_line(

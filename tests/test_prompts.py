@@ -106,6 +106,9 @@ async def test_list_shows_ids_and_notes_but_not_heavy_texts(world: World) -> Non
             assert prompt.text[:60] not in shown
     heavy = next(p for p in essay(world.bot.library) if p.is_heavy)
     assert ", ".join(heavy.content_notes) in shown
+    # Embeds do not render subtext markup; the page and some clients show it literally.
+    assert "-#" not in shown
+    assert "Text shown only behind the Show prompt button." in shown
     choices = await world.alice.autocomplete(world.general, "prompt list", "deck", "ess")
     assert [c["value"] for c in choices] == ["essay"]
     missing = await world.alice.slash(world.general, "prompt list", deck="nope")

@@ -146,7 +146,8 @@ async def test_checkin_ends_with_final_totals_at_checkout(world: World) -> None:
 
 
 async def test_checkout_is_private_unless_shared(world: World) -> None:
-    """Check-out echoes answers privately; only a clear yes shares the takeaway anonymously."""
+    """Check-out echoes answers privately; only choosing to share posts the takeaway
+    anonymously, and keeping it private is the choice the form starts with."""
     thread, _, _ = await circle_with(world, world.alice)
     await world.mod.slash(thread, "circle checkout")
     board = thread.last_message
@@ -154,16 +155,19 @@ async def test_checkout_is_private_unless_shared(world: World) -> None:
     mark = len(world.env.http_requests)
     shown = await world.alice.click(board, label="Check out")
     assert shown.modal is not None
+    choice = next(row["component"] for row in shown.modal["components"] if row.get("type") == 18)
+    assert [o["value"] for o in choice["options"] if o.get("default")] == ["no"]
     kept = await world.alice.submit_modal(
-        shown, {"takeaway": "I am not alone.", "care": "A walk by the sea.", "share": "maybe"}
+        shown, {"takeaway": "I am not alone.", "care": "A walk by the sea.", "share": ["no"]}
     )
     assert kept.ephemeral
-    assert "I am not alone." in kept.response.content and "not shared" in kept.response.content
+    assert "I am not alone." in kept.response.content
+    assert "nothing was stored or shared" in kept.response.content
     assert anonymous_posts(thread) == []
     assert await snapshot(world.db) == before
     shown = await world.alice.click(board, label="Check out")
     shared = await world.alice.submit_modal(
-        shown, {"takeaway": "I am not alone.", "care": "A walk by the sea.", "share": "Yes"}
+        shown, {"takeaway": "I am not alone.", "care": "A walk by the sea.", "share": ["yes"]}
     )
     assert shared.ephemeral
     posts = anonymous_posts(thread)
@@ -203,6 +207,10 @@ async def test_round_share_pass_timeout_and_restart(world: World) -> None:
 
     second = await holder_of(world, circle, *members)
     assert second is not first
+    # The first turn's message no longer says the piece is with them until a time now gone.
+    old = next(m for m in thread.history() if m.id == announced.id)
+    assert "talking piece is with you" not in old.content and "has passed" in old.content
+    assert not old.components
     await world.restart()
     taken = await second.click(turn_message(thread), label="Take my turn")
     passed = await second.click(taken.response.message, label="Pass")

@@ -77,14 +77,6 @@ def snapshot(text: str) -> str:
     return cleaned[: SNAPSHOT_CHARS - 1] + "…"
 
 
-def wants_contact(answer: str | None) -> bool:
-    """Whether a free-text answer to "may moderators contact you?" is a clear yes.
-
-    Anything else counts as no: storing the reporter's id needs a clear choice.
-    """
-    return (answer or "").strip().lower().rstrip(".!") in {"yes", "y", "yes please", "ok", "okay"}
-
-
 @dataclass(frozen=True, slots=True)
 class MessageRef:
     """A message named by a moderator: from a link (server, channel, message) or a bare id."""

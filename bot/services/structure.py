@@ -157,25 +157,6 @@ def _stop(tally: CheckinTally | None) -> None:
         tally.publishing = None
 
 
-# --- check-out -------------------------------------------------------------------------------
-
-_YES = {"yes", "y", "yeah", "yep", "ok", "okay", "sure", "share"}
-_NO = {"", "no", "n", "nope", "not now", "no thanks"}
-
-
-def wants_to_share(answer: str | None) -> bool | None:
-    """True for a clear yes, False for a clear no (or nothing), None when unclear.
-
-    Sharing needs a clear yes: anything unclear keeps the takeaway private.
-    """
-    cleaned = " ".join((answer or "").lower().replace(".", " ").replace("!", " ").split())
-    if cleaned in _YES:
-        return True
-    if cleaned in _NO:
-        return False
-    return None
-
-
 # --- rounds ----------------------------------------------------------------------------------
 
 

@@ -6,7 +6,8 @@
   moment of a click), and once more when the check-in ends: a total edited after each click
   would show what that person chose;
 - check-out: answers are echoed back privately and not kept; a takeaway is shared only on
-  a clear yes, and then through the anonymous flow (`bot.layer.posting.submit_post`).
+  choosing to share (the form starts on keeping it private), then through the anonymous
+  flow (`bot.layer.posting.submit_post`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
 from bot.layer.posting import submit_post
 from bot.services import anonymous as anon
-from bot.services import structure
 from bot.services.structure import (
     PUBLISH_EVERY_SECONDS,
     PUBLISH_FROM,
@@ -182,22 +182,23 @@ class CheckoutModal(ErrorHandlingModal):
             required=False,
             custom_id="care",
         )
-        self.share: discord.ui.TextInput[CheckoutModal] = discord.ui.TextInput(
-            label="Share my takeaway anonymously? (yes/no)",
-            style=discord.TextStyle.short,
-            max_length=10,
-            required=False,
-            default="no",
+        # A real choice, not typed words: keeping it private is chosen until they pick sharing.
+        self.share: discord.ui.Select[CheckoutModal] = discord.ui.Select(
             custom_id="share",
+            options=[
+                discord.SelectOption(label="No, keep it private", value="no", default=True),
+                discord.SelectOption(label="Yes, share my takeaway anonymously", value="yes"),
+            ],
         )
-        for item in (self.takeaway, self.care, self.share):
-            self.add_item(item)
+        self.add_item(self.takeaway)
+        self.add_item(self.care)
+        self.add_item(discord.ui.Label(text="Share your takeaway?", component=self.share))
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client
         takeaway = self.takeaway.value.strip()
         care = self.care.value.strip()
-        choice = structure.wants_to_share(self.share.value)
+        choice = self.share.values == ["yes"]
         echo = _reflection(takeaway, care)
         if choice and takeaway:
             await submit_post(
@@ -219,9 +220,7 @@ class CheckoutModal(ErrorHandlingModal):
                 )
             return
         notes = []
-        if choice is None and takeaway:
-            notes.append("Your takeaway was not shared, because the answer wasn't a clear yes.")
-        elif choice and not takeaway:
+        if choice and not takeaway:
             notes.append("There was no takeaway to share, so nothing was posted.")
         text = "Thank you for checking out. This is only for you; nothing was stored or shared."
         await interaction.response.send_message(

@@ -367,12 +367,18 @@ async def announce_turn(bot: CircleBot, thread: discord.Thread, rnd: Round) -> N
     await structure.set_turn_message(bot.db, rnd.circle_id, rnd.turn_token, message.id)
 
 
+TURN_PASSED = "This turn has passed: the talking piece has moved on."
+
+
 async def _retire_turn_message(thread: discord.Thread, rnd: Round) -> None:
-    """Take the button off an old turn message so it reads as finished."""
+    """Replace an old turn message's words and take its button off, so it no longer says the
+    piece is with someone until a time that has gone."""
     if rnd.turn_message_id is None:
         return
     try:
-        await thread.get_partial_message(rnd.turn_message_id).edit(view=None)
+        await thread.get_partial_message(rnd.turn_message_id).edit(
+            content=TURN_PASSED, view=None, allowed_mentions=NO_MENTIONS
+        )
     except discord.HTTPException as error:
         log.warning("Could not retire a turn message (HTTP %s)", error.status)
 

@@ -7,7 +7,8 @@ What each step may reveal:
 - check-in: the public message shows totals only; who clicked is counted in memory (see
   `bot.services.structure.Checkins`) and never stored, logged or shown;
 - check-out: answers are echoed back privately and not kept; a takeaway is shared only on
-  a clear yes, and then through the anonymous flow (`bot.layer.posting.submit_post`);
+  choosing to share (the form starts on keeping it private), then through the anonymous
+  flow (`bot.layer.posting.submit_post`);
 - rounds: anonymous rounds know the holder only by label key, and their shares go through
   the anonymous flow too; passing never asks for a reason and is not announced;
 - I need a break: nobody is told anything unless the member asks a keeper to check in.

@@ -39,6 +39,16 @@ PURGE_MINUTES = 60
 RECORD_WORDS = {"warning": "warning", "timeout": "timeout", "note": "note"}
 
 
+def _waiting(held: list[AnonPost], reports: list[Report]) -> str:
+    """What the queue holds as a sentence: "1 held post and 2 open reports"."""
+    parts = [
+        f"{len(held)} held post{'' if len(held) == 1 else 's'}" if held else "",
+        f"{len(reports)} open report{'' if len(reports) == 1 else 's'}" if reports else "",
+    ]
+    text = " and ".join(part for part in parts if part)
+    return text[0].upper() + text[1:]
+
+
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_messages=True)
 class Moderation(commands.GroupCog, group_name="mod"):
@@ -121,7 +131,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
         if not items:
             await self._reply(interaction, "Nothing is waiting: no held posts and no open reports.")
             return
-        summary = f"{len(held)} held post(s) and {len(reports)} open report(s), oldest first."
+        summary = f"{_waiting(held, reports)}, oldest first."
         if len(items) > QUEUE_ITEMS_SHOWN:
             summary += f" Showing the first {QUEUE_ITEMS_SHOWN}; decide those to see the rest."
         await self._reply(interaction, summary)

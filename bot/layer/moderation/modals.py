@@ -31,16 +31,24 @@ class ReportModal(ErrorHandlingModal):
             custom_id="reason",
             placeholder="Moderators see this, the message and a link to it — not your name.",
         )
-        self.contact: discord.ui.TextInput[ReportModal] = discord.ui.TextInput(
-            label="May moderators contact you? Type yes or no",
-            style=discord.TextStyle.short,
-            max_length=10,
-            required=False,
+        # A real choice, not typed words: "no" is chosen until the reporter picks "yes".
+        self.contact: discord.ui.Select[ReportModal] = discord.ui.Select(
             custom_id="contact",
-            placeholder="Empty means no: your name stays out of the report.",
+            options=[
+                discord.SelectOption(
+                    label="No: keep my name out of the report", value="no", default=True
+                ),
+                discord.SelectOption(label="Yes: moderators may contact me", value="yes"),
+            ],
         )
         self.add_item(self.reason)
-        self.add_item(self.contact)
+        self.add_item(
+            discord.ui.Label(
+                text="May moderators contact you?",
+                description="With no, moderators see the message and your words, not your name.",
+                component=self.contact,
+            )
+        )
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client
@@ -49,7 +57,7 @@ class ReportModal(ErrorHandlingModal):
             interaction,
             self.target,
             reason=self.reason.value,
-            contact=mod.wants_contact(self.contact.value),
+            contact=self.contact.values == ["yes"],
         )
 
 
