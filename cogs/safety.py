@@ -18,7 +18,7 @@ from bot.layer.discord_utils import require_member, text_channel
 from bot.layer.errors import ErrorHandlingView, UserFacingError
 from bot.layer.resource_card import CARD_COLOUR, resource_embed
 from bot.services import anonymous as anon
-from bot.services import circles, safety
+from bot.services import circles, safety, suggestions
 from bot.services.anonymous import AnonError
 from bot.services.config import get_config
 
@@ -279,6 +279,7 @@ class Safety(commands.Cog):
         await anon.purge_expired(self.bot.db, now=now)
         for guild_id, days in await safety.guilds_with_data(self.bot.db):
             expired = await safety.purge_expired_records(self.bot.db, guild_id, days, now=now)
+            await suggestions.purge_expired(self.bot.db, guild_id, days, now=now)
             if expired.rows:
                 log.info("Retention removed %s records in a server", expired.rows)
             guild = self.bot.get_guild(guild_id)

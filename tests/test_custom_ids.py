@@ -15,7 +15,7 @@ import cogs.prompts
 from bot.layer import custom_ids as ids
 from bot.layer import posting
 from bot.layer.buttons import PersistentButton
-from bot.services import anonymous, moderation, structure
+from bot.services import anonymous, moderation, polls, structure, suggestions
 
 # Exactly as shipped. Changing one breaks the buttons on every message that carries it.
 SHIPPED = {
@@ -36,6 +36,9 @@ SHIPPED = {
     "ck:circle:turn:(?P<token>[A-Za-z0-9_-]+)",
     "ck:circle:turn:(?P<action>share|pass|later):(?P<token>[A-Za-z0-9_-]+)",
     "ck:prompt:show:(?P<circle_id>[0-9]+):(?P<prompt_id>[a-z0-9-]+)",
+    "ck:circle:vote:(?P<token>[A-Za-z0-9_-]+):(?P<option>[0-9]+)",
+    "ck:circle:pollclose:(?P<token>[A-Za-z0-9_-]+)",
+    "ck:prompt:suggestion:(?P<decision>add|decline):(?P<token>[A-Za-z0-9_-]+)",
 }
 # Ids on messages already sent, and the declaration that must answer each.
 SENT = {
@@ -60,6 +63,10 @@ SENT = {
     "ck:circle:turn:Zx9_-q2Lm0aB4cD5eF6gHw": ids.TAKE_TURN,
     "ck:circle:turn:later:Zx9_-q2Lm0aB4cD5eF6gHw": ids.TURN_CHOICE,
     "ck:prompt:show:12:c12": ids.SHOW_PROMPT,
+    "ck:circle:vote:Zx9_-q2Lm0aB:0": ids.POLL_VOTE,
+    "ck:circle:pollclose:Zx9_-q2Lm0aB": ids.POLL_CLOSE,
+    "ck:prompt:suggestion:add:Zx9_-q2Lm0aB4cD5eF6g": ids.SUGGESTION,
+    "ck:prompt:suggestion:decline:Zx9_-q2Lm0aB4cD5eF6g": ids.SUGGESTION,
 }
 
 
@@ -104,7 +111,13 @@ def _samples(field: ids.Field) -> list[str]:
     if field is ids.SLUG:
         return ["c12", "calm", "heavy-1"]
     if field is ids.TOKEN:
-        sizes = {anonymous.TOKEN_BYTES, moderation.TOKEN_BYTES, structure.TOKEN_BYTES}
+        sizes = {
+            anonymous.TOKEN_BYTES,
+            moderation.TOKEN_BYTES,
+            structure.TOKEN_BYTES,
+            polls.TOKEN_BYTES,
+            suggestions.TOKEN_BYTES,
+        }
         return [secrets.token_urlsafe(n) for n in sorted(sizes) for _ in range(20)]
     return field.pattern.split("|")  # one of a few fixed words
 
