@@ -64,6 +64,11 @@ secret; with it and the database they could work out who wrote what, except in *
 circles, whose keys live only in memory. {delay} You can post at most {anon.RATE_LIMIT} times \
 in {window_minutes} minutes per circle; that limit is counted by your anonymous key, not your id.
 
+**Polls and suggested prompts:** a poll shows nothing while it is open, and only totals \
+from at least 5 voters at the end, with counts under 3 hidden; who voted for what is deleted \
+when it closes. A prompt you suggest with `/prompt suggest` reaches the keepers without your \
+name, and its text is deleted once they decide; suggestions go after **{retention_days} days**.
+
 **Blocks are per circle:** a moderator can block the author of a post from anonymous posting \
 in that circle without learning who it is. A server-wide block would link a person's posts \
 across circles, so there is none.
