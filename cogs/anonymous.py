@@ -27,8 +27,18 @@ from bot.layer.posting import (
     status_words,
 )
 from bot.services import anonymous as anon
-from bot.services import circles
+from bot.services import circles, suggestions
 from bot.services import contact as contact_service
+
+
+def _suggestion_line(suggestion: suggestions.Suggestion) -> str:
+    when = f"{suggestion.created_at:%d %b %H:%M} UTC"
+    if suggestion.status == "added":
+        return f"• {when}: added to the circle as prompt `{suggestion.prompt_id}`"
+    if suggestion.status == "declined":
+        reason = f" — “{suggestion.reason}”" if suggestion.reason else ""
+        return f"• {when}: declined by the keepers{reason}"
+    return f"• {when}: waiting for the keepers"
 
 
 @app_commands.guild_only()
@@ -98,7 +108,12 @@ class Anonymous(commands.GroupCog, group_name="anon"):
         """Privately list your anonymous posts in a circle and what happened to them."""
         target, label_key = await own_posts_circle(self.bot, interaction, circle, "mine")
         posts = await anon.posts_by(self.bot.db, target.id, label_key)
-        if not posts:
+        suggested = await suggestions.by_author(
+            self.bot.db,
+            target.id,
+            suggestions.author_key(self.bot.circle_keys.circle_key(target), interaction.user.id),
+        )
+        if not posts and not suggested:
             await interaction.response.send_message(
                 "You have no anonymous posts in this circle.", ephemeral=True
             )
@@ -116,10 +131,15 @@ class Anonymous(commands.GroupCog, group_name="anon"):
         waiting = problem is not None and any(p.status in ("queued", "sending") for p in posts)
         hint = "\n`/anon delete` takes back a waiting post before it goes out." if waiting else ""
         hint += await unread_line(self.bot, target.guild_id, interaction.user.id)
-        await interaction.response.send_message(
-            "Your anonymous posts here (only you can see this):\n" + "\n".join(lines) + hint,
-            ephemeral=True,
-        )
+        parts = []
+        if posts:
+            parts.append("Your anonymous posts here (only you can see this):\n" + "\n".join(lines))
+        if suggested:
+            parts.append(
+                "Your prompt suggestions here (only you can see this):\n"
+                + "\n".join(_suggestion_line(s) for s in suggested[:10])
+            )
+        await interaction.response.send_message("\n\n".join(parts) + hint, ephemeral=True)
 
     @app_commands.command(name="contact")
     async def contact(self, interaction: discord.Interaction[Any]) -> None:

@@ -1,4 +1,5 @@
-"""`/prompt`: browse the decks, post prompts in a circle, add a circle's own, schedule them.
+"""`/prompt`: browse the decks, post prompts in a circle, add a circle's own, schedule them,
+and the prompts members suggest without their name.
 
 Every prompt is posted the same way (`prompt_embed` and `prompt_view`): content notes first,
 and a heavy prompt's text only behind a **Show prompt** button that answers privately.
@@ -17,17 +18,19 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.client import CircleBot
-from bot.decks import Prompt
+from bot.decks import MAX_CONTENT_NOTE, MAX_PROMPT_TEXT, Prompt
 from bot.layer import custom_ids as ids
-from bot.layer.access import Here, keeper_here
+from bot.layer.access import Here, keeper_here, open_circle, participant_here
 from bot.layer.breaks import BreakButton
 from bot.layer.buttons import PersistentButton, persistent_view
-from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
 from bot.layer.posting import ReplyButton
 from bot.layer.threads import get_thread
 from bot.layer.timing import sleep_until_due, wake_by
-from bot.services import circles
+from bot.services import anonymous as anon
+from bot.services import circles, suggestions
 from bot.services import prompts as prompt_service
+from bot.services.config import describe_delay, get_config
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,8 @@ CHECK_SECONDS = 60
 PAGE_LIMIT = 4000  # an embed description holds 4096 characters
 SHORT_TEXT = 110
 MAX_CHOICES = 25  # Discord's limit for autocomplete
+SUGGESTIONS_SHOWN = 5  # one private message each, with its own buttons
+SUGGESTION_COLOUR = discord.Colour.from_rgb(180, 160, 200)
 
 HIDDEN_TEXT = (
     "This is a heavier prompt, so its text is behind the **Show prompt** button: only you see "
@@ -173,6 +178,152 @@ def prompt_view(circle_id: int, prompt: Prompt) -> discord.ui.View:
     view.add_item(ReplyButton())
     view.add_item(BreakButton())
     return view
+
+
+# --- suggestions ---------------------------------------------------------------------------
+
+
+def suggestion_embed(suggestion: suggestions.Suggestion) -> discord.Embed:
+    """A suggestion as its keepers see it, privately: no name, no label, no time."""
+    parts = []
+    if suggestion.content_note:
+        parts.append(f"**Content note:** {suggestion.content_note}")
+    parts.append(suggestion.text or "")
+    embed = discord.Embed(
+        title="A prompt suggested by a member",
+        description="\n\n".join(parts),
+        colour=SUGGESTION_COLOUR,
+    )
+    embed.set_footer(text="Suggested anonymously: nobody, keepers included, can see who by.")
+    return embed
+
+
+def suggestion_view(token: str) -> discord.ui.View:
+    view = persistent_view()
+    view.add_item(SuggestionButton("add", token))
+    view.add_item(SuggestionButton("decline", token))
+    return view
+
+
+class SuggestModal(ErrorHandlingModal):
+    """The suggestion is written in a form, so nothing is typed in the circle's thread."""
+
+    def __init__(self, circle_id: int) -> None:
+        super().__init__(title="Suggest a prompt", timeout=900)
+        self.circle_id = circle_id
+        self.text: discord.ui.TextInput[SuggestModal] = discord.ui.TextInput(
+            label="Your prompt: an open question",
+            style=discord.TextStyle.paragraph,
+            max_length=MAX_PROMPT_TEXT,
+            custom_id="text",
+        )
+        self.note: discord.ui.TextInput[SuggestModal] = discord.ui.TextInput(
+            label="Content note (optional)",
+            style=discord.TextStyle.short,
+            max_length=MAX_CONTENT_NOTE,
+            required=False,
+            custom_id="content_note",
+            placeholder="e.g. violence, policing",
+        )
+        self.add_item(self.text)
+        self.add_item(self.note)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        circle = await open_circle(
+            bot, self.circle_id, closed="This circle has closed; nothing was sent."
+        )
+        user_id = interaction.user.id
+        if not await circles.has_current_agreement(bot.db, circle.id, user_id):
+            raise UserFacingError("Please accept this circle's agreements before suggesting.")
+        cleaned, _ = suggestions.clean_suggestion(self.text.value, self.note.value)
+        findings = anon.find_identifying_details(cleaned)
+        if findings:
+            # Only the kinds are named: the words never travel back in a response.
+            kinds = ", ".join(sorted({f.kind for f in findings}))
+            raise UserFacingError(
+                f"Your suggestion seems to contain details that could identify someone ({kinds}). "
+                "A prompt is shown to the whole circle, so please leave them out and suggest it "
+                "again. Nothing was sent."
+            )
+        config = await get_config(bot.db, circle.guild_id)
+        await suggestions.suggest(
+            bot.db,
+            circle.id,
+            suggestions.author_key(bot.circle_keys.circle_key(circle), user_id),
+            text=self.text.value,
+            content_note=self.note.value,
+            delay_max_seconds=config.delay_max_seconds,
+            now=discord.utils.utcnow(),
+        )
+        await interaction.response.send_message(
+            "Thank you. Your suggestion reaches this circle's keepers "
+            f"{describe_delay(config.delay_max_seconds)}, without your name; nobody, keepers "
+            "included, can see it was you. `/anon mine` shows what they decide.",
+            ephemeral=True,
+        )
+
+
+class DeclineModal(ErrorHandlingModal):
+    """Decline a suggestion, with a reason its author will see (optional)."""
+
+    def __init__(self, token: str, circle_id: int) -> None:
+        super().__init__(title="Decline this suggestion", timeout=900)
+        self.token = token
+        self.circle_id = circle_id
+        self.reason: discord.ui.TextInput[DeclineModal] = discord.ui.TextInput(
+            label="Reason for its author (optional)",
+            style=discord.TextStyle.paragraph,
+            max_length=suggestions.MAX_REASON,
+            required=False,
+            custom_id="reason",
+        )
+        self.add_item(self.reason)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        await suggestions.decline(
+            bot.db,
+            self.token,
+            self.circle_id,
+            reason=self.reason.value,
+            now=discord.utils.utcnow(),
+        )
+        await interaction.response.send_message(
+            "Declined. Its author sees that in `/anon mine`"
+            + (", with your reason." if self.reason.value.strip() else "."),
+            ephemeral=True,
+        )
+
+
+class SuggestionButton(PersistentButton, custom_id=ids.SUGGESTION):
+    """Add to this circle, or Decline, on a keeper's private view of a suggestion."""
+
+    decision: str
+    token: str
+
+    def look(self) -> tuple[str, discord.ButtonStyle]:
+        if self.decision == "add":
+            return "Add to this circle", discord.ButtonStyle.success
+        return "Decline", discord.ButtonStyle.secondary
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        bot: CircleBot = interaction.client
+        here = await keeper_here(bot, interaction)
+        if self.decision == "decline":
+            found = await suggestions.get(bot.db, self.token)
+            if found is None or found.status != "waiting" or found.circle_id != here.circle.id:
+                raise UserFacingError(suggestions.ALREADY_DECIDED)
+            await interaction.response.send_modal(DeclineModal(self.token, here.circle.id))
+            return
+        added = await suggestions.add(
+            bot.db, self.token, here.circle.id, now=discord.utils.utcnow()
+        )
+        await interaction.response.edit_message(
+            content=f"Added to this circle as prompt `{added.id}`, with no name on it. It comes "
+            f"after the deck; to post it now, use `/prompt post id:{added.id}`.",
+            view=None,
+        )
 
 
 # --- the cog -----------------------------------------------------------------------------
@@ -377,6 +528,49 @@ class Prompts(commands.GroupCog, group_name="prompt"):
             ephemeral=True,
         )
 
+    # suggestions ---------------------------------------------------------------------------
+
+    @app_commands.command(name="suggest")
+    async def suggest(self, interaction: discord.Interaction[Any]) -> None:
+        """Suggest a prompt for this circle; its keepers see it without your name."""
+        here = await participant_here(self.bot, interaction)
+        await interaction.response.send_modal(SuggestModal(here.circle.id))
+
+    @app_commands.command(name="suggestions")
+    async def list_suggestions(self, interaction: discord.Interaction[Any]) -> None:
+        """(Keepers) Privately see the prompts members suggested here, to add or decline."""
+        here = await keeper_here(self.bot, interaction)
+        waiting = await suggestions.for_keepers(
+            self.bot.db, here.circle.id, now=discord.utils.utcnow()
+        )
+        if not waiting:
+            await interaction.response.send_message(
+                "No suggestions are waiting in this circle. Members suggest prompts with "
+                "`/prompt suggest`.",
+                ephemeral=True,
+            )
+            return
+        shown = waiting[:SUGGESTIONS_SHOWN]
+        more = len(waiting) - len(shown)
+        head = f"{len(waiting)} suggestion{'s' if len(waiting) != 1 else ''} waiting" + (
+            f"; the first {len(shown)} are below." if more else ":"
+        )
+        first, *rest = shown
+        await interaction.response.send_message(
+            head,
+            embed=suggestion_embed(first),
+            view=suggestion_view(first.token),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+        for suggestion in rest:
+            await interaction.followup.send(
+                embed=suggestion_embed(suggestion),
+                view=suggestion_view(suggestion.token),
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
+
     # schedules -----------------------------------------------------------------------------
 
     @app_commands.command(name="schedule")
@@ -511,5 +705,5 @@ class Prompts(commands.GroupCog, group_name="prompt"):
 
 
 async def setup(bot: CircleBot) -> None:
-    bot.add_dynamic_items(ShowPromptButton)
+    bot.add_dynamic_items(ShowPromptButton, SuggestionButton)
     await bot.add_cog(Prompts(bot))

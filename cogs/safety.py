@@ -19,7 +19,7 @@ from bot.layer.discord_utils import require_member, text_channel
 from bot.layer.errors import ErrorHandlingView, UserFacingError
 from bot.layer.resource_card import CARD_COLOUR, resource_embed
 from bot.services import anonymous as anon
-from bot.services import circles, departures, safety
+from bot.services import circles, departures, safety, suggestions
 from bot.services.anonymous import AnonError
 from bot.services.config import get_config
 
@@ -67,6 +67,11 @@ anyone who only gets hold of the database. The operator who runs the bot holds a
 secret; with it and the database they could work out who wrote what, except in *strict* \
 circles, whose keys live only in memory. {delay} You can post at most {anon.RATE_LIMIT} times \
 in {window_minutes} minutes per circle; that limit is counted by your anonymous key, not your id.
+
+**Polls and suggested prompts:** a poll shows nothing while it is open, and only totals \
+from at least 5 voters at the end, with counts under 3 hidden; who voted for what is deleted \
+when it closes. A prompt you suggest with `/prompt suggest` reaches the keepers without your \
+name, and its text is deleted once they decide; suggestions go after **{retention_days} days**.
 
 **Blocks are per circle:** a moderator can block the author of a post from anonymous posting \
 in that circle without learning who it is. A server-wide block would link a person's posts \
@@ -297,6 +302,7 @@ class Safety(commands.Cog):
         await anon.purge_expired(self.bot.db, now=now)
         for guild_id, days in await safety.guilds_with_data(self.bot.db):
             expired = await safety.purge_expired_records(self.bot.db, guild_id, days, now=now)
+            await suggestions.purge_expired(self.bot.db, guild_id, days, now=now)
             if expired.rows:
                 log.info("Retention removed %s records in a server", expired.rows)
             guild = self.bot.get_guild(guild_id)

@@ -15,7 +15,7 @@ import cogs.prompts
 from bot.layer import contact, posting
 from bot.layer import custom_ids as ids
 from bot.layer.buttons import PersistentButton
-from bot.services import anonymous, moderation, structure
+from bot.services import anonymous, moderation, polls, structure, suggestions
 
 # Exactly as shipped. Changing one breaks the buttons on every message that carries it.
 SHIPPED = {
@@ -40,6 +40,9 @@ SHIPPED = {
     "ck:contact:mod:(?P<action>reply|close|block):(?P<token>[A-Za-z0-9_-]+)",
     "ck:contact:me:(?P<action>answer|close):(?P<token>[A-Za-z0-9_-]+)",
     "ck:contact:resources",
+    "ck:circle:vote:(?P<token>[A-Za-z0-9_-]+):(?P<option>[0-9]+)",
+    "ck:circle:pollclose:(?P<token>[A-Za-z0-9_-]+)",
+    "ck:prompt:suggestion:(?P<decision>add|decline):(?P<token>[A-Za-z0-9_-]+)",
 }
 # Ids on messages already sent, and the declaration that must answer each.
 SENT = {
@@ -68,6 +71,10 @@ SENT = {
     "ck:contact:mod:reply:Zx9_-q2Lm0aB4cD5eF6gHw": ids.CONTACT_MODERATORS,
     "ck:contact:me:answer:Zx9_-q2Lm0aB4cD5eF6gHw": ids.CONTACT_MEMBER,
     "ck:contact:resources": ids.RESOURCES,
+    "ck:circle:vote:Zx9_-q2Lm0aB:0": ids.POLL_VOTE,
+    "ck:circle:pollclose:Zx9_-q2Lm0aB": ids.POLL_CLOSE,
+    "ck:prompt:suggestion:add:Zx9_-q2Lm0aB4cD5eF6g": ids.SUGGESTION,
+    "ck:prompt:suggestion:decline:Zx9_-q2Lm0aB4cD5eF6g": ids.SUGGESTION,
 }
 
 
@@ -113,7 +120,13 @@ def _samples(field: ids.Field) -> list[str]:
     if field is ids.SLUG:
         return ["c12", "calm", "heavy-1"]
     if field is ids.TOKEN:
-        sizes = {anonymous.TOKEN_BYTES, moderation.TOKEN_BYTES, structure.TOKEN_BYTES}
+        sizes = {
+            anonymous.TOKEN_BYTES,
+            moderation.TOKEN_BYTES,
+            structure.TOKEN_BYTES,
+            polls.TOKEN_BYTES,
+            suggestions.TOKEN_BYTES,
+        }
         return [secrets.token_urlsafe(n) for n in sorted(sizes) for _ in range(20)]
     return field.pattern.split("|")  # one of a few fixed words
 

@@ -120,6 +120,15 @@ CONTACT_MEMBER = CustomId(
 RESOURCES = CustomId("ck:contact:resources", "bot.layer.contact")
 # Prompts (cogs.prompts).
 SHOW_PROMPT = CustomId("ck:prompt:show", "cogs.prompts", {"circle_id": NUMBER, "prompt_id": SLUG})
+# Polls (cogs.circles.polls): one button per choice, and Close poll for keepers.
+POLL_VOTE = CustomId("ck:circle:vote", "cogs.circles.polls", {"token": TOKEN, "option": NUMBER})
+POLL_CLOSE = CustomId("ck:circle:pollclose", "cogs.circles.polls", {"token": TOKEN})
+# Members' prompt suggestions, in a keeper's private list (cogs.prompts).
+SUGGESTION = CustomId(
+    "ck:prompt:suggestion",
+    "cogs.prompts",
+    {"decision": one_of("add", "decline"), "token": TOKEN},
+)
 
 ALL: tuple[CustomId, ...] = (
     REPLY,
@@ -143,4 +152,7 @@ ALL: tuple[CustomId, ...] = (
     CONTACT_MODERATORS,
     CONTACT_MEMBER,
     RESOURCES,
+    POLL_VOTE,
+    POLL_CLOSE,
+    SUGGESTION,
 )

@@ -344,6 +344,8 @@ async def close(db: Database, circle_id: int, *, now: datetime) -> Closing:
             "anon_posts",
             "anon_labels",
             "anon_blocks",
+            "poll_votes",
+            "prompt_suggestions",
             "prompt_schedules",
             "rounds",
             "pauses",

@@ -23,6 +23,7 @@ from bot.layer.resource_card import resource_embed
 from bot.services import circles, gates
 from bot.services.circles import Circle
 from bot.services.config import get_config
+from cogs.circles import polls as polls_ui
 from cogs.circles import structure as structure_ui
 from cogs.circles.views import (
     DYNAMIC_ITEMS,
@@ -66,6 +67,7 @@ class Circles(commands.GroupCog, group_name="circle"):
 
     def __init__(self, bot: CircleBot) -> None:
         self.bot = bot
+        self.poll_closer = polls_ui.PollCloser(bot)
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -73,9 +75,11 @@ class Circles(commands.GroupCog, group_name="circle"):
             lambda: structure_ui.run_due(self.bot),
             first=lambda: structure_ui.end_forgotten_rounds(self.bot),
         )
+        self.poll_closer.start()
 
     async def cog_unload(self) -> None:
         self.bot.clock.stop()
+        self.poll_closer.stop()
 
     # create ------------------------------------------------------------------------------
 
@@ -250,6 +254,7 @@ class Circles(commands.GroupCog, group_name="circle"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         if delete_bot_messages:
             await self._delete_own_messages(interaction, here.thread)
+        await polls_ui.close_circle_polls(self.bot, here.circle.id)
         closing = await circles.close(self.bot.db, here.circle.id, now=discord.utils.utcnow())
         closed = closing.circle
         await delete_queue_messages(self.bot.db, here.member.guild, closing.review_message_ids)
@@ -508,6 +513,32 @@ class Circles(commands.GroupCog, group_name="circle"):
     async def checkout(self, interaction: discord.Interaction[Any]) -> None:
         """Post the check-out: a private takeaway and self-care note, shared only if chosen."""
         await structure_ui.start_checkout(self.bot, interaction)
+
+    @app_commands.command(name="poll")
+    @app_commands.describe(
+        question="What you are asking",
+        options="2 to 5 choices separated by |, for example: Mornings | Evenings | Weekends",
+        multi="Members may pick more than one choice (default no)",
+        closes_in_hours="Close by itself after this many hours (1 to 168, default 24)",
+    )
+    async def poll(
+        self,
+        interaction: discord.Interaction[Any],
+        question: str,
+        options: str,
+        multi: bool = False,
+        closes_in_hours: app_commands.Range[int, 1, 168] | None = None,
+    ) -> None:
+        """(Keepers) Post an anonymous poll: nobody can see who voted for what."""
+        poll = await polls_ui.start_poll(
+            self.bot,
+            interaction,
+            question=question,
+            options=options,
+            multi=multi,
+            hours=closes_in_hours,
+        )
+        self.poll_closer.wake(poll.closes_at)
 
     @app_commands.command(name="pause")
     @app_commands.describe(minutes="How long, from 1 to 120 minutes; the thread unlocks by itself")

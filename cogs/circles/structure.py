@@ -37,6 +37,7 @@ from cogs.circles.checkin import (
 )
 from cogs.circles.common import MAX_QUOTE, STRUCTURE_COLOUR
 from cogs.circles.pause import NO_MANAGE_THREADS, end_pause, pause
+from cogs.circles.polls import ClosePollButton, PollVoteButton
 from cogs.circles.rounds import (
     TURN_OVER,
     ShareModal,
@@ -83,6 +84,8 @@ STRUCTURE_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     CheckoutButton,
     TakeTurnButton,
     TurnChoiceButton,
+    PollVoteButton,
+    ClosePollButton,
 )
 
 
