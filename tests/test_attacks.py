@@ -651,3 +651,42 @@ async def test_member_who_left_deletes_their_post_from_another_channel(world: Wo
     assert await world.db.fetchval("SELECT count(*) FROM anon_posts") == 0
     nothing = await world.bob.slash(world.general, "anon mine", circle="Tuesday circle")
     assert "no anonymous posts" in nothing.response.content
+
+
+# --- Review findings ---
+# Each test plays the adversary against a weakness a security review found.
+
+
+async def test_watch_keeper_who_never_joined_is_not_counted_as_company(
+    _watch_world: World,
+) -> None:
+    """A keeper who never joined cannot post, so the "too few to hide in" count leaves them
+    out: with four members and such a keeper, the author is told there are only 4 of them
+    (on the form, in the acknowledgement and on the card), and never that nobody can tell."""
+    world = _watch_world
+    thread, card = await open_circle(world)  # Mona keeps the circle and does not join
+    for member in (world.alice, world.bob, world.carol, world.admin):
+        await join(world, member, card)
+    shown = await world.alice.slash(thread, "anon post")
+    assert shown.modal is not None
+    assert "Only 4 people are in this circle" in str(shown.modal)
+    done = await world.alice.submit_modal(shown, {"message": "Four of us.", "content_note": ""})
+    answer = done.response.content
+    assert "Only 4 people are in this circle" in answer, answer
+    assert "Nobody" not in answer and "nobody" not in answer
+    card_now = next(m for m in world.general.history() if m.id == card.id)
+    fields = " ".join(str(f.value) for f in card_now.embeds[0].fields)
+    assert "Only 4 people are in this circle" in fields
+
+
+async def test_watch_no_delay_never_promises_nobody_can_tell(world: World) -> None:
+    """With the server's random delay at 0 (this fixture's setting), a post appears right
+    after its author's activity: the acknowledgement says so instead of "Nobody ... can see
+    that it was you", in a circle big enough to hide in."""
+    thread, card = await open_circle(world)
+    for member in (world.alice, world.bob, world.carol, world.admin, world.mod):
+        await join(world, member, card)
+    _, done = await post(world.alice, thread)
+    answer = done.response.content
+    assert "Nobody" not in answer and "nobody" not in answer, answer
+    assert "straight away" in answer and "may guess" in answer
