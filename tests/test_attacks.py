@@ -690,3 +690,35 @@ async def test_watch_no_delay_never_promises_nobody_can_tell(world: World) -> No
     answer = done.response.content
     assert "Nobody" not in answer and "nobody" not in answer, answer
     assert "straight away" in answer and "may guess" in answer
+
+
+async def test_migration_copy_holds_no_deleted_rows(tmp_path: Path) -> None:
+    """The `.bak-v<N>` copy taken before an upgrade holds the live rows, mode 0600, but none
+    of the rows deleted before it (even before secure_delete was on), for someone who finds
+    the copy lying beside the database."""
+    path = tmp_path / "old.db"
+    migrations = discover_migrations()
+    db = await Database.open(path, migrations=migrations[:-1])
+    await db.close()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA secure_delete = OFF")
+    marker = "scrap of a deleted report about someone"
+    conn.executemany(
+        "INSERT INTO mod_log (guild_id, action, details, created_at) VALUES (1, 'warn', ?, 'x')",
+        [(f"{marker} {i} " + "x" * 500,) for i in range(40)],
+    )
+    conn.commit()
+    conn.execute("INSERT INTO guild_config (guild_id) VALUES (1)")
+    conn.execute("DELETE FROM mod_log")
+    conn.commit()
+    conn.close()
+    db = await Database.open(path)
+    await db.close()
+    backup = tmp_path / f"old.db.bak-v{len(migrations) - 1}"
+    assert _files_mode(backup) == 0o600
+    assert marker.encode() not in backup.read_bytes(), "the copy holds deleted rows"
+    copy = sqlite3.connect(backup)
+    try:
+        assert copy.execute("SELECT guild_id FROM guild_config").fetchall() == [(1,)]
+    finally:
+        copy.close()
