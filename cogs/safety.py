@@ -19,6 +19,7 @@ from bot.layer.errors import ErrorHandlingView, UserFacingError
 from bot.layer.resource_card import CARD_COLOUR, resource_embed
 from bot.services import anonymous as anon
 from bot.services import circles, safety
+from bot.services import moderation as mod
 from bot.services.anonymous import AnonError
 from bot.services.config import get_config
 
@@ -63,6 +64,10 @@ anyone who only gets hold of the database. The operator who runs the bot holds a
 secret; with it and the database they could work out who wrote what, except in *strict* \
 circles, whose keys live only in memory. {delay} You can post at most {anon.RATE_LIMIT} times \
 in {window_minutes} minutes per circle; that limit is counted by your anonymous key, not your id.
+
+**Reports** carry no reporter id unless you agree to be contacted. The limit of \
+{mod.REPORT_LIMIT} reports an hour is counted only in the bot's memory, never stored, so a \
+copy of the database cannot tell which reports came from the same person.
 
 **Blocks are per circle:** a moderator can block the author of a post from anonymous posting \
 in that circle without learning who it is. A server-wide block would link a person's posts \

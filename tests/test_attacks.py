@@ -28,7 +28,7 @@ from bot.settings import Settings
 from tests.conftest import World, build_world, make_settings, unexpected_errors
 from tests.test_anonymous import anonymous_posts, circle_with_members, post
 from tests.test_circles import join, open_circle
-from tests.test_moderation import staff
+from tests.test_moderation import report, staff
 from tests.test_structure import circle_with, turn_message
 
 # --- Rounds ---
@@ -722,3 +722,26 @@ async def test_migration_copy_holds_no_deleted_rows(tmp_path: Path) -> None:
         assert copy.execute("SELECT guild_id FROM guild_config").fetchall() == [(1,)]
     finally:
         copy.close()
+
+
+async def test_db_copy_cannot_group_reports_by_who_sent_them(world: World, tmp_path: Path) -> None:
+    """Filing reports writes nothing but the reports themselves: no row outside `reports`
+    (keyed, timed or ordered like them) lets someone holding a copy of the files group
+    reports by sender, so one report whose reporter agreed to be contacted names no other."""
+    await staff(world)
+    thread, _ = await circle_with_members(world)
+    said = await world.alice.send(thread, "Words someone may report.")
+    before = _rounds_copy(world, tmp_path / "before")
+    await report(world.bob, thread, said, reason="first from Bob", contact="yes")
+    await report(world.mod, thread, said, reason="from Mona")
+    await report(world.bob, thread, said, reason="second from Bob")
+    after = _rounds_copy(world, tmp_path / "after")
+    assert "report_limits" not in after
+    changed = {
+        table
+        for table in set(before) | set(after)
+        if table != "reports"
+        and sorted(map(repr, before.get(table, []))) != sorted(map(repr, after.get(table, [])))
+    }
+    assert changed == set(), f"filing reports also wrote to {changed}"
+    assert len(after["reports"]) == 3
