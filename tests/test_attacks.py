@@ -745,3 +745,38 @@ async def test_db_copy_cannot_group_reports_by_who_sent_them(world: World, tmp_p
     }
     assert changed == set(), f"filing reports also wrote to {changed}"
     assert len(after["reports"]) == 3
+
+
+async def test_raw_files_lose_a_discarded_draft_within_a_minute(world: World) -> None:
+    """A draft held for identifying details, then edited into another held draft, leaves the
+    first draft's words in no raw file (the .db or its -wal) a minute later."""
+    thread, _ = await circle_with_members(world)
+    first = "Scrap check: ring me at the hostel on 0161 496 0000 tonight"
+    held = (await post(world.alice, thread, text=first))[1]
+    assert "phone number" in held.response.content
+    assert first.encode() in _files_raw(world)
+    edit = await world.alice.click(held.response.message, label="Edit")
+    assert edit.modal is not None
+    again = await world.alice.submit_modal(
+        edit, {"message": "Or write to me at someone@example.org instead", "content_note": ""}
+    )
+    assert "email" in again.response.content.lower()
+    await world.env.advance_time(61)
+    assert first.encode() not in _files_raw(world), "the discarded draft stayed in the files"
+
+
+async def test_decided_report_text_leaves_the_files_within_a_minute(world: World) -> None:
+    """Once a moderator decides a report, the reported words and the reason are in no raw
+    file a minute later."""
+    await staff(world)
+    thread, _ = await circle_with_members(world)
+    said = await world.alice.send(thread, "Words someone may report.")
+    reason = "Scrap check: this one names the flat above the bakery"
+    await report(world.bob, thread, said, reason=reason)
+    assert reason.encode() in _files_raw(world)
+    item = world.queue.last_message
+    assert item is not None
+    decided = await world.mod.click(item, label="Dismiss")
+    assert decided.acknowledged
+    await world.env.advance_time(61)
+    assert reason.encode() not in _files_raw(world), "the decided report stayed in the files"

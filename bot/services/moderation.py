@@ -325,7 +325,8 @@ async def file_report(
 
 async def withdraw_report(db: Database, limits: ReportLimits, filed: FiledReport) -> None:
     """Undo `file_report` for a report that never reached the moderators. Idempotent."""
-    await db.execute("DELETE FROM reports WHERE id = ?", (filed.report.id,))
+    if await db.execute("DELETE FROM reports WHERE id = ?", (filed.report.id,)):
+        db.scrub_soon()  # the reported text and the reason
     limits.give_back(filed.reporter, filed.counted_at)
 
 
@@ -365,6 +366,8 @@ async def decide_report(db: Database, token: str, status: str, *, now: datetime)
         " WHERE token = ? AND status = 'open'",
         (status, times.stored(now), token),
     )
+    if changed:
+        db.scrub_soon()  # the reported text and the reason
     report = await get_report(db, token) if changed else None
     if report is None:
         raise ModerationError("That report was already handled or no longer exists.")
@@ -386,10 +389,11 @@ async def purge_old_reports(db: Database, *, now: datetime) -> list[Report]:
                 "SELECT * FROM reports WHERE guild_id = ? AND created_at < ? AND status = 'open'",
                 (row["guild_id"], cutoff),
             )
-            await db.execute(
+            if await db.execute(
                 "DELETE FROM reports WHERE guild_id = ? AND created_at < ?",
                 (row["guild_id"], cutoff),
-            )
+            ):
+                db.scrub_soon()
         still_open.extend(_report(r) for r in found)
     return still_open
 
