@@ -62,8 +62,12 @@ be linked to anyone again.
 **Who can tell who wrote an anonymous post:** not moderators, not other members, and not \
 anyone who only gets hold of the database. The operator who runs the bot holds a master \
 secret; with it and the database they could work out who wrote what, except in *strict* \
-circles, whose keys live only in memory. {delay} You can post at most {anon.RATE_LIMIT} times \
-in {window_minutes} minutes per circle; that limit is counted by your anonymous key, not your id.
+circles, whose keys live only in memory. A strict circle's records of posts and blocks stay \
+in the database until it closes, but after a restart nothing links them to anyone: its labels \
+start afresh, its blocks no longer reach their authors, and you can no longer find or delete \
+your older posts there yourself (a moderator can still remove one). {delay} You can post at \
+most {anon.RATE_LIMIT} times in {window_minutes} minutes per circle; that limit is counted by \
+your anonymous key, not your id.
 
 **Reports** carry no reporter id unless you agree to be contacted. The limit of \
 {mod.REPORT_LIMIT} reports an hour is counted only in the bot's memory, never stored, so a \

@@ -780,3 +780,24 @@ async def test_decided_report_text_leaves_the_files_within_a_minute(world: World
     assert decided.acknowledged
     await world.env.advance_time(61)
     assert reason.encode() not in _files_raw(world), "the decided report stayed in the files"
+
+
+async def test_strict_circle_says_what_stays_in_the_database(world: World) -> None:
+    """A strict circle's card and /privacy do not claim that post history lives only in
+    memory: they say its records stay in the database until the circle closes, and that
+    after a restart the author can no longer find or delete their older posts."""
+    thread, card = await open_circle(world, strict=True)
+    await join(world, world.alice, card)
+    await post(world.alice, thread, text="Before the restart.")
+    assert anonymous_posts(thread)
+    card_now = next(m for m in world.general.history() if m.id == card.id)
+    fields = " ".join(str(f.value) for f in card_now.embeds[0].fields)
+    privacy = (await world.alice.slash(world.general, "privacy")).response.embeds[0].description
+    for text in (fields, privacy or ""):
+        assert "post history here live only" not in text
+        assert "stay in the database until" in text
+        assert "no longer find or delete your older posts" in text
+    await world.restart()
+    mine = await world.alice.slash(world.general, "anon mine", circle="Tuesday circle")
+    assert "no anonymous posts in this circle" in str(mine.response.content)
+    assert await world.db.fetchval("SELECT count(*) FROM anon_posts") == 1
