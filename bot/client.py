@@ -92,6 +92,7 @@ class CircleBot(commands.Bot):
 
     async def close(self) -> None:
         self.outbox.stop()
+        self.checkins.end_all()  # stops their clocks; check-ins end with the process anyway
         try:
             await super().close()
         finally:

@@ -801,3 +801,52 @@ async def test_strict_circle_says_what_stays_in_the_database(world: World) -> No
     mine = await world.alice.slash(world.general, "anon mine", circle="Tuesday circle")
     assert "no anonymous posts in this circle" in str(mine.response.content)
     assert await world.db.fetchval("SELECT count(*) FROM anon_posts") == 1
+
+
+async def _checkin_watch(
+    world: World, thread: simcord.ChannelHandle
+) -> tuple[discord.Message, Callable[[], str]]:
+    await world.mod.slash(thread, "circle checkin")
+    checkin = thread.last_message
+    assert checkin is not None
+
+    def current() -> str:
+        return next(m for m in thread.history() if m.id == checkin.id).content
+
+    return checkin, current
+
+
+async def test_watch_checkin_totals_change_on_a_clock_not_a_click(world: World) -> None:
+    """Totals appear on the check-in's own 30-second clock, not 30 seconds after a click:
+    answers given 11 to 13 seconds in show at 30 seconds, so the edit's time says nothing
+    about when anyone clicked."""
+    thread, _, _ = await circle_with(world, world.alice, world.bob, world.carol)
+    checkin, current = await _checkin_watch(world, thread)
+    untouched = current()
+    await world.env.advance_time(11)
+    for member, option in ((world.alice, "Clear"), (world.bob, "Rainy"), (world.carol, "Rainy")):
+        await member.click(checkin, label=option)
+        await world.env.advance_time(1)
+    await world.env.advance_time(15)  # 29 seconds in
+    assert current() == untouched, "totals moved before the clock's first tick"
+    await world.env.advance_time(2)  # 31 seconds in; a timer from a click would fire at 41
+    assert "Rainy: **2**" in current(), "totals waited for a timer started by a click"
+
+
+async def test_watch_checkin_one_more_answer_never_moves_the_totals(world: World) -> None:
+    """After totals are shown, one or two further answers never change them, on the clock
+    or when the check-in ends: the change would show what those people chose. The ended
+    message keeps the last totals and says why."""
+    thread, _, _ = await circle_with(world, world.alice, world.bob, world.carol)
+    checkin, current = await _checkin_watch(world, thread)
+    for member in (world.alice, world.bob, world.carol):
+        await member.click(checkin, label="Clear")
+    await world.env.advance_time(31)
+    assert "Clear: **3**" in current()
+    await world.mod.click(checkin, label="Stormy")  # the keeper answers too
+    await world.env.advance_time(120)
+    assert "Clear: **3**" in current() and "Stormy: **0**" in current(), current()
+    await world.mod.slash(thread, "circle checkout")
+    ended = current()
+    assert "ended" in ended and "Stormy: **0**" in ended and "Stormy: **1**" not in ended
+    assert "last totals shown" in ended
