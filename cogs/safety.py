@@ -50,7 +50,10 @@ def privacy_text(retention_days: int, delay_seconds: int) -> str:
 **Stored:** this server's settings; each circle's name, thread, keepers and agreements; who \
 joined a circle and when they accepted its agreements; moderator actions (warnings, timeouts, \
 notes, the mod log). Anonymous posts are stored with their label, never with your id; their \
-text is kept only until they are posted or decided, then dropped.
+text is kept only until they are posted or decided, then dropped. Because how many agreements \
+each member accepted is stored by id, someone holding the database can see who has accepted a \
+circle's newest agreement (only they can post), and with two copies, who accepted it in \
+between: that narrows who could have written a post made after an agreement was added.
 
 **For how long:** review items, reports and mod-log rows are deleted after \
 **{retention_days} days** (this server's setting). Published anonymous posts stay until their \
