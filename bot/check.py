@@ -88,6 +88,19 @@ def check_secret(env: Mapping[str, str], base: Path) -> CheckResult:
             )
         return _ok("secret", "given as CIRCLEKEEPER_SECRET (32 bytes)")
     path = setting_path(env, "SECRET_FILE", DEFAULT_SECRET_FILE, base)
+    data_folder = setting_path(env, "DATABASE_PATH", DEFAULT_DATABASE_PATH, base).parent
+    if _is_within(path, data_folder):
+        # Whoever copies the data folder (a backup, a careless rsync) would get both, and
+        # with both, every label in open circles can be computed.
+        return _fix(
+            "secret",
+            f"{path} is inside the data folder {data_folder}, with the database: a copy of "
+            "that folder would hold both, and with both, anonymous posts in open circles can "
+            "be linked to members. Keep it elsewhere: set SECRET_FILE to a path outside the "
+            "data folder, for example /etc/circlekeeper/secret.key, readable by the bot's "
+            f"user only{', and move the file there' if path.exists() else ''}; or give the "
+            "secret as CIRCLEKEEPER_SECRET instead.",
+        )
     if not path.exists():
         return _ok("secret", f"{path} does not exist yet; the first start creates it (mode 0600)")
     if not path.is_file():
@@ -112,6 +125,11 @@ def check_secret(env: Mapping[str, str], base: Path) -> CheckResult:
             "backup of the secret (a new one breaks open circles' labels and blocks).",
         )
     return _ok("secret", f"{path} is private (0600) and holds {SECRET_BYTES} bytes")
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    """True when `path` is in `folder` or any folder below it (symbolic links followed)."""
+    return path.resolve().is_relative_to(folder.resolve())
 
 
 def _nearest_existing(path: Path) -> Path:

@@ -21,6 +21,7 @@ from bot.layer.posting import LAYER_ITEMS, Outbox
 from bot.logs import quiet_third_party_loggers
 from bot.services.anonymous import CircleKeys
 from bot.services.delivery import ChannelProblems
+from bot.services.moderation import ReportLimits
 from bot.services.structure import Checkins
 from bot.settings import Settings
 
@@ -70,6 +71,9 @@ class CircleBot(commands.Bot):
         self.server_rules = ServerRules()
         # Check-in totals and who was counted live here only, never in the database.
         self.checkins = Checkins()
+        # How many reports each person sent lately, by a per-process key; memory only, so a
+        # restart forgets it (a row per report would let the file group reports by sender).
+        self.report_limits = ReportLimits()
         # Sends anonymous posts when their time comes (started once the database is open).
         self.outbox = Outbox(self)
         # Ends pauses and turns on time; the circles cog gives it that work.
@@ -103,6 +107,7 @@ class CircleBot(commands.Bot):
     async def close(self) -> None:
         self.outbox.stop()
         self.contact.stop()
+        self.checkins.end_all()  # stops their clocks; check-ins end with the process anyway
         try:
             await super().close()
         finally:

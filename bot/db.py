@@ -2,8 +2,9 @@
 
 Migrations live in `bot/migrations/NNN_name.sql`; the schema version is SQLite's own
 `PRAGMA user_version`. Each migration runs in its own transaction. Before a database that
-already holds data is migrated, it is copied to `<file>.bak-v<old version>`, and afterwards it
-is vacuumed once, so pages freed before `secure_delete` was on hold nothing any more.
+already holds data is migrated, it is copied to `<file>.bak-v<old version>` (with `VACUUM INTO`,
+so the copy carries no free pages), and afterwards it is vacuumed once, so pages freed before
+`secure_delete` was on hold nothing any more.
 A landed migration is never edited: add a new file instead.
 
 Deleted rows must not linger in the files: `secure_delete` zeroes them in the database, and
@@ -154,11 +155,15 @@ class Database:
         upgrading = await self._has_data()
         if upgrading:
             backup = self.path.with_name(f"{self.path.name}.bak-v{current}")
-            await self.backup_to(backup)
+            await self._vacuum_into(backup)
             # It holds what the live file held (salts, held posts, member ids): keep it as
             # private as the database, and tell the operator it exists.
             backup.chmod(0o600)
-            log.warning("Copied the database to %s before migrating; delete it once happy", backup)
+            log.warning(
+                "Copied the database to %s before migrating. It holds the live data of this "
+                "moment: delete it once the upgraded bot is known to run well",
+                backup,
+            )
         for migration in pending:
             await self._apply(migration)
             log.info("Applied migration %s", migration.path.name)
@@ -184,17 +189,13 @@ class Database:
                 await self.execute(statement)
             await self.execute(f"PRAGMA user_version = {migration.version}")
 
-    async def backup_to(self, target: Path) -> None:
-        """Write a consistent copy of the live database to `target` (SQLite online backup)."""
-
-        def run(source: sqlite3.Connection) -> None:  # on the connection's own thread
-            dest = sqlite3.connect(target)
-            try:
-                source.backup(dest)
-            finally:
-                dest.close()
-
-        await self._run(run)
+    async def _vacuum_into(self, target: Path) -> None:
+        """Write a compact copy of the live database to `target` (mode 0600) with `VACUUM
+        INTO`: unlike the online backup it copies no free pages, so rows deleted before now
+        (even before secure_delete was on) are not in it. A copy left by an earlier attempt
+        at the same upgrade is replaced."""
+        _fresh_private_file(target)  # VACUUM INTO accepts an empty file, and keeps its mode
+        await self.execute("VACUUM INTO ?", (str(target),))
 
     # --- queries -------------------------------------------------------------------------
     # Each query is one hop to aiosqlite's worker thread: the statement runs and its result
@@ -265,6 +266,12 @@ class Database:
             return
         async with self.transaction():
             yield self
+
+
+def _fresh_private_file(path: Path) -> None:
+    """An empty file at `path`, mode 0600, replacing whatever was there."""
+    path.unlink(missing_ok=True)
+    create_private_file(path)
 
 
 def _split_sql(script: str) -> list[str]:

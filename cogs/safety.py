@@ -20,6 +20,7 @@ from bot.layer.errors import ErrorHandlingView, UserFacingError
 from bot.layer.resource_card import CARD_COLOUR, resource_embed
 from bot.services import anonymous as anon
 from bot.services import circles, departures, safety, suggestions
+from bot.services import moderation as mod
 from bot.services.anonymous import AnonError
 from bot.services.config import get_config
 
@@ -31,6 +32,22 @@ SCRUB_SECONDS = 60
 
 
 # --- /privacy ----------------------------------------------------------------------------
+
+
+EMBED_DESCRIPTION_LIMIT = 4096  # Discord's limit for one embed; a message's embeds share 6,000
+
+
+def privacy_embeds(title: str, body: str) -> list[discord.Embed]:
+    """The privacy text as embeds, paragraphs packed so none passes Discord's limit."""
+    pages: list[str] = []
+    for paragraph in body.split("\n\n"):
+        if pages and len(pages[-1]) + 2 + len(paragraph) <= EMBED_DESCRIPTION_LIMIT:
+            pages[-1] += "\n\n" + paragraph
+        else:
+            pages.append(paragraph)
+    embeds = [discord.Embed(description=page, colour=CARD_COLOUR) for page in pages]
+    embeds[0].title = title
+    return embeds
 
 
 def privacy_text(retention_days: int, delay_seconds: int) -> str:
@@ -52,7 +69,10 @@ def privacy_text(retention_days: int, delay_seconds: int) -> str:
 joined a circle and when they accepted its agreements; whom a keeper let in past the join \
 gate; moderator actions (warnings, timeouts, \
 notes, the mod log). Anonymous posts are stored with their label, never with your id; their \
-text is kept only until they are posted or decided, then dropped.
+text is kept only until they are posted or decided, then dropped. Because how many agreements \
+each member accepted is stored by id, someone holding the database can see who has accepted a \
+circle's newest agreement (only they can post), and with two copies, who accepted it in \
+between: that narrows who could have written a post made after an agreement was added.
 
 **For how long:** review items, reports and mod-log rows are deleted after \
 **{retention_days} days** (this server's setting). Published anonymous posts stay until their \
@@ -65,8 +85,16 @@ the server is deleted {grace_days} days later; if it is added back before then, 
 **Who can tell who wrote an anonymous post:** not moderators, not other members, and not \
 anyone who only gets hold of the database. The operator who runs the bot holds a master \
 secret; with it and the database they could work out who wrote what, except in *strict* \
-circles, whose keys live only in memory. {delay} You can post at most {anon.RATE_LIMIT} times \
-in {window_minutes} minutes per circle; that limit is counted by your anonymous key, not your id.
+circles, whose keys live only in memory. A strict circle's records of posts and blocks stay \
+in the database until it closes, but after a restart nothing links them to anyone: its labels \
+start afresh, its blocks no longer reach their authors, and you can no longer find or delete \
+your older posts there yourself (a moderator can still remove one). {delay} You can post at \
+most {anon.RATE_LIMIT} times in {window_minutes} minutes per circle; that limit is counted by \
+your anonymous key, not your id.
+
+**Reports** carry no reporter id unless you agree to be contacted. The limit of \
+{mod.REPORT_LIMIT} reports an hour is counted only in the bot's memory, never stored, so a \
+copy of the database cannot tell which reports came from the same person.
 
 **Polls and suggested prompts:** a poll shows nothing while it is open, and only totals \
 from at least 5 voters at the end, with counts under 3 hidden; who voted for what is deleted \
@@ -206,8 +234,9 @@ class Safety(commands.Cog):
         title, _, body = privacy_text(config.retention_days, config.delay_max_seconds).partition(
             "\n\n"
         )
-        embed = discord.Embed(title=title.strip("*"), description=body, colour=CARD_COLOUR)
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await interaction.response.send_message(
+            embeds=privacy_embeds(title.strip("*"), body), ephemeral=True
+        )
 
     mydata = app_commands.Group(
         name="mydata", description="What Circlekeeper holds about you.", guild_only=True

@@ -28,7 +28,7 @@ from bot.settings import Settings
 from tests.conftest import World, build_world, make_settings, unexpected_errors
 from tests.test_anonymous import anonymous_posts, circle_with_members, post
 from tests.test_circles import join, open_circle
-from tests.test_moderation import staff
+from tests.test_moderation import report, staff
 from tests.test_structure import circle_with, turn_message
 
 # --- Rounds ---
@@ -651,3 +651,203 @@ async def test_member_who_left_deletes_their_post_from_another_channel(world: Wo
     assert await world.db.fetchval("SELECT count(*) FROM anon_posts") == 0
     nothing = await world.bob.slash(world.general, "anon mine", circle="Tuesday circle")
     assert "no anonymous posts" in nothing.response.content
+
+
+# --- Review findings ---
+# Each test plays the adversary against a weakness a security review found.
+
+
+async def test_watch_keeper_who_never_joined_is_not_counted_as_company(
+    _watch_world: World,
+) -> None:
+    """A keeper who never joined cannot post, so the "too few to hide in" count leaves them
+    out: with four members and such a keeper, the author is told there are only 4 of them
+    (on the form, in the acknowledgement and on the card), and never that nobody can tell."""
+    world = _watch_world
+    thread, card = await open_circle(world)  # Mona keeps the circle and does not join
+    for member in (world.alice, world.bob, world.carol, world.admin):
+        await join(world, member, card)
+    shown = await world.alice.slash(thread, "anon post")
+    assert shown.modal is not None
+    assert "Only 4 people are in this circle" in str(shown.modal)
+    done = await world.alice.submit_modal(shown, {"message": "Four of us.", "content_note": ""})
+    answer = done.response.content
+    assert "Only 4 people are in this circle" in answer, answer
+    assert "Nobody" not in answer and "nobody" not in answer
+    card_now = next(m for m in world.general.history() if m.id == card.id)
+    fields = " ".join(str(f.value) for f in card_now.embeds[0].fields)
+    assert "Only 4 people are in this circle" in fields
+
+
+async def test_watch_no_delay_never_promises_nobody_can_tell(world: World) -> None:
+    """With the server's random delay at 0 (this fixture's setting), a post appears right
+    after its author's activity: the acknowledgement says so instead of "Nobody ... can see
+    that it was you", in a circle big enough to hide in."""
+    thread, card = await open_circle(world)
+    for member in (world.alice, world.bob, world.carol, world.admin, world.mod):
+        await join(world, member, card)
+    _, done = await post(world.alice, thread)
+    answer = done.response.content
+    assert "Nobody" not in answer and "nobody" not in answer, answer
+    assert "straight away" in answer and "may guess" in answer
+
+
+async def test_migration_copy_holds_no_deleted_rows(tmp_path: Path) -> None:
+    """The `.bak-v<N>` copy taken before an upgrade holds the live rows, mode 0600, but none
+    of the rows deleted before it (even before secure_delete was on), for someone who finds
+    the copy lying beside the database."""
+    path = tmp_path / "old.db"
+    migrations = discover_migrations()
+    db = await Database.open(path, migrations=migrations[:-1])
+    await db.close()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA secure_delete = OFF")
+    marker = "scrap of a deleted report about someone"
+    conn.executemany(
+        "INSERT INTO mod_log (guild_id, action, details, created_at) VALUES (1, 'warn', ?, 'x')",
+        [(f"{marker} {i} " + "x" * 500,) for i in range(40)],
+    )
+    conn.commit()
+    conn.execute("INSERT INTO guild_config (guild_id) VALUES (1)")
+    conn.execute("DELETE FROM mod_log")
+    conn.commit()
+    conn.close()
+    db = await Database.open(path)
+    await db.close()
+    backup = tmp_path / f"old.db.bak-v{len(migrations) - 1}"
+    assert _files_mode(backup) == 0o600
+    assert marker.encode() not in backup.read_bytes(), "the copy holds deleted rows"
+    copy = sqlite3.connect(backup)
+    try:
+        assert copy.execute("SELECT guild_id FROM guild_config").fetchall() == [(1,)]
+    finally:
+        copy.close()
+
+
+async def test_db_copy_cannot_group_reports_by_who_sent_them(world: World, tmp_path: Path) -> None:
+    """Filing reports writes nothing but the reports themselves: no row outside `reports`
+    (keyed, timed or ordered like them) lets someone holding a copy of the files group
+    reports by sender, so one report whose reporter agreed to be contacted names no other."""
+    await staff(world)
+    thread, _ = await circle_with_members(world)
+    said = await world.alice.send(thread, "Words someone may report.")
+    before = _rounds_copy(world, tmp_path / "before")
+    await report(world.bob, thread, said, reason="first from Bob", contact="yes")
+    await report(world.mod, thread, said, reason="from Mona")
+    await report(world.bob, thread, said, reason="second from Bob")
+    after = _rounds_copy(world, tmp_path / "after")
+    assert "report_limits" not in after
+    changed = {
+        table
+        for table in set(before) | set(after)
+        if table != "reports"
+        and sorted(map(repr, before.get(table, []))) != sorted(map(repr, after.get(table, [])))
+    }
+    assert changed == set(), f"filing reports also wrote to {changed}"
+    assert len(after["reports"]) == 3
+
+
+async def test_raw_files_lose_a_discarded_draft_within_a_minute(world: World) -> None:
+    """A draft held for identifying details, then edited into another held draft, leaves the
+    first draft's words in no raw file (the .db or its -wal) a minute later."""
+    thread, _ = await circle_with_members(world)
+    first = "Scrap check: ring me at the hostel on 0161 496 0000 tonight"
+    held = (await post(world.alice, thread, text=first))[1]
+    assert "phone number" in held.response.content
+    assert first.encode() in _files_raw(world)
+    edit = await world.alice.click(held.response.message, label="Edit")
+    assert edit.modal is not None
+    again = await world.alice.submit_modal(
+        edit, {"message": "Or write to me at someone@example.org instead", "content_note": ""}
+    )
+    assert "email" in again.response.content.lower()
+    await world.env.advance_time(61)
+    assert first.encode() not in _files_raw(world), "the discarded draft stayed in the files"
+
+
+async def test_decided_report_text_leaves_the_files_within_a_minute(world: World) -> None:
+    """Once a moderator decides a report, the reported words and the reason are in no raw
+    file a minute later."""
+    await staff(world)
+    thread, _ = await circle_with_members(world)
+    said = await world.alice.send(thread, "Words someone may report.")
+    reason = "Scrap check: this one names the flat above the bakery"
+    await report(world.bob, thread, said, reason=reason)
+    assert reason.encode() in _files_raw(world)
+    item = world.queue.last_message
+    assert item is not None
+    decided = await world.mod.click(item, label="Dismiss")
+    assert decided.acknowledged
+    await world.env.advance_time(61)
+    assert reason.encode() not in _files_raw(world), "the decided report stayed in the files"
+
+
+async def test_strict_circle_says_what_stays_in_the_database(world: World) -> None:
+    """A strict circle's card and /privacy do not claim that post history lives only in
+    memory: they say its records stay in the database until the circle closes, and that
+    after a restart the author can no longer find or delete their older posts."""
+    thread, card = await open_circle(world, strict=True)
+    await join(world, world.alice, card)
+    await post(world.alice, thread, text="Before the restart.")
+    assert anonymous_posts(thread)
+    card_now = next(m for m in world.general.history() if m.id == card.id)
+    fields = " ".join(str(f.value) for f in card_now.embeds[0].fields)
+    shown = (await world.alice.slash(world.general, "privacy")).response.embeds
+    privacy = "\n\n".join(e.description or "" for e in shown)
+    for text in (fields, privacy or ""):
+        assert "post history here live only" not in text
+        assert "stay in the database until" in text
+        assert "no longer find or delete your older posts" in text
+    await world.restart()
+    mine = await world.alice.slash(world.general, "anon mine", circle="Tuesday circle")
+    assert "no anonymous posts in this circle" in str(mine.response.content)
+    assert await world.db.fetchval("SELECT count(*) FROM anon_posts") == 1
+
+
+async def _checkin_watch(
+    world: World, thread: simcord.ChannelHandle
+) -> tuple[discord.Message, Callable[[], str]]:
+    await world.mod.slash(thread, "circle checkin")
+    checkin = thread.last_message
+    assert checkin is not None
+
+    def current() -> str:
+        return next(m for m in thread.history() if m.id == checkin.id).content
+
+    return checkin, current
+
+
+async def test_watch_checkin_totals_change_on_a_clock_not_a_click(world: World) -> None:
+    """Totals appear on the check-in's own 30-second clock, not 30 seconds after a click:
+    answers given 11 to 13 seconds in show at 30 seconds, so the edit's time says nothing
+    about when anyone clicked."""
+    thread, _, _ = await circle_with(world, world.alice, world.bob, world.carol)
+    checkin, current = await _checkin_watch(world, thread)
+    untouched = current()
+    await world.env.advance_time(11)
+    for member, option in ((world.alice, "Clear"), (world.bob, "Rainy"), (world.carol, "Rainy")):
+        await member.click(checkin, label=option)
+        await world.env.advance_time(1)
+    await world.env.advance_time(15)  # 29 seconds in
+    assert current() == untouched, "totals moved before the clock's first tick"
+    await world.env.advance_time(2)  # 31 seconds in; a timer from a click would fire at 41
+    assert "Rainy: **2**" in current(), "totals waited for a timer started by a click"
+
+
+async def test_watch_checkin_one_more_answer_never_moves_the_totals(world: World) -> None:
+    """After totals are shown, one or two further answers never change them, on the clock
+    or when the check-in ends: the change would show what those people chose. The ended
+    message keeps the last totals and says why."""
+    thread, _, _ = await circle_with(world, world.alice, world.bob, world.carol)
+    checkin, current = await _checkin_watch(world, thread)
+    for member in (world.alice, world.bob, world.carol):
+        await member.click(checkin, label="Clear")
+    await world.env.advance_time(31)
+    assert "Clear: **3**" in current()
+    await world.mod.click(checkin, label="Stormy")  # the keeper answers too
+    await world.env.advance_time(120)
+    assert "Clear: **3**" in current() and "Stormy: **0**" in current(), current()
+    await world.mod.slash(thread, "circle checkout")
+    ended = current()
+    assert "ended" in ended and "Stormy: **0**" in ended and "Stormy: **1**" not in ended
+    assert "last totals shown" in ended

@@ -23,10 +23,13 @@ TOKEN = "A" * 24 + "." + "B" * 6 + "." + "C" * 27
 
 @pytest.fixture
 async def host(tmp_path: Path) -> dict[str, str]:
-    """A good configuration: token, private secret, a migrated private database."""
+    """A good configuration: token, private secret kept apart from the data folder, a
+    migrated private database."""
     data = tmp_path / "data"
     data.mkdir(mode=0o700)
-    secret = data / "secret.key"
+    keys = tmp_path / "etc"
+    keys.mkdir(mode=0o700)
+    secret = keys / "secret.key"
     secret.write_bytes(os.urandom(32))
     secret.chmod(0o600)
     database = await Database.open(data / "circlekeeper.db")
@@ -75,11 +78,42 @@ def test_good_configuration_passes_and_changes_nothing(host, tmp_path, monkeypat
 
 def test_fresh_machine_creates_nothing(tmp_path):
     """Before the first start, check says what will be created and creates none of it."""
-    env = {"DISCORD_TOKEN": TOKEN}
+    env = {"DISCORD_TOKEN": TOKEN, "SECRET_FILE": str(tmp_path / "etc" / "secret.key")}
     results = run_checks(env, base_dir=tmp_path)
     assert failed(results) == {}
     assert "first start creates it" in by_name(results)["secret"].message
     assert list(tmp_path.iterdir()) == []
+
+
+def test_default_secret_beside_the_database_fails(tmp_path):
+    """With the default paths the secret would be created in the data folder, beside the
+    database, so one copy of that folder would hold both: check fails and says how to keep
+    it apart. Nothing is created."""
+    problems = failed(run_checks({"DISCORD_TOKEN": TOKEN}, base_dir=tmp_path))
+    assert list(problems) == ["secret"]
+    assert "inside the data folder" in problems["secret"]
+    assert "SECRET_FILE" in problems["secret"] and "CIRCLEKEEPER_SECRET" in problems["secret"]
+    assert "/etc/circlekeeper/secret.key" in problems["secret"]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("where", ["data/secret.key", "data/keys/secret.key"])
+def test_existing_secret_inside_the_data_folder_fails(host, tmp_path, where):
+    """A secret file in the database's folder, or in any folder below it (symbolic links
+    followed), fails the check and is told to move; given as CIRCLEKEEPER_SECRET it passes."""
+    inside = tmp_path / where
+    inside.parent.mkdir(mode=0o700, exist_ok=True)
+    shutil.copyfile(host["SECRET_FILE"], inside)
+    inside.chmod(0o600)
+    link = tmp_path / "looks-apart.key"
+    link.symlink_to(inside)
+    for path in (inside, link):
+        host["SECRET_FILE"] = str(path)
+        problems = failed(run_checks(host, base_dir=tmp_path))
+        assert list(problems) == ["secret"], path
+        assert "move the file there" in problems["secret"]
+    host["CIRCLEKEEPER_SECRET"] = "5e" * 32
+    assert failed(run_checks(host, base_dir=tmp_path)) == {}
 
 
 def test_missing_token(host, tmp_path):

@@ -471,9 +471,7 @@ async def test_report_names_and_stores_no_reporter(
     assert_logs_clean(caplog, world.bob, "Outing a member.")
     row = await world.db.fetchone("SELECT * FROM reports")
     assert row["contact_user_id"] is None and row["escalated"] == 0 and row["anonymous"] == 0
-    limit = await world.db.fetchone("SELECT * FROM report_limits")
-    secret = world.settings.secret
-    assert bytes(limit["reporter_key"]) == mod.reporter_key(secret, world.guild.id, world.bob.id)
+    assert world.bot.report_limits.counted() == 1
 
 
 async def test_reporter_who_opts_in_is_stored_and_shown(world: World) -> None:
@@ -588,11 +586,9 @@ async def test_reports_are_rate_limited_without_storing_who(world: World) -> Non
     assert await world.db.fetchval("SELECT count(*) FROM reports") == mod.REPORT_LIMIT
     other = await report(world.mod, thread, said)
     assert "Thank you" in other.response.content
-    for row in await world.db.fetchall("SELECT * FROM report_limits"):
-        assert set(row.keys()) == {"reporter_key", "created_at"}
-        assert len(bytes(row["reporter_key"])) == 32
     later = world.env.now() + timedelta(hours=2)
-    assert await mod.purge_report_limits(world.db, now=later) == mod.REPORT_LIMIT + 1
+    assert world.bot.report_limits.purge(later) == mod.REPORT_LIMIT + 1
+    assert world.bot.report_limits.counted() == 0
 
 
 async def test_report_without_a_moderators_channel_keeps_nothing(world: World) -> None:
@@ -601,7 +597,7 @@ async def test_report_without_a_moderators_channel_keeps_nothing(world: World) -
     result = await report(world.bob, world.general, said)
     assert result.ephemeral and "hasn't set up a moderators' channel" in result.response.content
     assert await world.db.fetchval("SELECT count(*) FROM reports") == 0
-    assert await world.db.fetchval("SELECT count(*) FROM report_limits") == 0
+    assert world.bot.report_limits.counted() == 0
 
 
 async def test_report_discord_refuses_keeps_nothing(world: World) -> None:
@@ -612,7 +608,7 @@ async def test_report_discord_refuses_keeps_nothing(world: World) -> None:
     failed = await report(world.bob, world.general, said)
     assert failed.ephemeral and "Nothing was kept" in failed.response.content
     assert await world.db.fetchval("SELECT count(*) FROM reports") == 0
-    assert await world.db.fetchval("SELECT count(*) FROM report_limits") == 0
+    assert world.bot.report_limits.counted() == 0
 
 
 # --- named moderation --------------------------------------------------------------------
@@ -821,20 +817,23 @@ def test_parse_message_ref(text: str, expected: mod.MessageRef | None) -> None:
     assert mod.parse_message_ref(text) == expected
 
 
-def test_reporter_keys_differ_per_server_and_person() -> None:
-    """The rate-limit key changes with the server and the person, and is not the id."""
-    secret = b"s" * 32
-    key = mod.reporter_key(secret, 1, 42)
-    assert key == mod.reporter_key(secret, 1, 42)
-    assert key != mod.reporter_key(secret, 2, 42)
-    assert key != mod.reporter_key(secret, 1, 43)
+def test_reporter_keys_differ_per_server_person_and_process() -> None:
+    """The rate-limit key changes with the server and the person, is not the id, and a new
+    process (a restart) keys everyone afresh."""
+    limits = mod.ReportLimits()
+    key = limits.key(1, 42)
+    assert key == limits.key(1, 42)
+    assert key != limits.key(2, 42)
+    assert key != limits.key(1, 43)
     assert b"42" not in key
+    assert mod.ReportLimits().key(1, 42) != key
 
 
 async def test_old_reports_are_purged_by_retention(db: Database) -> None:
     """Reports older than the server's retention go; open ones are returned for cleanup."""
     now = datetime(2026, 3, 1, tzinfo=UTC)
     await db.execute("INSERT INTO guild_config (guild_id, retention_days) VALUES (1, 7)")
+    limits = mod.ReportLimits()
     for age, decide in [(10, False), (10, True), (2, False)]:
         filed = await mod.file_report(
             db,
@@ -846,7 +845,8 @@ async def test_old_reports_are_purged_by_retention(db: Database) -> None:
             snapshot_text="text",
             reason="reason",
             contact_user_id=None,
-            reporter=mod.reporter_key(b"k" * 32, 1, age),
+            limits=limits,
+            reporter=limits.key(1, age),
             now=now - timedelta(days=age),
         )
         if decide:

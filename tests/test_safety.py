@@ -125,7 +125,10 @@ async def test_privacy_shows_this_servers_retention(world: World) -> None:
     await world.admin.slash(world.general, "setup retention", days=45)
     result = await world.alice.slash(world.general, "privacy")
     assert result.ephemeral
-    text = result.response.embeds[0].description
+    embeds = result.response.embeds
+    assert all(len(e.description or "") <= 4096 for e in embeds)
+    assert sum(len(e.description or "") + len(e.title or "") for e in embeds) <= 6000
+    text = "\n\n".join(e.description or "" for e in embeds)
     assert "**45 days**" in text
     assert "not moderators, not other members" in text
     assert "strict" in text

@@ -137,6 +137,14 @@ def findings_text(findings: list[anon.Finding]) -> str:
     )
 
 
+# With no random delay a post appears right after its author's own activity, so the
+# acknowledgement must not promise that nobody can tell (as /privacy says too).
+NO_DELAY_WARNING = (
+    "This server posts anonymous messages straight away (its random delay is set to 0), so "
+    "your post appears right after your other activity, and anyone watching may guess it was you."
+)
+
+
 def _now() -> datetime:
     return discord.utils.utcnow()
 
@@ -649,7 +657,11 @@ async def submit_post(
     )
     when = describe_delay(config.delay_max_seconds)
     small = circles.small_circle_note(await circles.head_count(bot.db, circle.id))
-    unseen = small or "Nobody, moderators included, can see that it was you."
+    unseen = small or (
+        "Nobody, moderators included, can see that it was you."
+        if config.delay_max_seconds > 0
+        else NO_DELAY_WARNING
+    )
     if post.status == "review":
         has_queue = guild is not None and text_channel(guild, config.queue_channel_id) is not None
         note = (

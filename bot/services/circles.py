@@ -23,8 +23,9 @@ from bot.services.errors import Refusal
 MAX_NAME = 80
 MAX_AGREEMENT = 300
 SALT_BYTES = 32
-# Below this many people (members and keepers), an anonymous post has too few possible
-# authors to hide among, and the bot says so instead of promising anonymity.
+# Below this many people who can post (members; a keeper who never joined cannot), an anonymous
+# post has too few possible authors to hide among, and the bot says so instead of promising
+# anonymity.
 SMALL_CIRCLE = 5
 REMOVED = "A keeper removed you from this circle, so you can't rejoin it."
 
@@ -186,12 +187,11 @@ async def members(db: Database, circle_id: int) -> list[int]:
 
 
 async def head_count(db: Database, circle_id: int) -> int:
-    """How many people are in the circle: its members and keepers, each once. Read-only."""
-    value = await db.fetchval(
-        "SELECT count(*) FROM (SELECT user_id FROM memberships WHERE circle_id = ?"
-        " UNION SELECT user_id FROM circle_keepers WHERE circle_id = ?)",
-        (circle_id, circle_id),
-    )
+    """How many people could have written an anonymous post here: the circle's members. A
+    keeper who never joined cannot post, so counting them would give the author more company
+    than they have. Counted from every membership, not from those who accepted the newest
+    agreement: that narrower count, shown publicly, would itself say who can post. Read-only."""
+    value = await db.fetchval("SELECT count(*) FROM memberships WHERE circle_id = ?", (circle_id,))
     return int(value or 0)
 
 
@@ -201,7 +201,8 @@ def small_circle_note(count: int) -> str | None:
         return None
     people = "person is" if count == 1 else "people are"
     return (
-        f"Only {count} {people} in this circle (keepers included): too few to hide in. "
+        f"Only {count} {people} in this circle (counting those who joined it): too few to "
+        "hide in. "
         "Anonymous posts carry no name, but the others may well guess who wrote one."
     )
 

@@ -1,10 +1,10 @@
 """Moderation records: members' reports, their rate limit, and named records about members.
 
 Reports keep no reporter id unless the reporter agreed to be contacted. The rate limit on
-reports is kept without knowing who reported: each filed report adds a row keyed by
-HMAC-SHA256(server key, reporter id), where the server key is HMAC-SHA256(master secret,
-b"reports:" + server id), and rows older than the window are deleted. Like anonymous labels,
-only someone holding the master secret could recompute the key, and only within the window.
+reports lives in memory only (`ReportLimits`), keyed by an HMAC of the server and reporter id
+under a random key made when the process starts: a stored row per report, written with it,
+would let someone holding the database group reports by who sent them, and one report whose
+reporter agreed to be contacted would then name them all.
 
 Warnings, timeouts and private notes are named: they keep the member's id.
 
@@ -19,6 +19,7 @@ import hmac
 import re
 import secrets
 import sqlite3
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -157,11 +158,56 @@ def timeout_refusal(
 # --- reports -------------------------------------------------------------------------------
 
 
-def reporter_key(secret: bytes, guild_id: int, user_id: int) -> bytes:
-    """The reporter's rate-limit key in this server: unlinkable across servers, and not
-    reversible without the master secret."""
-    server_key = hmac.new(secret, b"reports:" + str(guild_id).encode(), hashlib.sha256).digest()
-    return hmac.new(server_key, str(user_id).encode(), hashlib.sha256).digest()
+class ReportLimits:
+    """How many reports each person sent in the last REPORT_WINDOW, in memory only.
+
+    Kept by HMAC(a random key made for this process, server id and reporter id), never by id,
+    and never written to the database. The honest cost: a restart forgets the counts, so
+    someone could send up to REPORT_LIMIT more reports after each restart. Not safe across
+    threads; each method runs without awaiting, so within one event loop it is atomic.
+    """
+
+    def __init__(self) -> None:
+        self._key = secrets.token_bytes(32)
+        self._sent: dict[bytes, deque[datetime]] = {}
+
+    def key(self, guild_id: int, user_id: int) -> bytes:
+        """The reporter's key in this server, for this process only."""
+        message = f"reports:{guild_id}:{user_id}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).digest()
+
+    def take(self, reporter: bytes, now: datetime) -> None:
+        """Count one report; ReportLimited (counting nothing) after REPORT_LIMIT in the window."""
+        self.purge(now)
+        sent = self._sent.setdefault(reporter, deque())
+        if len(sent) >= REPORT_LIMIT:
+            raise ReportLimited()
+        sent.append(now)
+
+    def give_back(self, reporter: bytes, when: datetime) -> None:
+        """Uncount a report taken at `when` that never reached the moderators. Idempotent."""
+        sent = self._sent.get(reporter)
+        if sent is not None and when in sent:
+            sent.remove(when)
+            if not sent:
+                del self._sent[reporter]
+
+    def purge(self, now: datetime) -> int:
+        """Forget reports older than the window; return how many were forgotten."""
+        cutoff = now - REPORT_WINDOW
+        gone = 0
+        for reporter in list(self._sent):
+            sent = self._sent[reporter]
+            while sent and sent[0] <= cutoff:
+                sent.popleft()
+                gone += 1
+            if not sent:
+                del self._sent[reporter]
+        return gone
+
+    def counted(self) -> int:
+        """How many reports are counted now, over everyone."""
+        return sum(len(sent) for sent in self._sent.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,11 +237,12 @@ class Report:
 
 @dataclass(frozen=True, slots=True)
 class FiledReport:
-    """A new report and its rate-limit row, kept only in memory so a report that could not
-    be delivered can be withdrawn without storing any link between the two."""
+    """A new report and what it counted against its reporter's limit, kept only in memory so
+    a report that could not be delivered can be withdrawn."""
 
     report: Report
-    limit_row: int
+    reporter: bytes
+    counted_at: datetime
 
 
 def _report(r: sqlite3.Row) -> Report:
@@ -229,31 +276,20 @@ async def file_report(
     snapshot_text: str,
     reason: str,
     contact_user_id: int | None,
+    limits: ReportLimits,
     reporter: bytes,
     now: datetime,
 ) -> FiledReport:
     """Store a report and count it against the reporter's limit.
 
-    `reporter` is `reporter_key(...)`; `contact_user_id` is set only when the reporter
-    agreed to be contacted. Raises ReportLimited after REPORT_LIMIT reports in
-    REPORT_WINDOW, and ModerationError for an empty or too long reason.
+    `reporter` is `limits.key(...)`; `contact_user_id` is set only when the reporter agreed
+    to be contacted. Raises ReportLimited after REPORT_LIMIT reports in REPORT_WINDOW, and
+    ModerationError for an empty or too long reason; neither stores or counts anything.
     """
     cleaned = clean_text(reason, what="The reason", limit=MAX_REASON)
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    async with db.transaction():
-        await db.execute(
-            "DELETE FROM report_limits WHERE created_at <= ?", (times.stored(now - REPORT_WINDOW),)
-        )
-        count = await db.fetchval(
-            "SELECT count(*) FROM report_limits WHERE reporter_key = ?", (reporter,)
-        )
-        if count >= REPORT_LIMIT:
-            raise ReportLimited()
-        # To the minute only: an exact time would match the report's own created_at.
-        limit_row = await db.insert(
-            "INSERT INTO report_limits (reporter_key, created_at) VALUES (?, ?)",
-            (reporter, times.stored(now.replace(second=0, microsecond=0))),
-        )
+    limits.take(reporter, now)
+    try:
         await db.insert(
             "INSERT INTO reports (token, guild_id, channel_id, message_id, anonymous, escalated,"
             " snapshot, reason, contact_user_id, created_at)"
@@ -271,16 +307,19 @@ async def file_report(
                 times.stored(now),
             ),
         )
+    except BaseException:
+        limits.give_back(reporter, now)
+        raise
     report = await get_report(db, token)
     assert report is not None
-    return FiledReport(report, limit_row)
+    return FiledReport(report, reporter, now)
 
 
-async def withdraw_report(db: Database, filed: FiledReport) -> None:
+async def withdraw_report(db: Database, limits: ReportLimits, filed: FiledReport) -> None:
     """Undo `file_report` for a report that never reached the moderators. Idempotent."""
-    async with db.transaction():
-        await db.execute("DELETE FROM reports WHERE id = ?", (filed.report.id,))
-        await db.execute("DELETE FROM report_limits WHERE rowid = ?", (filed.limit_row,))
+    if await db.execute("DELETE FROM reports WHERE id = ?", (filed.report.id,)):
+        db.scrub_soon()  # the reported text and the reason
+    limits.give_back(filed.reporter, filed.counted_at)
 
 
 async def set_report_message(
@@ -319,17 +358,12 @@ async def decide_report(db: Database, token: str, status: str, *, now: datetime)
         " WHERE token = ? AND status = 'open'",
         (status, times.stored(now), token),
     )
+    if changed:
+        db.scrub_soon()  # the reported text and the reason
     report = await get_report(db, token) if changed else None
     if report is None:
         raise ModerationError("That report was already handled or no longer exists.")
     return report
-
-
-async def purge_report_limits(db: Database, *, now: datetime) -> int:
-    """Delete rate-limit rows older than the window; return how many went."""
-    return await db.execute(
-        "DELETE FROM report_limits WHERE created_at <= ?", (times.stored(now - REPORT_WINDOW),)
-    )
 
 
 async def purge_old_reports(db: Database, *, now: datetime) -> list[Report]:
@@ -347,10 +381,11 @@ async def purge_old_reports(db: Database, *, now: datetime) -> list[Report]:
                 "SELECT * FROM reports WHERE guild_id = ? AND created_at < ? AND status = 'open'",
                 (row["guild_id"], cutoff),
             )
-            await db.execute(
+            if await db.execute(
                 "DELETE FROM reports WHERE guild_id = ? AND created_at < ?",
                 (row["guild_id"], cutoff),
-            )
+            ):
+                db.scrub_soon()
         still_open.extend(_report(r) for r in found)
     return still_open
 

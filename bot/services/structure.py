@@ -44,8 +44,10 @@ TOKEN_BYTES = 9  # 12 URL-safe characters: ample for a token that lives for one 
 PAUSE_MINUTES = (1, 120)
 TURN_MINUTES = (1, 30)
 MAX_CHECKINS_IN_MEMORY = 200
-# Public per-option totals wait until this many people have answered, and then change at
-# most once per interval: a total edited after each click shows what that person chose.
+# Public per-option totals change only on a fixed clock, every PUBLISH_EVERY_SECONDS from the
+# check-in's start (never timed from a click, whose time an edit would then give away), and
+# only when at least PUBLISH_FROM answers came in since the last totals shown: a total edited
+# after each click, or after one or two, shows what those people chose.
 PUBLISH_FROM = 3
 PUBLISH_EVERY_SECONDS = 30.0
 
@@ -78,10 +80,14 @@ class CheckinTally:
     counts: dict[str, int] = field(init=False)
     # Serialises edits of the public totals, so an older total never overwrites a newer one.
     edit_lock: asyncio.Lock = field(init=False, repr=False)
-    # The public message, once posted, and the edit waiting for its moment, if any.
+    # The public message, once posted, and the clock that publishes its totals.
     thread_id: int | None = field(default=None, init=False)
     message_id: int | None = field(default=None, init=False)
     publishing: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+    # The totals last shown publicly (None before the first time), and how many answers
+    # they held.
+    published: dict[str, int] | None = field(default=None, init=False)
+    published_total: int = field(default=0, init=False)
     _key: bytes = field(init=False, repr=False)
     _seen: set[bytes] = field(init=False, repr=False)
 
@@ -110,9 +116,23 @@ class CheckinTally:
         return sum(self.counts.values())
 
     @property
-    def can_show_totals(self) -> bool:
-        """Enough people answered for totals to hide any one of them."""
-        return self.total >= PUBLISH_FROM
+    def due(self) -> bool:
+        """Enough answers came in since the totals last shown (at least PUBLISH_FROM) for new
+        totals to hide each of them."""
+        return self.total - self.published_total >= PUBLISH_FROM
+
+    def publish(self) -> bool:
+        """Take the current totals as the ones shown, if they are due. True if they were."""
+        if not self.due:
+            return False
+        self.published = dict(self.counts)
+        self.published_total = self.total
+        return True
+
+    @property
+    def unpublished(self) -> int:
+        """Answers given since the totals last shown."""
+        return self.total - self.published_total
 
 
 class Checkins:
@@ -144,6 +164,11 @@ class Checkins:
     def end(self, token: str) -> None:
         """Idempotent."""
         _stop(self._tallies.pop(token, None))
+
+    def end_all(self) -> None:
+        """End every check-in (the bot is stopping). Idempotent."""
+        while self._tallies:
+            _stop(self._tallies.pop(next(iter(self._tallies))))
 
     def end_circle(self, circle_id: int) -> None:
         """End the circle's running check-in, if any. Idempotent."""

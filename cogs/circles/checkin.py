@@ -1,10 +1,12 @@
 """Check-in and check-out.
 
 - check-in: the public message shows totals only; who clicked is counted in memory (see
-  `bot.services.structure.Checkins`) and never stored, logged or shown. Totals appear only
-  once at least 3 people have answered, then change at most every 30 seconds (never at the
-  moment of a click), and once more when the check-in ends: a total edited after each click
-  would show what that person chose;
+  `bot.services.structure.Checkins`) and never stored, logged or shown. Totals change only
+  on a clock ticking every 30 seconds from the check-in's start (never timed from a click),
+  and only when at least 3 answers came in since the totals last shown; when the check-in
+  ends, new totals show only under the same rule, else the last ones shown stay: a total
+  edited after each click would show what that person chose, and an edit timed from a click
+  would show when they clicked;
 - check-out: answers are echoed back privately and not kept; a takeaway is shared only on
   choosing to share (the form starts on keeping it private), then through the anonymous
   flow (`bot.layer.posting.submit_post`).
@@ -46,18 +48,23 @@ def checkin_text(bot: CircleBot, tally: CheckinTally, *, ended: bool = False) ->
     the totals; never who chose what."""
     title = "Check-in (ended)" if ended else "Check-in"
     lines = [f"**{title}** · {bot.library.checkin.question}", ""]
-    shown = tally.can_show_totals
+    shown = tally.published
     for option in bot.library.checkin.weather:
-        count = f": **{tally.counts.get(option.id, 0)}**" if shown else ""
+        count = f": **{shown.get(option.id, 0)}**" if shown is not None else ""
         lines.append(f"{option.emoji} {option.label}{count}")
     lines.append("")
-    if shown:
-        people = "person has" if tally.total == 1 else "people have"
+    if shown is not None:
+        people = "person has" if tally.published_total == 1 else "people have"
         lines.append(
-            f"{tally.total} {people} checked in. Only totals are shown, updated at most every "
-            f"{PUBLISH_EVERY_SECONDS:.0f} seconds: nobody, keepers included, can see who chose "
-            "what."
+            f"{tally.published_total} {people} checked in. Only totals are shown, updated "
+            f"every {PUBLISH_EVERY_SECONDS:.0f} seconds once {PUBLISH_FROM} more have answered: "
+            "nobody, keepers included, can see who chose what."
         )
+        if ended and tally.unpublished:
+            lines.append(
+                f"These are the last totals shown: fewer than {PUBLISH_FROM} answers came in "
+                "after them, too few to add without showing what those people chose."
+            )
     elif ended:
         lines.append(
             f"Fewer than {PUBLISH_FROM} people answered, so no totals are shown: with so few, "
@@ -65,8 +72,8 @@ def checkin_text(bot: CircleBot, tally: CheckinTally, *, ended: bool = False) ->
         )
     else:
         lines.append(
-            f"Totals appear once at least {PUBLISH_FROM} people have answered, and then change "
-            f"at most every {PUBLISH_EVERY_SECONDS:.0f} seconds, so nobody's answer shows the "
+            f"Totals appear once at least {PUBLISH_FROM} people have answered, on a clock that "
+            f"ticks every {PUBLISH_EVERY_SECONDS:.0f} seconds, so nobody's answer shows the "
             "moment they give it. Nobody, keepers included, can see who chose what."
         )
     lines.append("Reading along without answering is fine too.")
@@ -90,24 +97,31 @@ async def _publish(bot: CircleBot, tally: CheckinTally, *, ended: bool = False) 
             log.warning("Could not update a check-in's totals (HTTP %s)", error.status)
 
 
-def _publish_later(bot: CircleBot, tally: CheckinTally) -> None:
-    """Show the totals one interval from now, taking in every answer given meanwhile."""
-    if not tally.can_show_totals or tally.publishing is not None:
-        return
+def _start_clock(bot: CircleBot, tally: CheckinTally) -> None:
+    """Every PUBLISH_EVERY_SECONDS from now (the check-in's start), show new totals if enough
+    answers came in since the last ones; runs until the check-in ends (which cancels it)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
 
     async def run() -> None:
-        await asyncio.sleep(PUBLISH_EVERY_SECONDS)
-        tally.publishing = None
-        await _publish(bot, tally)
+        tick = 0
+        while True:
+            tick += 1
+            # Timed from the start, not from the last edit, so the clock never drifts.
+            await asyncio.sleep(max(0.0, started + tick * PUBLISH_EVERY_SECONDS - loop.time()))
+            if tally.publish():
+                await _publish(bot, tally)
 
     tally.publishing = asyncio.create_task(run())
 
 
 async def end_checkins(bot: CircleBot, circle_id: int) -> None:
-    """End the circle's running check-in, showing its final totals if enough answered."""
+    """End the circle's running check-in: new totals if enough answers came in since the last
+    ones shown, else the last ones shown (or none), saying so."""
     registry = bot.checkins
     for tally in registry.running(circle_id):
-        registry.end_circle(circle_id)  # also cancels a pending edit
+        registry.end_circle(circle_id)  # also stops its clock
+        tally.publish()
         await _publish(bot, tally, ended=True)
 
 
@@ -152,7 +166,6 @@ class CheckinButton(
             "have answered; nobody can see what you chose.",
             ephemeral=True,
         )
-        _publish_later(bot, tally)
 
 
 def checkin_view(bot: CircleBot, token: str) -> discord.ui.View:
@@ -255,6 +268,7 @@ async def start_checkin(bot: CircleBot, interaction: discord.Interaction[Any]) -
             checkin_text(bot, tally), view=checkin_view(bot, token), allowed_mentions=NO_MENTIONS
         )
         tally.thread_id, tally.message_id = here.thread.id, posted.id
+        _start_clock(bot, tally)
     except discord.HTTPException:
         registry.end(token)
         raise UserFacingError(

@@ -28,8 +28,11 @@ log = logging.getLogger(__name__)
 
 CARD_COLOUR = discord.Colour.from_rgb(94, 129, 172)
 STRICT_NOTE = (
-    "Strict circle: anonymous labels, blocks and your post history here live only in the bot's "
-    "memory, so they start afresh whenever the bot restarts. Not even the operator can link them."
+    "Strict circle: the keys behind anonymous labels live only in the bot's memory. Records of "
+    "posts and blocks stay in the database until the circle closes, but after a restart nothing "
+    "links them to anyone, not even the operator: labels start afresh, blocks no longer reach "
+    "their authors, and you can no longer find or delete your older posts here with `/anon "
+    "mine` or `/anon delete` (a moderator can still remove one)."
 )
 
 # Says a gate is on, never its numbers: those would tell a watcher how long to wait.

@@ -5,7 +5,7 @@ Rules this package keeps (see DESIGN.md, threat model):
 - authors of anonymous posts are blocked by the post's label key: nothing here computes or
   stores whose key it is, and nothing is logged about them but their public label;
 - a report names no reporter, and no reporter id is stored unless the reporter agreed to be
-  contacted; the rate limit keeps only an HMAC of the reporter;
+  contacted; the rate limit is counted in memory only, by an HMAC of the reporter;
 - custom ids hold random tokens, never ids of people;
 - queue items mention only the configured moderator role, and only when the server asked.
 

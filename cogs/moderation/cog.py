@@ -529,10 +529,10 @@ class Moderation(commands.GroupCog, group_name="mod"):
 
     @tasks.loop(minutes=PURGE_MINUTES)
     async def purge(self) -> None:
-        """Drop expired blocks and drafts, old rate-limit rows and reports past retention."""
+        """Drop expired blocks and drafts, old report counts and reports past retention."""
         now = discord.utils.utcnow()
         await anon.purge_expired(self.bot.db, now=now)
-        await mod.purge_report_limits(self.bot.db, now=now)
+        self.bot.report_limits.purge(now)
         for report in await mod.purge_old_reports(self.bot.db, now=now):
             # An open report's queue message still shows the reported text: it goes too.
             guild = self.bot.get_guild(report.guild_id)

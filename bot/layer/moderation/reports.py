@@ -88,7 +88,8 @@ async def file_report(
         snapshot_text=target.text,
         reason=reason,
         contact_user_id=member.id if contact else None,
-        reporter=mod.reporter_key(bot.settings.secret, guild.id, member.id),
+        limits=bot.report_limits,
+        reporter=bot.report_limits.key(guild.id, member.id),
         now=discord.utils.utcnow(),
     )
     ping, mentions = queue_ping(config) if to_queue else ("", NO_MENTIONS)
@@ -100,7 +101,7 @@ async def file_report(
             allowed_mentions=mentions,
         )
     except discord.HTTPException as error:
-        await mod.withdraw_report(bot.db, filed)
+        await mod.withdraw_report(bot.db, bot.report_limits, filed)
         log.warning("Could not deliver a report (HTTP %s)", error.status)
         raise UserFacingError(
             "Discord wouldn't let me pass your report on. Nothing was kept; please try again "

@@ -213,11 +213,15 @@ async def get_draft(db: Database, token: str, *, now: datetime) -> AnonPost | No
 
 
 async def discard_draft(db: Database, token: str) -> bool:
-    """Delete a draft. True if there was one. Idempotent."""
-    return (
+    """Delete a draft, and ask for its text to be scrubbed from the WAL soon. True if there
+    was one. Idempotent."""
+    deleted = (
         await db.execute("DELETE FROM anon_posts WHERE token = ? AND status = 'draft'", (token,))
         > 0
     )
+    if deleted:
+        db.scrub_soon()
+    return deleted
 
 
 async def submit(
