@@ -21,6 +21,7 @@ from bot.client import CircleBot
 from bot.decks import MAX_CONTENT_NOTE, MAX_PROMPT_TEXT, Prompt
 from bot.layer import custom_ids as ids
 from bot.layer.access import Here, keeper_here, open_circle, participant_here
+from bot.layer.automod import refuse_what_rules_stop
 from bot.layer.breaks import BreakButton
 from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
@@ -237,6 +238,15 @@ class SuggestModal(ErrorHandlingModal):
         if not await circles.has_current_agreement(bot.db, circle.id, user_id):
             raise UserFacingError("Please accept this circle's agreements before suggesting.")
         cleaned, _ = suggestions.clean_suggestion(self.text.value, self.note.value)
+        guild = bot.get_guild(circle.guild_id)
+        if guild is not None:
+            await refuse_what_rules_stop(
+                bot,
+                guild,
+                await get_thread(bot, circle),
+                f"{cleaned}\n{self.note.value}",
+                what="your suggestion",
+            )
         findings = anon.find_identifying_details(cleaned)
         if findings:
             # Only the kinds are named: the words never travel back in a response.
@@ -519,6 +529,13 @@ class Prompts(commands.GroupCog, group_name="prompt"):
     ) -> None:
         """Add a prompt for this circle only; it comes after the deck."""
         here = await keeper_here(self.bot, interaction)
+        await refuse_what_rules_stop(
+            self.bot,
+            here.member.guild,
+            here.thread,
+            text if content_note is None else f"{text}\n{content_note}",
+            what="the prompt",
+        )
         added = await prompt_service.add_custom_prompt(
             self.bot.db, here.circle.id, text, content_note, discord.utils.utcnow()
         )

@@ -185,3 +185,35 @@ async def test_setup_show_says_what_applies_and_what_to_grant(world: World) -> N
     thread, _ = await circle_with_members(world)
     await post(world.alice, thread, "an ordinary post")
     assert len(anonymous_posts(thread)) == 1
+
+
+async def test_rules_stop_polls_prompts_and_suggestions_before_anything_is_saved(
+    world: World,
+) -> None:
+    """Words the bot posts later for a keeper or member (a poll, a circle prompt, a suggested
+    prompt) meet the same rule: refused privately with the rule's message, nothing stored;
+    the same texts without the banned word go through."""
+    world.env.backend.create_auto_mod_rule(world.guild.id, world.admin.id, keyword_rule())
+    thread, _ = await circle_with_members(world)
+    before = len(thread.history())
+
+    poll = await world.mod.slash(
+        thread, "circle poll", question="Meet on zorblat day?", options="Yes|No"
+    )
+    assert poll.ephemeral and "Please keep zorblat out." in poll.response.content
+    added = await world.mod.slash(thread, "prompt add", text="What does zorblat mean to you?")
+    assert added.ephemeral and "Please keep zorblat out." in added.response.content
+    shown = await world.alice.slash(thread, "prompt suggest")
+    suggested = await world.alice.submit_modal(
+        shown, {"text": "Could we talk about zorblat?", "content_note": ""}
+    )
+    assert suggested.ephemeral and "Please keep zorblat out." in suggested.response.content
+    assert len(thread.history()) == before
+    assert await world.db.fetchval("SELECT count(*) FROM polls") == 0
+    assert await world.db.fetchval("SELECT count(*) FROM prompt_suggestions") == 0
+    assert await world.db.fetchval("SELECT count(*) FROM custom_prompts") == 0
+
+    await world.mod.slash(thread, "circle poll", question="Meet on Friday?", options="Yes|No")
+    await world.mod.slash(thread, "prompt add", text="What does care look like to you?")
+    assert await world.db.fetchval("SELECT count(*) FROM polls") == 1
+    assert await world.db.fetchval("SELECT count(*) FROM custom_prompts") == 1

@@ -17,6 +17,7 @@ import discord
 
 from bot.services import automod
 from bot.services.automod import Rule, RuleSet, Verdict
+from bot.services.errors import Refusal
 
 if TYPE_CHECKING:
     from bot.client import CircleBot
@@ -153,6 +154,18 @@ async def check_member_text(
     """The server's verdict on words the bot would post for a member in these channels (a
     thread and its parent), or None when no rule objects. Exempt roles are never consulted."""
     return (await ruleset(bot, guild)).check(text, channel_ids)
+
+
+async def refuse_what_rules_stop(
+    bot: CircleBot, guild: discord.Guild, channel: object, text: str, *, what: str
+) -> None:
+    """Refuse, privately, words a member or keeper wrote that the bot would post later (a poll,
+    a prompt, a suggestion) when a server rule objects. These have no review queue of their
+    own, so a rule that would only hold them stops them too, as for a named round share."""
+    verdict = await check_member_text(bot, guild, channel_ids(channel), text)
+    if verdict is not None:
+        reason = verdict.message or f"This server's rule “{verdict.rule_name}” does not allow it."
+        raise Refusal(f"{reason}\nNothing was saved: please change {what} and try again.")
 
 
 def channel_ids(channel: object) -> list[int]:

@@ -17,6 +17,7 @@ from discord.ext import tasks
 
 from bot.layer import custom_ids as ids
 from bot.layer.access import can_keep, keeper_here, member_or_keeper_here
+from bot.layer.automod import refuse_what_rules_stop
 from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.errors import NO_MENTIONS, UserFacingError
 from bot.layer.timing import DueLoop, sleep_until_due
@@ -199,6 +200,9 @@ async def start_poll(
 ) -> Poll:
     """`/circle poll`: check everything, store the poll, post it; nothing half-made."""
     here = await keeper_here(bot, interaction)
+    await refuse_what_rules_stop(
+        bot, here.member.guild, here.thread, f"{question}\n{options}", what="the poll"
+    )
     poll = await polls.create_poll(
         bot.db,
         here.circle.id,
