@@ -444,6 +444,46 @@ async def due_posts(db: Database, *, now: datetime, limit: int = 50) -> list[Ano
     return [_post(r) for r in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxPass:
+    """What one pass of the outbox works on, read at once (see `begin_pass`)."""
+
+    reviews: list[AnonPost]  # held posts due to reach the moderators' queue
+    posts: list[AnonPost]  # posts due to be delivered, by circle and in order
+    claimed: frozenset[int]  # ids of posts `begin_pass` already marked 'sending'
+    later: datetime | None  # the earliest due time after this pass's moment
+    full: bool  # more was due than one pass takes
+
+
+async def begin_pass(db: Database, *, now: datetime, limit: int = 50) -> OutboxPass:
+    """One pass's due reviews and posts, and the claim (`mark_sending`) of the first waiting
+    post of each circle, which the pass sends first: run it in one unit (`Database.unit`).
+    A post left 'sending' (a crash, an uncertain failure) is not claimed again: the caller
+    looks for it in Discord first, and the circle's next post waits for it."""
+    reviews = await due_reviews(db, now=now, limit=limit)
+    posts = await due_posts(db, now=now, limit=limit)
+    claimed: set[int] = set()
+    seen: set[int] = set()
+    for post in posts:
+        if post.circle_id in seen:
+            continue
+        seen.add(post.circle_id)
+        if post.status == "queued" and await mark_sending(db, post.id):
+            claimed.add(post.id)
+    value = await db.fetchval(
+        "SELECT min(deliver_at) FROM anon_posts WHERE deliver_at > ? AND"
+        " (status IN ('queued', 'sending') OR (status = 'review' AND review_message_id IS NULL))",
+        (times.stored(now),),
+    )
+    return OutboxPass(
+        reviews,
+        posts,
+        frozenset(claimed),
+        None if value is None else times.read(value),
+        len(posts) >= limit or len(reviews) >= limit,
+    )
+
+
 async def next_delivery_at(db: Database) -> datetime | None:
     """When the earliest waiting post falls due (to its thread, or a held post to the
     queue channel after its wait or a failed send), or None when there is none."""
