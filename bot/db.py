@@ -255,9 +255,13 @@ class Database:
         the unit is rolled back and RuntimeError raised. An exception from `work` rolls the
         whole unit back and is raised here. With `write=False` the transaction only reads
         (a consistent snapshot, taking no write lock). Inside a transaction this task already
-        holds, `work` simply runs as part of it.
+        holds, `work` simply runs as part of it (inside another unit, as a savepoint).
         """
-        if _TRANSACTION.get() is self or _UNIT.get() is not None:
+        unit = _UNIT.get()
+        if unit is not None and unit[0] is self:
+            async with self.transaction():  # a savepoint of the unit already running
+                return await work(self)
+        if _TRANSACTION.get() is self:
             return await work(self)
         begin = "BEGIN IMMEDIATE" if write else "BEGIN"
         context = copy_context()

@@ -179,13 +179,14 @@ async def save_draft(
     cleaned = clean_text(text)
     note = _clean_note(content_note)
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    async with db.transaction():
+
+    async def store(db: Database) -> AnonPost:
         await check_can_post(db, circle, label_key, now=now)
         label = await label_for(db, circle.id, label_key)
-        await db.insert(
+        row = await db.fetchone(
             "INSERT INTO anon_posts (token, circle_id, label, label_key, status, text,"
             " content_note, reply_to_message_id, quote_link, created_at)"
-            " VALUES (?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?) RETURNING *",
             (
                 token,
                 circle.id,
@@ -198,9 +199,10 @@ async def save_draft(
                 times.to_minute(now),
             ),
         )
-    post = await get_post(db, token)
-    assert post is not None
-    return post
+        assert row is not None
+        return _post(row)
+
+    return await db.unit(store)
 
 
 async def get_draft(db: Database, token: str, *, now: datetime) -> AnonPost | None:
@@ -254,7 +256,8 @@ async def submit(
     cleaned = clean_text(text)
     note = _clean_note(content_note)
     delay = _random_delay(delay_max_seconds, rng)
-    async with db.transaction():
+
+    async def store(db: Database) -> AnonPost:
         await check_can_post(db, circle, label_key, now=now)
         label = await label_for(db, circle.id, label_key)
         if circle.review or held_by is not None:
@@ -273,30 +276,29 @@ async def submit(
             held_by,
         )
         if draft_token is None:
-            token = secrets.token_urlsafe(TOKEN_BYTES)
-            await db.insert(
+            row = await db.fetchone(
                 "INSERT INTO anon_posts (label, status, text, content_note, reply_to_message_id,"
                 " quote_link, created_at, deliver_at, held_by, token, circle_id, label_key)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*values, token, circle.id, label_key),
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+                (*values, secrets.token_urlsafe(TOKEN_BYTES), circle.id, label_key),
             )
         else:
-            token = draft_token
             # created_at moves to the moment of submitting: the rate limit counts posts
             # from then, and the draft's own time only served its expiry.
-            changed = await db.execute(
+            row = await db.fetchone(
                 "UPDATE anon_posts SET label = ?, status = ?, text = ?, content_note = ?,"
                 " reply_to_message_id = ?, quote_link = ?, created_at = ?, deliver_at = ?,"
                 " held_by = ? WHERE token = ? AND circle_id = ? AND label_key = ?"
                 " AND status = 'draft'"
-                " AND created_at > ?",
-                (*values, token, circle.id, label_key, times.stored(now - DRAFT_TTL)),
+                " AND created_at > ? RETURNING *",
+                (*values, draft_token, circle.id, label_key, times.stored(now - DRAFT_TTL)),
             )
-            if not changed:
+            if row is None:
                 raise NotFound("That draft has expired. Please write your post again.")
-    post = await get_post(db, token)
-    assert post is not None
-    return post
+        assert row is not None
+        return _post(row)
+
+    return await db.unit(store)
 
 
 def _random_delay(delay_max_seconds: int, rng: random.Random | None) -> timedelta | None:
