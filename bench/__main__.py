@@ -33,9 +33,9 @@ def benchmarks(quick: bool) -> dict[str, Benchmark]:
         }
     return {
         "interaction": lambda: interaction_cost(runs=7, posts=30, prompts=30, joins=30),
-        "burst": lambda: burst(runs=7, posts=200, simcord_runs=5, simcord_posts=200),
+        "burst": lambda: burst(runs=7, posts=1000, simcord_runs=5, simcord_posts=200),
         "storage": lambda: storage(runs=7, posts=1000, queries=2000),
-        "growth": lambda: growth(sizes=(1_000, 10_000, 100_000), runs=5, count=50),
+        "growth": lambda: growth(sizes=(1_000, 10_000, 100_000), runs=5, count=200),
         "memory": lambda: memory(runs=5, circles=500, members=5000),
     }
 

@@ -114,27 +114,30 @@ async def label_for(db: Database, circle_id: int, label_key: bytes) -> str:
 
     No two label keys in one circle share a label. Safe without a transaction (and so
     usable inside one): the key's candidates are tried in turn with INSERT OR IGNORE, so if
-    another task takes a label first the next one is tried. Candidates are checked a batch
-    at a time with one indexed read; only in a circle that has used up the early candidates
+    another task takes a label first the next one is tried. The candidates are checked with
+    one indexed read; only in a circle that has used up the early candidates
     are all its labels read.
     """
     existing = await _stored_label(db, circle_id, label_key)
     if existing is not None:
         return existing
     # The key's own order of plain labels first, then (in a circle that has used up the
-    # plain ones) the same names with a number the key also fixes: each batch of candidates
-    # is checked with one indexed read, and the first free one claimed.
-    for candidates in (label_candidates(label_key), _numbered_candidates(label_key)):
-        batch = list(itertools.islice(candidates, _LABEL_ATTEMPTS))
-        taken = await _taken(db, circle_id, batch)
-        for candidate in batch:
-            if candidate in taken:
-                continue
-            if await _claim(db, circle_id, label_key, candidate):
-                return candidate
-            existing = await _stored_label(db, circle_id, label_key)
-            if existing is not None:  # another task gave this key its label meanwhile
-                return existing
+    # plain ones) the same names with a number the key also fixes: all checked with one
+    # indexed read, so a circle with more authors than plain labels costs no more, and the
+    # first free one claimed.
+    candidates = [
+        *itertools.islice(label_candidates(label_key), _LABEL_ATTEMPTS),
+        *itertools.islice(_numbered_candidates(label_key), _LABEL_ATTEMPTS),
+    ]
+    taken = await _taken(db, circle_id, candidates)
+    for candidate in candidates:
+        if candidate in taken:
+            continue
+        if await _claim(db, circle_id, label_key, candidate):
+            return candidate
+        existing = await _stored_label(db, circle_id, label_key)
+        if existing is not None:  # another task gave this key its label meanwhile
+            return existing
     rows = await db.fetchall("SELECT label FROM anon_labels WHERE circle_id = ?", (circle_id,))
     label = _first_free(label_key, {r["label"] for r in rows})
     if await _claim(db, circle_id, label_key, label):
