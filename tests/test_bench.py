@@ -13,6 +13,7 @@ from bench.growth import growth
 from bench.interactions import FLOWS, TRIP_TARGETS, interaction_cost, one_run
 from bench.memory import memory
 from bench.services import NOW, RecordingThread, Sent
+from bench.startup import startup
 from bench.storage import storage
 from bot.services.anonymous import AnonPost
 
@@ -123,3 +124,9 @@ def test_table_and_percentiles() -> None:
     assert percentile(values, 0.5) == 50
     assert percentile(values, 0.99) == 99
     assert percentile([3.0], 0.99) == 3.0
+
+
+async def test_startup_row_compares_with_the_bare_bot() -> None:
+    result = await startup(runs=1, posts=50, memberships=20, circles=4)
+    assert_rows(result, "Start-up", 1)
+    assert result.rows[0].target.startswith("≤ +1.00 s")
