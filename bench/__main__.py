@@ -16,6 +16,7 @@ from bench.common import Result, machine, quiet_logs, render_table
 from bench.growth import growth
 from bench.interactions import interaction_cost
 from bench.memory import memory
+from bench.startup import startup
 from bench.storage import storage
 
 Benchmark = Callable[[], Awaitable[Result]]
@@ -30,13 +31,15 @@ def benchmarks(quick: bool) -> dict[str, Benchmark]:
             "storage": lambda: storage(runs=1, posts=100, queries=100),
             "growth": lambda: growth(sizes=(100, 1_000), runs=1, count=5),
             "memory": lambda: memory(runs=1, circles=5, members=50),
+            "startup": lambda: startup(runs=1, posts=200, memberships=50, circles=10),
         }
     return {
         "interaction": lambda: interaction_cost(runs=7, posts=30, prompts=30, joins=30),
-        "burst": lambda: burst(runs=7, posts=200, simcord_runs=5, simcord_posts=200),
+        "burst": lambda: burst(runs=7, posts=1000, simcord_runs=5, simcord_posts=200),
         "storage": lambda: storage(runs=7, posts=1000, queries=2000),
-        "growth": lambda: growth(sizes=(1_000, 10_000, 100_000), runs=5, count=50),
+        "growth": lambda: growth(sizes=(1_000, 10_000, 100_000), runs=5, count=200),
         "memory": lambda: memory(runs=5, circles=500, members=5000),
+        "startup": lambda: startup(runs=3, posts=100_000, memberships=10_000, circles=1_000),
     }
 
 

@@ -2,14 +2,14 @@
 against raw aiosqlite inserts of rows of the same size into the same kind of database file
 (migrated schema, WAL, the same pragmas), one transaction per row on both sides.
 
-The service side is `anonymous.submit` as the cog calls it: checks in a transaction (circle
-open, no block, rate limit), the author's label, the delivery time, the insert, the commit,
-then reading the stored post back. Forty members of one circle take turns, and the clock the
-service is given moves 3 s per post so the rate limit (5 per 10 minutes) never refuses one.
+The service side is `anonymous.submit` as the cog calls it: one unit on the database thread
+(`Database.unit`) with the checks (circle open, no block, rate limit), the author's label, the
+delivery time and the insert, whose row comes back from the insert itself. Forty members of
+one circle take turns, and the clock the service is given moves 3 s per post so the rate limit
+(5 per 10 minutes) never refuses one.
 
 A second pair of rows times one indexed point query both ways: through `Database.fetchone`
-(aiosqlite: execute, fetchone, close, three hops to the database thread) and through
-aiosqlite's `execute_fetchall` (one hop).
+(one hop to the database thread) and through aiosqlite's `execute_fetchall` (one hop).
 """
 
 from __future__ import annotations

@@ -19,9 +19,9 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -40,6 +40,11 @@ Params = Sequence[Any]
 T = TypeVar("T")
 # The database whose transaction the current task has open, if any.
 _TRANSACTION: ContextVar[Database | None] = ContextVar("circlekeeper_transaction", default=None)
+# Inside `Database.unit`, on the database thread: the connection its queries run on directly.
+_UNIT: ContextVar[tuple[Database, sqlite3.Connection] | None] = ContextVar(
+    "circlekeeper_unit", default=None
+)
+_SAVEPOINT = "circlekeeper_inner"
 
 
 class DatabaseError(Exception):
@@ -207,6 +212,9 @@ class Database:
         return cast(T, await self._conn._execute(work, self._conn._conn))
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        unit = _UNIT.get()
+        if unit is not None and unit[0] is self:
+            return work(unit[1])  # already on the database thread: no hop
         if _TRANSACTION.get() is self:
             return await self._call(work)
         async with self._lock:
@@ -237,12 +245,70 @@ class Database:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    async def unit(self, work: Callable[[Database], Awaitable[T]], *, write: bool = True) -> T:
+        """Run `work(db)` as one transaction in one hop to the database thread.
+
+        `work` is ordinary service code (`await db.fetchone(...)` and so on, any number of
+        queries, transactions inside it included): on the database thread every query runs
+        at once, so the coroutine never waits and finishes within the hop. It must await
+        nothing but this database (no Discord, no sleeping, no asyncio objects); if it does,
+        the unit is rolled back and RuntimeError raised. An exception from `work` rolls the
+        whole unit back and is raised here. With `write=False` the transaction only reads
+        (a consistent snapshot, taking no write lock). Inside a transaction this task already
+        holds, `work` simply runs as part of it (inside another unit, as a savepoint).
+        """
+        unit = _UNIT.get()
+        if unit is not None and unit[0] is self:
+            async with self.transaction():  # a savepoint of the unit already running
+                return await work(self)
+        if _TRANSACTION.get() is self:
+            return await work(self)
+        begin = "BEGIN IMMEDIATE" if write else "BEGIN"
+        context = copy_context()
+
+        def run(conn: sqlite3.Connection) -> T:
+            conn.execute(begin)
+            try:
+                result = context.run(self._drive, conn, work)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        async with self._lock:
+            return await self._call(run)
+
+    def _drive(self, conn: sqlite3.Connection, work: Callable[[Database], Awaitable[T]]) -> T:
+        _UNIT.set((self, conn))
+        _TRANSACTION.set(self)
+        coroutine = cast(Any, work(self))
+        try:
+            coroutine.send(None)
+        except StopIteration as done:
+            return cast(T, done.value)
+        coroutine.close()
+        raise RuntimeError("a database unit awaited something other than the database")
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
         """Group statements atomically; other tasks' queries wait until it ends.
 
-        Not re-entrant: opening one inside another raises RuntimeError.
+        Not re-entrant: opening one inside another raises RuntimeError. Inside a `unit` it
+        is a savepoint of the unit's transaction: its statements are undone together if it
+        fails, even when the unit goes on.
         """
+        unit = _UNIT.get()
+        if unit is not None and unit[0] is self:
+            unit[1].execute(f"SAVEPOINT {_SAVEPOINT}")
+            try:
+                yield self
+            except BaseException:
+                unit[1].execute(f"ROLLBACK TO {_SAVEPOINT}")
+                unit[1].execute(f"RELEASE {_SAVEPOINT}")
+                raise
+            unit[1].execute(f"RELEASE {_SAVEPOINT}")
+            return
         if _TRANSACTION.get() is self:
             raise RuntimeError("a transaction is already open in this task")
         async with self._lock:

@@ -22,8 +22,9 @@ from bot.layer.errors import UserFacingError
 from bot.layer.posting import (
     MAX_CHOICES,
     DeleteMineView,
+    PostModal,
     own_posts_circle,
-    post_modal,
+    participant_form,
     status_words,
 )
 from bot.services import anonymous as anon
@@ -69,20 +70,20 @@ class Anonymous(commands.GroupCog, group_name="anon"):
     @app_commands.command(name="post")
     async def post(self, interaction: discord.Interaction[Any]) -> None:
         """Write a post that appears in this circle without your name."""
-        here = await participant_here(self.bot, interaction)
-        await interaction.response.send_modal(await post_modal(self.bot, here.circle.id))
+        here, head_count = await participant_form(self.bot, interaction)
+        await interaction.response.send_modal(PostModal(here.circle.id, head_count=head_count))
 
     async def reply_to_message(
         self, interaction: discord.Interaction[Any], message: discord.Message
     ) -> None:
         """Reply anonymously to any message in a circle."""
-        here = await participant_here(self.bot, interaction)
+        here, head_count = await participant_form(self.bot, interaction)
         me = self.bot.user
         if me is not None and message.author.id == me.id:
-            modal = await post_modal(self.bot, here.circle.id, reply_to_message_id=message.id)
+            modal = PostModal(here.circle.id, head_count=head_count, reply_to_message_id=message.id)
         else:
             # A reply reference would notify the member who wrote it: quote a link instead.
-            modal = await post_modal(self.bot, here.circle.id, quote_link=message.jump_url)
+            modal = PostModal(here.circle.id, head_count=head_count, quote_link=message.jump_url)
         await interaction.response.send_modal(modal)
 
     @app_commands.command(name="whoami")

@@ -11,14 +11,14 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.client import CircleBot
-from bot.decks import MAX_CONTENT_NOTE, MAX_PROMPT_TEXT, Prompt
+from bot.decks import MAX_CONTENT_NOTE, MAX_PROMPT_TEXT, Prompt, Session
 from bot.layer import custom_ids as ids
 from bot.layer.access import Here, keeper_here, open_circle, participant_here
 from bot.layer.automod import refuse_what_rules_stop
@@ -348,6 +348,9 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         # One poster at a time per circle, so a keeper's /prompt next and the schedule can
         # never both pick the same prompt.
         self._posting: dict[int, asyncio.Lock] = {}
+        # Prompts recorded per circle by this process, so a choice read before taking the
+        # circle's lock is known to be still good once it is held.
+        self._recorded: dict[int, int] = {}
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -360,20 +363,26 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         return self._posting.setdefault(circle_id, asyncio.Lock())
 
     async def _post(
-        self, circle_id: int, thread: discord.Thread, prompt: Prompt, *, show_session: bool = False
+        self,
+        circle_id: int,
+        thread: discord.Thread,
+        prompt: Prompt,
+        *,
+        show_session: bool = False,
+        session: Session | Literal[False] | None = False,
     ) -> tuple[discord.Message, bool]:
         """Post the prompt in the thread and record it; True when it was not posted before.
 
         With `show_session`, a prompt that opens a session of its deck carries the session's
-        title. Raises discord.HTTPException when Discord refuses; nothing is recorded then.
+        title (`session`, when the caller already read which one it opens). Raises
+        discord.HTTPException when Discord refuses; nothing is recorded then.
         """
-        session = (
-            await prompt_service.session_started_by(
+        if not show_session:
+            session = None
+        elif session is False:
+            session = await prompt_service.session_started_by(
                 self.bot.db, self.bot.library, circle_id, prompt
             )
-            if show_session
-            else None
-        )
         message = await thread.send(
             embed=prompt_embed(prompt, session_title=session.title if session else None),
             view=prompt_view(circle_id, prompt),
@@ -382,12 +391,20 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         first = await prompt_service.record_posted(
             self.bot.db, circle_id, prompt.id, message.id, discord.utils.utcnow()
         )
+        self._recorded[circle_id] = self._recorded.get(circle_id, 0) + 1
         return message, first
 
-    async def _post_here(self, here: Here, prompt: Prompt, *, show_session: bool = False) -> bool:
+    async def _post_here(
+        self,
+        here: Here,
+        prompt: Prompt,
+        *,
+        show_session: bool = False,
+        session: Session | Literal[False] | None = False,
+    ) -> bool:
         try:
             _, first = await self._post(
-                here.circle.id, here.thread, prompt, show_session=show_session
+                here.circle.id, here.thread, prompt, show_session=show_session, session=session
             )
         except discord.HTTPException as error:
             raise UserFacingError(explain_post_failure(error)) from None
@@ -454,20 +471,40 @@ class Prompts(commands.GroupCog, group_name="prompt"):
     @app_commands.command(name="next")
     async def next_prompt(self, interaction: discord.Interaction[Any]) -> None:
         """Post the circle's next prompt in this thread."""
-        here = await keeper_here(self.bot, interaction)
+        here, seen, choice = await self.bot.db.unit(
+            lambda db: self._choose_next(interaction), write=False
+        )
         async with self._lock(here.circle.id):
-            prompt = await prompt_service.next_prompt(self.bot.db, self.bot.library, here.circle)
+            if self._recorded.get(here.circle.id, 0) != seen:
+                # Another prompt was posted here meanwhile: choose again, under the lock.
+                _, _, choice = await self.bot.db.unit(
+                    lambda db: self._choose_next(interaction), write=False
+                )
+            prompt, session = choice
             if prompt is None:
                 raise UserFacingError(USED_UP)
             await interaction.response.defer(ephemeral=True, thinking=True)
-            session = await prompt_service.session_started_by(
-                self.bot.db, self.bot.library, here.circle.id, prompt
-            )
-            await self._post_here(here, prompt, show_session=True)
+            await self._post_here(here, prompt, show_session=True, session=session)
         text = f"Posted prompt `{prompt.id}`."
         if session is not None:
             text += f" It opens the session “{session.title}”."
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    async def _choose_next(
+        self, interaction: discord.Interaction[Any]
+    ) -> tuple[Here, int, tuple[Prompt | None, Session | None]]:
+        """The circle here (for its keepers), how many prompts this process recorded in it,
+        and its next prompt with the session that prompt opens: reads of the database only."""
+        here = await keeper_here(self.bot, interaction)
+        seen = self._recorded.get(here.circle.id, 0)
+        db, library = self.bot.db, self.bot.library
+        prompt = await prompt_service.next_prompt(db, library, here.circle)
+        session = (
+            await prompt_service.session_started_by(db, library, here.circle.id, prompt)
+            if prompt is not None
+            else None
+        )
+        return here, seen, (prompt, session)
 
     @app_commands.command(name="post")
     @app_commands.rename(prompt_id="id")

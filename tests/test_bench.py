@@ -10,9 +10,10 @@ from bench import __main__ as cli
 from bench.burst import burst, check_delivery, one_service_burst
 from bench.common import Result, Row, percentile, render_table
 from bench.growth import growth
-from bench.interactions import FLOWS, interaction_cost
+from bench.interactions import FLOWS, TRIP_TARGETS, interaction_cost, one_run
 from bench.memory import memory
 from bench.services import NOW, RecordingThread, Sent
+from bench.startup import startup
 from bench.storage import storage
 from bot.services.anonymous import AnonPost
 
@@ -27,11 +28,21 @@ def assert_rows(result: Result, benchmark: str, count: int) -> None:
 
 async def test_interaction_cost_compares_with_the_bare_bot() -> None:
     result = await interaction_cost(runs=1, posts=2, prompts=2, joins=2)
-    assert_rows(result, "Interaction", 4 * len(FLOWS))
+    assert_rows(result, "Interaction", 5 * len(FLOWS))
     compared = [row for row in result.rows if "without simcord's idle waits" in row.measure]
     assert len(compared) == len(FLOWS)
     assert all(row.target.startswith("≤ 1.25") for row in compared)
     assert "database round trips" in result.notes[0]
+
+
+async def test_database_round_trips_stay_within_their_budget() -> None:
+    """One read when the form opens, one unit to accept a post, one to claim it for sending,
+    one to record it posted; two for /prompt next and two for a join (one per click)."""
+    samples = await one_run(bare=False, posts=5, prompts=3, joins=3)
+    trips = {key: sample.db_round_trips for key, sample in samples.items()}
+    assert trips.keys() == TRIP_TARGETS.keys()
+    for key, budget in TRIP_TARGETS.items():
+        assert trips[key] <= budget, trips
 
 
 async def test_service_burst_delivers_every_post_once_in_order() -> None:
@@ -113,3 +124,9 @@ def test_table_and_percentiles() -> None:
     assert percentile(values, 0.5) == 50
     assert percentile(values, 0.99) == 99
     assert percentile([3.0], 0.99) == 3.0
+
+
+async def test_startup_row_compares_with_the_bare_bot() -> None:
+    result = await startup(runs=1, posts=50, memberships=20, circles=4)
+    assert_rows(result, "Start-up", 1)
+    assert result.rows[0].target.startswith("≤ +1.00 s")

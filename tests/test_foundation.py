@@ -215,6 +215,65 @@ async def test_rollback_never_undoes_another_tasks_write(tmp_path: Path) -> None
         await db.close()
 
 
+async def test_a_unit_runs_many_queries_in_one_round_trip_and_all_or_nothing(
+    tmp_path: Path,
+) -> None:
+    """`Database.unit` runs service code on the database thread in one hop: everything it
+    wrote is there together, or (when it fails, or awaits anything but the database) none."""
+    from bench.instrument import HandlerClock
+
+    db = await Database.open(tmp_path / "unit.db")
+    clock = HandlerClock()
+
+    async def three(database: Database) -> int:
+        for guild in (1, 2, 3):
+            await database.execute("INSERT INTO guild_config (guild_id) VALUES (?)", (guild,))
+        async with database.transaction():  # a savepoint inside the unit
+            await database.execute("INSERT INTO guild_config (guild_id) VALUES (4)")
+        return int(await database.fetchval("SELECT count(*) FROM guild_config"))
+
+    async def fails(database: Database) -> None:
+        await database.execute("INSERT INTO guild_config (guild_id) VALUES (9)")
+        raise UserFacingError("refused")
+
+    async def inner_fails(database: Database) -> None:
+        try:
+            async with database.transaction():
+                await database.execute("INSERT INTO guild_config (guild_id) VALUES (7)")
+                raise UserFacingError("inner")
+        except UserFacingError:
+            pass
+        await database.execute("INSERT INTO guild_config (guild_id) VALUES (8)")
+
+    async def sleeps(database: Database) -> None:
+        await database.execute("INSERT INTO guild_config (guild_id) VALUES (10)")
+        await asyncio.sleep(0.01)
+
+    try:
+        with clock.installed():
+            assert await db.unit(three) == 4
+        assert clock.db_round_trips == 1
+        with pytest.raises(UserFacingError):
+            await db.unit(fails)
+        await db.unit(inner_fails)
+        with pytest.raises(RuntimeError):
+            await db.unit(sleeps)
+        rows = await db.fetchall("SELECT guild_id FROM guild_config ORDER BY guild_id")
+        assert [r[0] for r in rows] == [1, 2, 3, 4, 8]
+
+        # Inside a transaction the task holds, a unit is simply part of it.
+        async def one_more(database: Database) -> None:
+            await database.execute("INSERT INTO guild_config (guild_id) VALUES (11)")
+
+        with pytest.raises(UserFacingError):
+            async with db.transaction():
+                await db.unit(one_more)
+                raise UserFacingError("the outer transaction fails")
+        assert await db.fetchval("SELECT count(*) FROM guild_config") == 5
+    finally:
+        await db.close()
+
+
 async def test_newer_database_is_refused(tmp_path: Path) -> None:
     """A database from newer code is not touched; the message says what to do."""
     path = tmp_path / "future.db"

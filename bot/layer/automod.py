@@ -140,20 +140,28 @@ class ServerRules:
             await self.load(guild)
 
 
-async def ruleset(bot: CircleBot, guild: discord.Guild) -> RuleSet:
-    """Every rule that applies to members' words posted in this server."""
-    await bot.server_rules.refresh_if_unreadable(guild)
+async def ruleset(bot: CircleBot, guild: discord.Guild, *, refresh: bool = True) -> RuleSet:
+    """Every rule that applies to members' words posted in this server. Without `refresh`
+    only the database is awaited (the caller refreshed the AutoMod rules first)."""
+    if refresh:
+        await bot.server_rules.refresh_if_unreadable(guild)
     return RuleSet(
         [*bot.server_rules.rules(guild.id), *await automod.word_list_rules(bot.db, guild.id)]
     )
 
 
 async def check_member_text(
-    bot: CircleBot, guild: discord.Guild, channel_ids: list[int], text: str
+    bot: CircleBot,
+    guild: discord.Guild,
+    channel_ids: list[int],
+    text: str,
+    *,
+    refresh: bool = True,
 ) -> Verdict | None:
     """The server's verdict on words the bot would post for a member in these channels (a
-    thread and its parent), or None when no rule objects. Exempt roles are never consulted."""
-    return (await ruleset(bot, guild)).check(text, channel_ids)
+    thread and its parent), or None when no rule objects. Exempt roles are never consulted.
+    Without `refresh` it awaits only the database (see `ruleset`)."""
+    return (await ruleset(bot, guild, refresh=refresh)).check(text, channel_ids)
 
 
 async def refuse_what_rules_stop(

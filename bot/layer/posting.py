@@ -24,8 +24,9 @@ import aiohttp
 import discord
 from discord.ext import tasks
 
+from bot.db import Database
 from bot.layer import custom_ids as ids
-from bot.layer.access import open_circle, participant_here
+from bot.layer.access import Here, open_circle, participant_here
 from bot.layer.automod import channel_ids, check_member_text
 from bot.layer.breaks import AskKeeperButton, BreakButton
 from bot.layer.buttons import PersistentButton, persistent_view
@@ -160,6 +161,19 @@ def _form_hint(head_count: int | None) -> str:
 async def post_modal(bot: CircleBot, circle_id: int, **options: Any) -> PostModal:
     """The posting form for this circle, with the circle's size read just now."""
     return PostModal(circle_id, head_count=await circles.head_count(bot.db, circle_id), **options)
+
+
+async def participant_form(
+    bot: CircleBot, interaction: discord.Interaction[Any]
+) -> tuple[Here, int | None]:
+    """The circle here for a member who may post in it, and its size for the posting form:
+    one read of the database."""
+
+    async def read(db: Database) -> tuple[Here, int | None]:
+        here = await participant_here(bot, interaction)
+        return here, await circles.head_count(db, here.circle.id)
+
+    return await bot.db.unit(read, write=False)
 
 
 def status_words(post: AnonPost, problem: Cause | None = None) -> str:
@@ -376,10 +390,14 @@ class ReplyButton(
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client
-        here = await participant_here(bot, interaction)
+        here, head_count = await participant_form(bot, interaction)
         target = interaction.message
         await interaction.response.send_modal(
-            await post_modal(bot, here.circle.id, reply_to_message_id=target.id if target else None)
+            PostModal(
+                here.circle.id,
+                head_count=head_count,
+                reply_to_message_id=target.id if target else None,
+            )
         )
 
 
@@ -580,6 +598,18 @@ async def _take_back_waiting(
 # --- the flow ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    """What `submit_post`'s one database unit decided: a stored post (`post`) or a draft
+    held back (`draft_token`, with `blocked` when a server rule refuses it as it is), and the
+    private answer."""
+
+    content: str
+    post: AnonPost | None = None
+    draft_token: str | None = None
+    blocked: bool = False
+
+
 async def submit_post(
     bot: CircleBot,
     interaction: discord.Interaction[Any],
@@ -595,8 +625,54 @@ async def submit_post(
     """Check, store and route one anonymous post; acknowledge the author privately.
 
     The stored post, or None when it is held back as a draft because it may identify someone
-    (the author decides on it with the buttons on their acknowledgement)."""
+    (the author decides on it with the buttons on their acknowledgement). Every check and
+    read the post needs runs in one database unit with its storing."""
     member = require_member(interaction)
+    # The server's AutoMod rules come from Discord: refreshed here, before the unit.
+    if interaction.guild is not None:
+        await bot.server_rules.refresh_if_unreadable(interaction.guild)
+    accepted = await bot.db.unit(
+        lambda db: _accept(
+            bot,
+            interaction,
+            member,
+            circle_id,
+            text=text,
+            note=note,
+            reply_to_message_id=reply_to_message_id,
+            quote_link=quote_link,
+            draft_token=draft_token,
+            confirmed=confirmed,
+        )
+    )
+    if accepted.post is None:
+        assert accepted.draft_token is not None
+        view = persistent_view()
+        if not accepted.blocked:
+            view.add_item(PostAnywayButton(accepted.draft_token))
+        # Blocked by a server rule: the author may edit, never post it as it is.
+        view.add_item(EditDraftButton(accepted.draft_token))
+        await _answer(interaction, accepted.content, view)
+        return None
+    await _answer(interaction, accepted.content)
+    await bot.outbox.queued(accepted.post, interaction)
+    return accepted.post
+
+
+async def _accept(
+    bot: CircleBot,
+    interaction: discord.Interaction[Any],
+    member: discord.Member,
+    circle_id: int,
+    *,
+    text: str,
+    note: str | None,
+    reply_to_message_id: int | None,
+    quote_link: str | None,
+    draft_token: str | None,
+    confirmed: bool,
+) -> _Accepted:
+    """`submit_post`'s checks, storing and answer: awaits only the database."""
     circle = await open_circle(bot, circle_id, closed="This circle has closed; nothing was posted.")
     if not await circles.has_current_agreement(bot.db, circle.id, member.id):
         raise UserFacingError("Please accept this circle's agreements before posting.")
@@ -617,7 +693,7 @@ async def submit_post(
         thread = guild.get_thread(circle.thread_id) if circle.thread_id else None
         where = channel_ids(thread) if thread is not None else [circle.thread_id or 0]
         words_posted = cleaned if cleaned_note is None else f"{cleaned}\n{cleaned_note}"
-        verdict = await check_member_text(bot, guild, where, words_posted)
+        verdict = await check_member_text(bot, guild, where, words_posted, refresh=False)
     regions = regions_for([str(guild.preferred_locale) if guild else None, str(interaction.locale)])
     blocked = verdict is not None and verdict.action == "block"
     findings = (
@@ -635,16 +711,9 @@ async def submit_post(
         if draft_token:
             await anon.discard_draft(bot.db, draft_token)
         draft = await anon.save_draft(bot.db, circle, label_key, **words)
-        view = persistent_view()
         if blocked and verdict is not None:
-            # Blocked by a server rule: the author may edit, never post it as it is.
-            view.add_item(EditDraftButton(draft.token))
-            await _answer(interaction, verdict.message, view)
-            return None
-        view.add_item(PostAnywayButton(draft.token))
-        view.add_item(EditDraftButton(draft.token))
-        await _answer(interaction, findings_text(findings), view)
-        return None
+            return _Accepted(verdict.message, draft_token=draft.token, blocked=True)
+        return _Accepted(findings_text(findings), draft_token=draft.token)
     config = await get_config(bot.db, circle.guild_id)
     post = await anon.submit(
         bot.db,
@@ -670,20 +739,14 @@ async def submit_post(
             else " (This server has no moderators' channel, so they will find it in "
             "`/mod queue`; you may want to let a moderator know a post is waiting.)"
         )
-        await _answer(
-            interaction,
+        content = (
             f"Thank you. Your post (as **{post.label}**) will be with the moderators {when}, "
             f"and appears {when} after one of them approves it. `/anon mine` shows where it is. "
-            f"{unseen}{note}" + await unread_line(bot, circle.guild_id, member.id),
+            f"{unseen}{note}"
         )
     else:
-        await _answer(
-            interaction,
-            f"Thank you. Your post will appear as **{post.label}** {when}. {unseen}"
-            + await unread_line(bot, circle.guild_id, member.id),
-        )
-    await bot.outbox.queued(post, interaction)
-    return post
+        content = f"Thank you. Your post will appear as **{post.label}** {when}. {unseen}"
+    return _Accepted(content + await unread_line(bot, circle.guild_id, member.id), post=post)
 
 
 async def _answer(
@@ -802,6 +865,8 @@ class Outbox(DueLoop):
         self.problems = bot.delivery_problems
         # Authors' acknowledgements by post id, to tell them privately when their post waits.
         self._acks: dict[int, _Ack] = {}
+        # Set during a pass when a retry or a backlog changed what falls due next.
+        self._retimed = False
 
     @tasks.loop(seconds=OUTBOX_SECONDS)
     async def loop(self) -> None:
@@ -840,32 +905,43 @@ class Outbox(DueLoop):
         log.error("The anonymous outbox stopped unexpectedly", exc_info=error)
 
     async def deliver_due(self) -> None:
-        """Deliver every post whose time has come, in order per circle. Safe to call often."""
+        """Deliver every post whose time has come, in order per circle. Safe to call often.
+
+        The pass's reads and the claim of each circle's first post are one database unit;
+        each post then costs one more to record it posted."""
         async with self.delivering:
             now = discord.utils.utcnow()
             self._acks = {k: a for k, a in self._acks.items() if a.editable_until > now}
-            await self._announce_reviews(now)
+            batch, circles_by_id = await self.bot.db.unit(lambda db: self._read_pass(db, now))
+            for review in batch.reviews:
+                circle = circles_by_id.get(review.circle_id)
+                if circle is not None and circle.is_open:
+                    await send_for_review(self.bot, circle, review)
             stalled: dict[int, Cause] = {}
-            for post in await anon.due_posts(self.bot.db, now=now):
+            self._retimed = batch.full or bool(batch.reviews)
+            for post in batch.posts:
                 if post.circle_id in stalled:
                     # Keep order: nothing overtakes a post that failed to go out, and its
                     # author hears the same reason.
                     await self._tell_author(post.id, stalled[post.circle_id])
                     continue
-                cause = await self._deliver(post, now)
+                cause = await self._deliver(
+                    post, now, circles_by_id.get(post.circle_id), post.id in batch.claimed
+                )
                 if cause is not None:
                     stalled[post.circle_id] = cause
-            due = await anon.next_delivery_at(self.bot.db)
+            # A retry or a backlog changed what is due next; otherwise the pass's read says.
+            due = await anon.next_delivery_at(self.bot.db) if self._retimed else batch.later
             if due is not None:
                 self.wake(due)  # a retry, or a post due later than this pass
 
-    async def _announce_reviews(self, now: datetime) -> None:
-        """Send held posts whose own random wait (or retry) is over to the moderators'
-        queue."""
-        for post in await anon.due_reviews(self.bot.db, now=now):
-            circle = await circles.get_circle(self.bot.db, post.circle_id)
-            if circle is not None and circle.is_open:
-                await send_for_review(self.bot, circle, post)
+    async def _read_pass(
+        self, db: Database, now: datetime
+    ) -> tuple[anon.OutboxPass, dict[int, Circle]]:
+        batch = await anon.begin_pass(db, now=now)
+        wanted = {p.circle_id for p in [*batch.reviews, *batch.posts]}
+        found = {cid: await circles.get_circle(db, cid) for cid in sorted(wanted)}
+        return batch, {cid: c for cid, c in found.items() if c is not None}
 
     async def _thread(self, circle: Circle) -> discord.Thread | None:
         """The circle's thread; None when it is gone. Raises discord.HTTPException when
@@ -882,10 +958,12 @@ class Outbox(DueLoop):
             return None
         return channel if isinstance(channel, discord.Thread) else None
 
-    async def _deliver(self, post: AnonPost, now: datetime) -> Cause | None:
-        """Try to send one post. None when the circle's next post may follow (it went out,
+    async def _deliver(
+        self, post: AnonPost, now: datetime, circle: Circle | None, claimed: bool
+    ) -> Cause | None:
+        """Try to send one post of `circle` (None: it is gone); `claimed` when the pass
+        already marked it sending. None when the circle's next post may follow (it went out,
         or never will); else the cause that holds the circle's posts back."""
-        circle = await circles.get_circle(self.bot.db, post.circle_id)
         if circle is None:
             await anon.mark_undeliverable(self.bot.db, post.id, now=now)
             return None
@@ -904,7 +982,7 @@ class Outbox(DueLoop):
                 await anon.mark_posted(self.bot.db, post.id, found, now=now)
                 await self._delivered(post, circle, thread, found)
                 return None
-        elif not await anon.mark_sending(self.bot.db, post.id):
+        elif not claimed and not await anon.mark_sending(self.bot.db, post.id):
             return None  # deleted, removed or closed since this pass read it: nothing to send
         kwargs: dict[str, Any] = {}
         if post.reply_to_message_id:
@@ -925,7 +1003,10 @@ class Outbox(DueLoop):
             # A server error may come after Discord created the message: look before resending.
             uncertain = not isinstance(error, discord.HTTPException) or error.status >= 500
             return await self._failed(post, circle, thread, error, now, may_have_gone_out=uncertain)
-        if not await anon.mark_posted(self.bot.db, post.id, message.id, now=now):
+        recorded = await self.bot.db.unit(
+            lambda db: self._record_posted(db, post, circle, message.id, now)
+        )
+        if not recorded:
             # The record went while the message was on its way (the author deleted it, or
             # the circle closed): take the message down too, so nothing is left unremovable.
             try:
@@ -937,6 +1018,15 @@ class Outbox(DueLoop):
             return None
         await self._delivered(post, circle, thread, message.id)
         return None
+
+    async def _record_posted(
+        self, db: Database, post: AnonPost, circle: Circle, message_id: int, now: datetime
+    ) -> bool:
+        """Mark a post posted and pick up what moderators were told about its thread."""
+        posted = await anon.mark_posted(db, post.id, message_id, now=now)
+        if circle.thread_id:
+            await self.problems.load(db, circle.guild_id, circle.thread_id)
+        return posted
 
     async def _failed(
         self,
@@ -951,6 +1041,7 @@ class Outbox(DueLoop):
         """Record why a post did not go out, retry it later (or end it when its thread is
         gone), and tell its author and, once per thread and cause, the moderators."""
         cause, retry_after = failure_cause(error) if error is not None else ("gone", None)
+        self._retimed = True
         channel_id = circle.thread_id or 0
         status = getattr(error, "status", None)
         log.warning("A post in circle %s is waiting (%s, HTTP %s)", circle.id, cause, status)

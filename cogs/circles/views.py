@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.db import Database
 from bot.layer import custom_ids as ids
 from bot.layer.access import open_circle
 from bot.layer.breaks import BreakButton
@@ -109,8 +111,13 @@ class JoinButton(
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client
-        circle = await open_circle(bot, self.circle_id)
-        await show_agreements(bot, interaction, circle)
+
+        async def read(db: Database) -> tuple[Circle, list[CircleAgreement]]:
+            circle = await open_circle(bot, self.circle_id)
+            return circle, await agreements_to_show(bot, interaction, circle)
+
+        circle, current = await bot.db.unit(read, write=False)
+        await show_agreements(bot, interaction, circle, current=current)
 
 
 class AgreeButton(
@@ -126,13 +133,12 @@ class AgreeButton(
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client
-        circle = await open_circle(bot, self.circle_id)
-        current = await circles.agreements(bot.db, circle.id)
-        if len(current) != self.count:
+        agreed = await bot.db.unit(lambda db: _agree(bot, interaction, self.circle_id, self.count))
+        if agreed.joined is None:
             # An agreement was added after these were shown: show the current ones instead.
-            await show_agreements(bot, interaction, circle, edit=True)
+            await show_agreements(bot, interaction, agreed.circle, edit=True, current=agreed.shown)
             return
-        await join_circle(bot, interaction, circle)
+        await _join_thread(bot, interaction, agreed)
 
 
 class NotNowButton(PersistentButton, custom_id=ids.NOT_NOW, label="Not now"):
@@ -155,20 +161,32 @@ def card_view(circle: Circle) -> discord.ui.View:
     return view
 
 
-async def show_agreements(
-    bot: CircleBot,
-    interaction: discord.Interaction[Any],
-    circle: Circle,
-    *,
-    edit: bool = False,
-) -> None:
-    """Privately show the circle's agreements with I agree / Not now."""
+async def agreements_to_show(
+    bot: CircleBot, interaction: discord.Interaction[Any], circle: Circle
+) -> list[CircleAgreement]:
+    """The circle's current agreements, for a member who may join or has joined it:
+    UserFacingError if they were removed, or the server's gate holds them back."""
     current = await circles.agreements(bot.db, circle.id)
     barred = circles.removal_key(bot.settings.secret, interaction.user.id)
     if await circles.was_removed(bot.db, circle.id, barred):
         raise UserFacingError(REMOVED)
     if await circles.membership(bot.db, circle.id, interaction.user.id) is None:
         await check_join_gate(bot, require_member(interaction), circle)
+    return current
+
+
+async def show_agreements(
+    bot: CircleBot,
+    interaction: discord.Interaction[Any],
+    circle: Circle,
+    *,
+    edit: bool = False,
+    current: list[CircleAgreement] | None = None,
+) -> None:
+    """Privately show the circle's agreements with I agree / Not now (`current`: as the
+    caller read them with `agreements_to_show`)."""
+    if current is None:
+        current = await agreements_to_show(bot, interaction, circle)
     view = persistent_view()
     view.add_item(AgreeButton(circle.id, len(current)))
     view.add_item(NotNowButton())
@@ -190,14 +208,9 @@ DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
 )
 
 
-async def refresh_card(bot: CircleBot, circle: Circle) -> None:
-    """Redraw the circle card (keepers, agreements, open or closed). Failures are logged only."""
-    if circle.card_message_id is None:
-        return
-    channel = bot.get_channel(circle.channel_id)
-    if not isinstance(channel, discord.TextChannel):
-        return
-    embed = card_embed(
+async def current_card(bot: CircleBot, circle: Circle) -> discord.Embed:
+    """The circle card as it should read now; reads the database only."""
+    return card_embed(
         circle,
         await circles.keepers(bot.db, circle.id),
         await circles.agreements(bot.db, circle.id),
@@ -206,6 +219,18 @@ async def refresh_card(bot: CircleBot, circle: Circle) -> None:
         bot.library.honest_limits,
         gated=(await get_config(bot.db, circle.guild_id)).gated,
     )
+
+
+async def refresh_card(bot: CircleBot, circle: Circle, embed: discord.Embed | None = None) -> None:
+    """Redraw the circle card (keepers, agreements, open or closed), with `embed` when the
+    caller read it already (`current_card`). Failures are logged only."""
+    if circle.card_message_id is None:
+        return
+    channel = bot.get_channel(circle.channel_id)
+    if not isinstance(channel, discord.TextChannel):
+        return
+    if embed is None:
+        embed = await current_card(bot, circle)
     try:
         await channel.get_partial_message(circle.card_message_id).edit(
             embed=embed, view=card_view(circle)
@@ -219,10 +244,25 @@ def deck_title(bot: CircleBot, deck_id: str) -> str:
     return deck.title if deck else deck_id
 
 
-async def join_circle(
-    bot: CircleBot, interaction: discord.Interaction[Any], circle: Circle
-) -> None:
-    """Record acceptance of the agreements and add the member to the thread."""
+@dataclass(frozen=True, slots=True)
+class _Agreed:
+    """What I agree did in the database: `joined` None when the agreements changed since
+    they were shown (`shown`, the current ones); else whether the member is new, and the
+    card to redraw for a new member."""
+
+    circle: Circle
+    joined: bool | None
+    shown: list[CircleAgreement] | None = None
+    card: discord.Embed | None = None
+
+
+async def _agree(
+    bot: CircleBot, interaction: discord.Interaction[Any], circle_id: int, count: int
+) -> _Agreed:
+    """I agree's checks and record, and the card it changes: the database only."""
+    circle = await open_circle(bot, circle_id)
+    if len(await circles.agreements(bot.db, circle.id)) != count:
+        return _Agreed(circle, None, shown=await agreements_to_show(bot, interaction, circle))
     member = require_member(interaction)
     existing = await circles.membership(bot.db, circle.id, member.id)
     if existing is None:
@@ -235,23 +275,34 @@ async def join_circle(
         member_key=circles.removal_key(bot.settings.secret, member.id),
         now=discord.utils.utcnow(),
     )
+    # The card says how many are in a small circle.
+    card = await current_card(bot, circle) if existing is None else None
+    return _Agreed(circle, existing is None, card=card)
+
+
+async def _join_thread(
+    bot: CircleBot, interaction: discord.Interaction[Any], agreed: _Agreed
+) -> None:
+    """Add the member whose acceptance was just recorded to the thread, and answer."""
+    member = require_member(interaction)
+    circle, new = agreed.circle, bool(agreed.joined)
     thread = await get_thread(bot, circle)
     if thread is None:
         raise UserFacingError("This circle's thread no longer exists; ask a keeper.")
     try:
         await thread.add_user(member)
     except discord.HTTPException:
-        if existing is None:
+        if new:
             await circles.undo_join(bot.db, circle.id, member.id)
         raise UserFacingError(
             "I couldn't add you to the circle's thread (Discord refused). Nothing was saved; "
             "please try again or ask a keeper."
         ) from None
-    if existing is None:
-        await refresh_card(bot, circle)  # the card says how many are in a small circle
+    if new:
+        await refresh_card(bot, circle, agreed.card)
     welcome = (
         f"Thank you. You're in: {thread.mention}"
-        if existing is None
+        if new
         else f"Thank you for accepting the updated agreements. {thread.mention}"
     )
     await interaction.response.edit_message(content=welcome, embed=None, view=None)

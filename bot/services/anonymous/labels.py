@@ -114,17 +114,25 @@ async def label_for(db: Database, circle_id: int, label_key: bytes) -> str:
 
     No two label keys in one circle share a label. Safe without a transaction (and so
     usable inside one): the key's candidates are tried in turn with INSERT OR IGNORE, so if
-    another task takes a label first the next one is tried. Each try is an indexed write;
-    only in a circle that has used up the early candidates are all its labels read.
+    another task takes a label first the next one is tried. The candidates are checked with
+    one indexed read; only in a circle that has used up the early candidates
+    are all its labels read.
     """
     existing = await _stored_label(db, circle_id, label_key)
     if existing is not None:
         return existing
     # The key's own order of plain labels first, then (in a circle that has used up the
-    # plain ones) the same names with a number the key also fixes.
-    plain = itertools.islice(label_candidates(label_key), _LABEL_ATTEMPTS)
-    numbered = itertools.islice(_numbered_candidates(label_key), _LABEL_ATTEMPTS)
-    for candidate in itertools.chain(plain, numbered):
+    # plain ones) the same names with a number the key also fixes: all checked with one
+    # indexed read, so a circle with more authors than plain labels costs no more, and the
+    # first free one claimed.
+    candidates = [
+        *itertools.islice(label_candidates(label_key), _LABEL_ATTEMPTS),
+        *itertools.islice(_numbered_candidates(label_key), _LABEL_ATTEMPTS),
+    ]
+    taken = await _taken(db, circle_id, candidates)
+    for candidate in candidates:
+        if candidate in taken:
+            continue
         if await _claim(db, circle_id, label_key, candidate):
             return candidate
         existing = await _stored_label(db, circle_id, label_key)
@@ -138,6 +146,16 @@ async def label_for(db: Database, circle_id: int, label_key: bytes) -> str:
     if existing is None:
         raise AnonError("Too many people are posting at once. Please try again in a moment.")
     return existing
+
+
+async def _taken(db: Database, circle_id: int, labels: list[str]) -> set[str]:
+    """Which of these labels someone in the circle already has."""
+    rows = await db.fetchall(
+        f"SELECT label FROM anon_labels WHERE circle_id = ?"
+        f" AND label IN ({', '.join('?' for _ in labels)})",
+        (circle_id, *labels),
+    )
+    return {r["label"] for r in rows}
 
 
 async def _claim(db: Database, circle_id: int, label_key: bytes, label: str) -> bool:

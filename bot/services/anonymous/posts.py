@@ -179,13 +179,14 @@ async def save_draft(
     cleaned = clean_text(text)
     note = _clean_note(content_note)
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    async with db.transaction():
+
+    async def store(db: Database) -> AnonPost:
         await check_can_post(db, circle, label_key, now=now)
         label = await label_for(db, circle.id, label_key)
-        await db.insert(
+        row = await db.fetchone(
             "INSERT INTO anon_posts (token, circle_id, label, label_key, status, text,"
             " content_note, reply_to_message_id, quote_link, created_at)"
-            " VALUES (?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?) RETURNING *",
             (
                 token,
                 circle.id,
@@ -198,9 +199,10 @@ async def save_draft(
                 times.to_minute(now),
             ),
         )
-    post = await get_post(db, token)
-    assert post is not None
-    return post
+        assert row is not None
+        return _post(row)
+
+    return await db.unit(store)
 
 
 async def get_draft(db: Database, token: str, *, now: datetime) -> AnonPost | None:
@@ -254,7 +256,8 @@ async def submit(
     cleaned = clean_text(text)
     note = _clean_note(content_note)
     delay = _random_delay(delay_max_seconds, rng)
-    async with db.transaction():
+
+    async def store(db: Database) -> AnonPost:
         await check_can_post(db, circle, label_key, now=now)
         label = await label_for(db, circle.id, label_key)
         if circle.review or held_by is not None:
@@ -273,30 +276,29 @@ async def submit(
             held_by,
         )
         if draft_token is None:
-            token = secrets.token_urlsafe(TOKEN_BYTES)
-            await db.insert(
+            row = await db.fetchone(
                 "INSERT INTO anon_posts (label, status, text, content_note, reply_to_message_id,"
                 " quote_link, created_at, deliver_at, held_by, token, circle_id, label_key)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*values, token, circle.id, label_key),
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+                (*values, secrets.token_urlsafe(TOKEN_BYTES), circle.id, label_key),
             )
         else:
-            token = draft_token
             # created_at moves to the moment of submitting: the rate limit counts posts
             # from then, and the draft's own time only served its expiry.
-            changed = await db.execute(
+            row = await db.fetchone(
                 "UPDATE anon_posts SET label = ?, status = ?, text = ?, content_note = ?,"
                 " reply_to_message_id = ?, quote_link = ?, created_at = ?, deliver_at = ?,"
                 " held_by = ? WHERE token = ? AND circle_id = ? AND label_key = ?"
                 " AND status = 'draft'"
-                " AND created_at > ?",
-                (*values, token, circle.id, label_key, times.stored(now - DRAFT_TTL)),
+                " AND created_at > ? RETURNING *",
+                (*values, draft_token, circle.id, label_key, times.stored(now - DRAFT_TTL)),
             )
-            if not changed:
+            if row is None:
                 raise NotFound("That draft has expired. Please write your post again.")
-    post = await get_post(db, token)
-    assert post is not None
-    return post
+        assert row is not None
+        return _post(row)
+
+    return await db.unit(store)
 
 
 def _random_delay(delay_max_seconds: int, rng: random.Random | None) -> timedelta | None:
@@ -442,6 +444,46 @@ async def due_posts(db: Database, *, now: datetime, limit: int = 50) -> list[Ano
         (times.stored(now), limit),
     )
     return [_post(r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxPass:
+    """What one pass of the outbox works on, read at once (see `begin_pass`)."""
+
+    reviews: list[AnonPost]  # held posts due to reach the moderators' queue
+    posts: list[AnonPost]  # posts due to be delivered, by circle and in order
+    claimed: frozenset[int]  # ids of posts `begin_pass` already marked 'sending'
+    later: datetime | None  # the earliest due time after this pass's moment
+    full: bool  # more was due than one pass takes
+
+
+async def begin_pass(db: Database, *, now: datetime, limit: int = 50) -> OutboxPass:
+    """One pass's due reviews and posts, and the claim (`mark_sending`) of the first waiting
+    post of each circle, which the pass sends first: run it in one unit (`Database.unit`).
+    A post left 'sending' (a crash, an uncertain failure) is not claimed again: the caller
+    looks for it in Discord first, and the circle's next post waits for it."""
+    reviews = await due_reviews(db, now=now, limit=limit)
+    posts = await due_posts(db, now=now, limit=limit)
+    claimed: set[int] = set()
+    seen: set[int] = set()
+    for post in posts:
+        if post.circle_id in seen:
+            continue
+        seen.add(post.circle_id)
+        if post.status == "queued" and await mark_sending(db, post.id):
+            claimed.add(post.id)
+    value = await db.fetchval(
+        "SELECT min(deliver_at) FROM anon_posts WHERE deliver_at > ? AND"
+        " (status IN ('queued', 'sending') OR (status = 'review' AND review_message_id IS NULL))",
+        (times.stored(now),),
+    )
+    return OutboxPass(
+        reviews,
+        posts,
+        frozenset(claimed),
+        None if value is None else times.read(value),
+        len(posts) >= limit or len(reviews) >= limit,
+    )
 
 
 async def next_delivery_at(db: Database) -> datetime | None:
