@@ -163,7 +163,9 @@ class ShowPromptButton(
         circle = await circles.get_circle(bot.db, self.circle_id)
         if circle is None:
             raise UserFacingError("This circle no longer exists.")
-        prompt = await prompt_service.find_prompt(bot.db, bot.library, circle.id, self.prompt_id)
+        prompt = await prompt_service.find_prompt(
+            bot.db, bot.library_for(circle.language), circle.id, self.prompt_id
+        )
         if prompt is None:
             raise UserFacingError("That prompt is no longer available.")
         await interaction.response.send_message(
@@ -446,12 +448,14 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         """Post the circle's next prompt in this thread."""
         here = await keeper_here(self.bot, interaction)
         async with self._lock(here.circle.id):
-            prompt = await prompt_service.next_prompt(self.bot.db, self.bot.library, here.circle)
+            prompt = await prompt_service.next_prompt(
+                self.bot.db, self.bot.library_for(here.circle.language), here.circle
+            )
             if prompt is None:
                 raise UserFacingError(USED_UP)
             await interaction.response.defer(ephemeral=True, thinking=True)
             session = await prompt_service.session_started_by(
-                self.bot.db, self.bot.library, here.circle.id, prompt
+                self.bot.db, self.bot.library_for(here.circle.language), here.circle.id, prompt
             )
             await self._post_here(here, prompt, show_session=True)
         text = f"Posted prompt `{prompt.id}`."
@@ -466,7 +470,7 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         """Post a particular prompt in this thread."""
         here = await keeper_here(self.bot, interaction)
         prompt = await prompt_service.find_prompt(
-            self.bot.db, self.bot.library, here.circle.id, prompt_id
+            self.bot.db, self.bot.library_for(here.circle.language), here.circle.id, prompt_id
         )
         if prompt is None:
             raise UserFacingError(
@@ -496,7 +500,7 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         )
         if circle is None:
             return []
-        deck = self.bot.library.deck(circle.deck_id)
+        deck = self.bot.library_for(circle.language).deck(circle.deck_id)
         candidates = list(deck.prompts() if deck else ())
         candidates += await prompt_service.custom_prompts(self.bot.db, circle.id)
         typed = current.strip().lower()
@@ -657,7 +661,9 @@ class Prompts(commands.GroupCog, group_name="prompt"):
             log.info("Stopped the prompt schedule of circle %s: its thread is gone", circle_id)
             return
         async with self._lock(circle.id):
-            prompt = await prompt_service.next_prompt(db, self.bot.library, circle)
+            prompt = await prompt_service.next_prompt(
+                db, self.bot.library_for(circle.language), circle
+            )
             if prompt is None:
                 await prompt_service.clear_schedule(db, circle.id)
                 try:

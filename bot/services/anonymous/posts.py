@@ -181,7 +181,7 @@ async def save_draft(
     token = secrets.token_urlsafe(TOKEN_BYTES)
     async with db.transaction():
         await check_can_post(db, circle, label_key, now=now)
-        label = await label_for(db, circle.id, label_key)
+        label = await label_for(db, circle.id, label_key, circle.language)
         await db.insert(
             "INSERT INTO anon_posts (token, circle_id, label, label_key, status, text,"
             " content_note, reply_to_message_id, quote_link, created_at)"
@@ -256,7 +256,7 @@ async def submit(
     delay = _random_delay(delay_max_seconds, rng)
     async with db.transaction():
         await check_can_post(db, circle, label_key, now=now)
-        label = await label_for(db, circle.id, label_key)
+        label = await label_for(db, circle.id, label_key, circle.language)
         if circle.review or held_by is not None:
             status, deliver_at = "review", now + (delay or timedelta())
         else:
