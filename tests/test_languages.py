@@ -256,3 +256,21 @@ async def test_commands_carry_their_names_in_each_language(world: World) -> None
     # A context menu keeps its capitals and spaces.
     menu = next(c for c in synced[-1].json if c["name"] == "Reply anonymously")
     assert menu["name_localizations"]["es-ES"] == "Responder de forma anónima"
+
+
+async def test_check_in_in_the_circles_language(world: World, locales: dict[int, str]) -> None:
+    """A Spanish circle's check-in is public, so Spanish; its answer is private, so the
+    reader's (here Portuguese)."""
+    locales[world.alice.id] = "pt-BR"
+    thread, card = await open_circle(world, language="es")
+    shown = await world.alice.click(card, label="Unirme")
+    await world.alice.click(shown.response.message, label="Aceito")
+    await world.mod.slash(thread, "circle checkin")
+    spanish = world.bot.library_for("es")
+    posted = thread.history()[-1]
+    assert spanish.checkin.question in posted.content
+    assert posted.content.startswith("**Ronda de ánimo**")
+    assert [w.label for w in spanish.checkin.weather] == labels_of(posted)
+    assert not english_left(posted.content)
+    answered = await world.alice.click(posted, label=spanish.checkin.weather[0].label)
+    assert answered.response.content.startswith("Obrigado por responder")
