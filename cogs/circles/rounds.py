@@ -409,14 +409,14 @@ async def announce_turn(bot: CircleBot, thread: discord.Thread, rnd: Round) -> N
 TURN_PASSED = N_("This turn has passed: the talking piece has moved on.")
 
 
-async def _retire_turn_message(thread: discord.Thread, rnd: Round) -> None:
+async def _retire_turn_message(thread: discord.Thread, rnd: Round, language: str = "en") -> None:
     """Replace an old turn message's words and take its button off, so it no longer says the
     piece is with someone until a time that has gone."""
     if rnd.turn_message_id is None:
         return
     try:
         await thread.get_partial_message(rnd.turn_message_id).edit(
-            content=TURN_PASSED, view=None, allowed_mentions=NO_MENTIONS
+            content=tr(language, TURN_PASSED), view=None, allowed_mentions=NO_MENTIONS
         )
     except discord.HTTPException as error:
         log.warning("Could not retire a turn message (HTTP %s)", error.status)
@@ -453,12 +453,17 @@ async def move_on(bot: CircleBot, thread: discord.Thread, before: Round, moved: 
             now=discord.utils.utcnow(),
         )
         moved = skipped or moved
-    await _retire_turn_message(thread, before)
+    circle = await circles.get_circle(bot.db, before.circle_id)
+    lang = circle_language(circle) if circle is not None else "en"  # public: the circle's
+    await _retire_turn_message(thread, before, lang)
     try:
         if moved.round is None:
             await thread.send(
-                "That's the end of the round. Thank you, everyone, for sharing, passing and "
-                "listening.",
+                tr(
+                    lang,
+                    "That's the end of the round. Thank you, everyone, for sharing, passing "
+                    "and listening.",
+                ),
                 allowed_mentions=NO_MENTIONS,
             )
         else:
@@ -548,10 +553,12 @@ async def end_round(bot: CircleBot, interaction: discord.Interaction[Any]) -> No
     if ended is None:
         raise UserFacingError("There's no round running here.")
     await interaction.response.send_message("The round has ended.", ephemeral=True)
-    await _retire_turn_message(here.thread, ended)
+    lang = circle_language(here.circle)
+    await _retire_turn_message(here.thread, ended, lang)
     try:
         await here.thread.send(
-            "The keeper has ended this round. Thank you, everyone.", allowed_mentions=NO_MENTIONS
+            tr(lang, "The keeper has ended this round. Thank you, everyone."),
+            allowed_mentions=NO_MENTIONS,
         )
     except discord.HTTPException as error:
         log.warning("Could not announce the end of a round (HTTP %s)", error.status)
@@ -573,11 +580,15 @@ async def end_forgotten_rounds(bot: CircleBot) -> None:
         thread = await get_thread(bot, circle) if circle is not None else None
         if thread is None or ended is None:
             continue
-        await _retire_turn_message(thread, ended)
+        lang = circle_language(circle) if circle is not None else "en"
+        await _retire_turn_message(thread, ended, lang)
         try:
             await thread.send(
-                "The bot restarted, and in a strict circle anonymous labels start afresh after "
-                "a restart, so this round has ended. A keeper can start a new one.",
+                tr(
+                    lang,
+                    "The bot restarted, and in a strict circle anonymous labels start afresh "
+                    "after a restart, so this round has ended. A keeper can start a new one.",
+                ),
                 allowed_mentions=NO_MENTIONS,
             )
         except discord.HTTPException as error:
