@@ -12,11 +12,13 @@ import discord
 from discord.ext import commands
 
 from bot.db import Database
-from bot.decks import Library, load_library
+from bot.decks import Library, load_libraries
+from bot.i18n import shipped_languages
 from bot.layer.automod import ServerRules
 from bot.layer.clock import Clock
 from bot.layer.contact import CONTACT_ITEMS, ContactDesk
 from bot.layer.errors import CircleTree
+from bot.layer.i18n import CommandTranslator
 from bot.layer.posting import LAYER_ITEMS, Outbox
 from bot.logs import quiet_third_party_loggers
 from bot.services.anonymous import CircleKeys
@@ -61,7 +63,11 @@ class CircleBot(commands.Bot):
         quiet_third_party_loggers()
         self.settings = settings
         # Decks and fixed texts are validated here, so a broken file stops start-up at once.
-        self.library = library if library is not None else load_library()
+        # One library per shipped language; `library` is the English one.
+        self.libraries = (
+            {"en": library} if library is not None else load_libraries(shipped_languages())
+        )
+        self.library = self.libraries["en"]
         self._db: Database | None = None
         # Derives anonymous label keys; holds strict circles' keys, which live only in memory.
         self.circle_keys = CircleKeys(settings.secret)
@@ -87,7 +93,13 @@ class CircleBot(commands.Bot):
             raise RuntimeError("The database is opened in setup_hook; the bot has not started")
         return self._db
 
+    def library_for(self, language: str) -> Library:
+        """The content in `language` (a circle's), or English when it has none."""
+        return self.libraries.get(language, self.library)
+
     async def setup_hook(self) -> None:
+        # Command names and descriptions in each shipped language, from commands.po.
+        await self.tree.set_translator(CommandTranslator())
         self._db = await Database.open(self.settings.database_path)
         # Buttons the layer puts on messages of several cogs work whichever cogs are loaded.
         self.add_dynamic_items(*LAYER_ITEMS, *CONTACT_ITEMS)

@@ -710,3 +710,14 @@ def load_library(directory: Path = PROMPTS_DIR) -> Library:
         resources=_parse_shipped_resources(fixed[RESOURCES_FILE]),
         honest_limits=_parse_honest_limits(fixed[AGREEMENTS_FILE]),
     )
+
+
+def load_libraries(languages: Sequence[str], directory: Path = PROMPTS_DIR) -> dict[str, Library]:
+    """Every language's library: English from ``directory``, each other language from the
+    folder of its name inside it (``prompts/es/``). A language without a folder has none, and
+    readers fall back to English. Raises :class:`DeckError` for the first problem found."""
+    libraries = {"en": load_library(directory)}
+    for language in languages:
+        if language != "en" and (directory / language).is_dir():
+            libraries[language] = load_library(directory / language)
+    return libraries

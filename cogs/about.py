@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.client import CircleBot
 from bot.layer.errors import NO_MENTIONS
+from bot.layer.i18n import member_language, tr
 
 ABOUT_TEXT = """\
 **Circlekeeper** runs moderated discussion circles for communities where speaking up is risky: \
@@ -51,10 +52,10 @@ class About(commands.Cog):
         """What Circlekeeper is for, and what its anonymity does and does not promise."""
         # The limits go in an embed: with them the text would pass Discord's 2,000 characters.
         embeds = []
-        if self.bot.library.honest_limits:
-            embeds.append(
-                discord.Embed(title="Honest limits", description=self.bot.library.honest_limits)
-            )
+        language = member_language(interaction)
+        limits = self.bot.library_for(language).honest_limits
+        if limits:
+            embeds.append(discord.Embed(title=tr(language, "Honest limits"), description=limits))
         await interaction.response.send_message(
             ABOUT_TEXT, embeds=embeds, ephemeral=True, allowed_mentions=NO_MENTIONS
         )

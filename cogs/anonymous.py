@@ -19,6 +19,7 @@ from bot.layer.access import Here, participant_here
 from bot.layer.contact import ContactModal, show_inbox, unread_line
 from bot.layer.discord_utils import require_member
 from bot.layer.errors import UserFacingError
+from bot.layer.i18n import member_language
 from bot.layer.posting import (
     MAX_CHOICES,
     DeleteMineView,
@@ -71,7 +72,9 @@ class Anonymous(commands.GroupCog, group_name="anon"):
     async def post(self, interaction: discord.Interaction[Any]) -> None:
         """Write a post that appears in this circle without your name."""
         here, head_count = await participant_form(self.bot, interaction)
-        await interaction.response.send_modal(PostModal(here.circle.id, head_count=head_count))
+        await interaction.response.send_modal(
+            PostModal(here.circle.id, head_count=head_count, language=member_language(interaction))
+        )
 
     async def reply_to_message(
         self, interaction: discord.Interaction[Any], message: discord.Message
@@ -80,10 +83,20 @@ class Anonymous(commands.GroupCog, group_name="anon"):
         here, head_count = await participant_form(self.bot, interaction)
         me = self.bot.user
         if me is not None and message.author.id == me.id:
-            modal = PostModal(here.circle.id, head_count=head_count, reply_to_message_id=message.id)
+            modal = PostModal(
+                here.circle.id,
+                head_count=head_count,
+                language=member_language(interaction),
+                reply_to_message_id=message.id,
+            )
         else:
             # A reply reference would notify the member who wrote it: quote a link instead.
-            modal = PostModal(here.circle.id, head_count=head_count, quote_link=message.jump_url)
+            modal = PostModal(
+                here.circle.id,
+                head_count=head_count,
+                language=member_language(interaction),
+                quote_link=message.jump_url,
+            )
         await interaction.response.send_modal(modal)
 
     @app_commands.command(name="whoami")
@@ -91,7 +104,7 @@ class Anonymous(commands.GroupCog, group_name="anon"):
         """Privately show the label your anonymous posts carry in this circle."""
         here = await participant_here(self.bot, interaction)
         label_key = self._label_key(here)
-        label = await anon.label_for(self.bot.db, here.circle.id, label_key)
+        label = await anon.label_for(self.bot.db, here.circle.id, label_key, here.circle.language)
         note = (
             " This is a strict circle, so your label changes whenever the bot restarts."
             if here.circle.strict

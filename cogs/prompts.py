@@ -164,7 +164,9 @@ class ShowPromptButton(
         circle = await circles.get_circle(bot.db, self.circle_id)
         if circle is None:
             raise UserFacingError("This circle no longer exists.")
-        prompt = await prompt_service.find_prompt(bot.db, bot.library, circle.id, self.prompt_id)
+        prompt = await prompt_service.find_prompt(
+            bot.db, bot.library_for(circle.language), circle.id, self.prompt_id
+        )
         if prompt is None:
             raise UserFacingError("That prompt is no longer available.")
         await interaction.response.send_message(
@@ -497,7 +499,7 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         and its next prompt with the session that prompt opens: reads of the database only."""
         here = await keeper_here(self.bot, interaction)
         seen = self._recorded.get(here.circle.id, 0)
-        db, library = self.bot.db, self.bot.library
+        db, library = self.bot.db, self.bot.library_for(here.circle.language)
         prompt = await prompt_service.next_prompt(db, library, here.circle)
         session = (
             await prompt_service.session_started_by(db, library, here.circle.id, prompt)
@@ -513,7 +515,7 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         """Post a particular prompt in this thread."""
         here = await keeper_here(self.bot, interaction)
         prompt = await prompt_service.find_prompt(
-            self.bot.db, self.bot.library, here.circle.id, prompt_id
+            self.bot.db, self.bot.library_for(here.circle.language), here.circle.id, prompt_id
         )
         if prompt is None:
             raise UserFacingError(
@@ -543,7 +545,7 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         )
         if circle is None:
             return []
-        deck = self.bot.library.deck(circle.deck_id)
+        deck = self.bot.library_for(circle.language).deck(circle.deck_id)
         candidates = list(deck.prompts() if deck else ())
         candidates += await prompt_service.custom_prompts(self.bot.db, circle.id)
         typed = current.strip().lower()
@@ -711,7 +713,9 @@ class Prompts(commands.GroupCog, group_name="prompt"):
             log.info("Stopped the prompt schedule of circle %s: its thread is gone", circle_id)
             return
         async with self._lock(circle.id):
-            prompt = await prompt_service.next_prompt(db, self.bot.library, circle)
+            prompt = await prompt_service.next_prompt(
+                db, self.bot.library_for(circle.language), circle
+            )
             if prompt is None:
                 await prompt_service.clear_schedule(db, circle.id)
                 try:

@@ -17,6 +17,7 @@ from bot.client import CircleBot
 from bot.layer.contact import contact_view
 from bot.layer.discord_utils import require_member, text_channel
 from bot.layer.errors import ErrorHandlingView, UserFacingError
+from bot.layer.i18n import member_language, tr
 from bot.layer.resource_card import CARD_COLOUR, resource_embed
 from bot.services import anonymous as anon
 from bot.services import circles, departures, safety, suggestions
@@ -50,19 +51,29 @@ def privacy_embeds(title: str, body: str) -> list[discord.Embed]:
     return embeds
 
 
-def privacy_text(retention_days: int, delay_seconds: int) -> str:
+def privacy_text(retention_days: int, delay_seconds: int, language: str = "en") -> str:
+    """The /privacy text in the reader's `language`; its first paragraph is the title."""
     window_minutes = int(anon.RATE_WINDOW.total_seconds() // 60)
     draft_minutes = int(anon.DRAFT_TTL.total_seconds() // 60)
     delay = (
-        f"This server waits a random time of up to {delay_seconds} seconds before an anonymous "
-        "post appears, so its timing points at no one."
+        tr(
+            language,
+            "This server waits a random time of up to {seconds} seconds before an anonymous "
+            "post appears, so its timing points at no one.",
+            seconds=delay_seconds,
+        )
         if delay_seconds
-        else "This server posts anonymous messages straight away (its random delay is set to 0), "
-        "so a post appears the moment it is written, right after its author's other activity, "
-        "and anyone watching can guess who wrote it."
+        else tr(
+            language,
+            "This server posts anonymous messages straight away (its random delay is set to 0), "
+            "so a post appears the moment it is written, right after its author's other activity, "
+            "and anyone watching can guess who wrote it.",
+        )
     )
     grace_days = departures.GRACE.days
-    return f"""\
+    return tr(
+        language,
+        """\
 **What Circlekeeper keeps, and who can see what**
 
 **Stored:** this server's settings; each circle's name, thread, keepers and agreements; who \
@@ -89,11 +100,11 @@ circles, whose keys live only in memory. A strict circle's records of posts and 
 in the database until it closes, but after a restart nothing links them to anyone: its labels \
 start afresh, its blocks no longer reach their authors, and you can no longer find or delete \
 your older posts there yourself (a moderator can still remove one). {delay} You can post at \
-most {anon.RATE_LIMIT} times in {window_minutes} minutes per circle; that limit is counted by \
+most {rate_limit} times in {window_minutes} minutes per circle; that limit is counted by \
 your anonymous key, not your id.
 
 **Reports** carry no reporter id unless you agree to be contacted. The limit of \
-{mod.REPORT_LIMIT} reports an hour is counted only in the bot's memory, never stored, so a \
+{report_limit} reports an hour is counted only in the bot's memory, never stored, so a \
 copy of the database cannot tell which reports came from the same person.
 
 **Polls and suggested prompts:** a poll shows nothing while it is open, and only totals \
@@ -122,7 +133,18 @@ Circlekeeper deletes anonymous posts itself so the audit log names no member.
 
 `/mydata export` sends you everything linked to you; `/mydata delete` removes it. Your \
 anonymous posts are not linked to you in the records, so you remove them yourself with \
-`/anon delete`, circle by circle."""
+`/anon delete`, circle by circle.
+
+**Your own words are never translated** or sent anywhere to be translated: Circlekeeper \
+shows its own texts in your language and posts what members write exactly as written.""",
+        retention_days=retention_days,
+        draft_minutes=draft_minutes,
+        grace_days=grace_days,
+        delay=delay,
+        rate_limit=anon.RATE_LIMIT,
+        window_minutes=window_minutes,
+        report_limit=mod.REPORT_LIMIT,
+    )
 
 
 def anonymous_posts_advice(counts: dict[str, int]) -> str:
@@ -231,9 +253,10 @@ class Safety(commands.Cog):
         """What Circlekeeper keeps, for how long, and who can see what."""
         member = require_member(interaction)
         config = await get_config(self.bot.db, member.guild.id)
-        title, _, body = privacy_text(config.retention_days, config.delay_max_seconds).partition(
-            "\n\n"
+        text = privacy_text(
+            config.retention_days, config.delay_max_seconds, member_language(interaction)
         )
+        title, _, body = text.partition("\n\n")
         await interaction.response.send_message(
             embeds=privacy_embeds(title.strip("*"), body), ephemeral=True
         )

@@ -12,9 +12,11 @@ from discord.ext import commands
 
 from bot.client import CircleBot
 from bot.decks import POLICE_MAY, POLICE_NEVER, POLICE_NOT_STATED, POLICE_STATED_CASES
+from bot.i18n import language_name
 from bot.layer.automod import describe_rules
 from bot.layer.discord_utils import log_action, require_member
 from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.layer.i18n import language_choices
 from bot.services import automod, safety
 from bot.services import config as config_service
 from bot.services import contact as contact_service
@@ -75,6 +77,8 @@ def describe_config(config: GuildConfig) -> str:
             f"Mention the moderator role on new queue items: "
             f"{'yes' if config.ping_moderators else 'no'}",
             f"Join gate: {GATE_ON if config.gated else 'off'}",
+            "Language of new circles and the server's channels: "
+            + (language_name(config.language) if config.language else "the server's own"),
         ]
     )
 
@@ -280,6 +284,19 @@ class Setup(commands.GroupCog, group_name="setup"):
         )
         state = "on" if enabled else "off"
         await self._changed(interaction, config, f"moderator mentions on queue items {state}")
+
+    @app_commands.command(name="language")
+    @app_commands.describe(language="The language of this server's new circles and its channels")
+    @app_commands.choices(language=language_choices())
+    async def language(
+        self, interaction: discord.Interaction[Any], language: app_commands.Choice[str]
+    ) -> None:
+        """Choose the language new circles and the server's own channels use."""
+        assert interaction.guild is not None
+        config = await config_service.set_language(
+            self.bot.db, interaction.guild.id, language.value
+        )
+        await self._changed(interaction, config, f"language set to {language.name}")
 
     # contact conversations -----------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from bot.layer import custom_ids as ids
 from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.discord_utils import require_member, text_channel
 from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.layer.i18n import member_language
 from bot.layer.resource_card import resource_embed
 from bot.services import circles
 from bot.services.circles import Circle
@@ -84,9 +85,12 @@ class AskKeeperButton(
         await interaction.edit_original_response(content=text, view=None)
 
 
-async def break_embeds(bot: CircleBot, guild_id: int | None) -> list[discord.Embed]:
-    """The grounding steps and the resource card, shown only to whoever asked."""
-    grounding = bot.library.grounding
+async def break_embeds(
+    bot: CircleBot, guild_id: int | None, language: str = "en"
+) -> list[discord.Embed]:
+    """The grounding steps (in the reader's `language`) and the resource card, shown only to
+    whoever asked."""
+    grounding = bot.library_for(language).grounding
     steps = discord.Embed(
         title=grounding.break_title,
         description="\n".join(f"• {step}" for step in grounding.break_steps)[:4000],
@@ -109,7 +113,7 @@ async def show_break(
     text = "Only you can see this. Nobody has been told anything."
     if view is not None:
         text += " If you'd like, a keeper can check in with you privately."
-    embeds = await break_embeds(bot, interaction.guild_id)
+    embeds = await break_embeds(bot, interaction.guild_id, member_language(interaction))
     if view is None:
         await interaction.response.send_message(text, embeds=embeds, ephemeral=True)
     else:

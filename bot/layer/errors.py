@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 import discord
 from discord import app_commands
 
+from bot.i18n import language_of_locale, translate_known
 from bot.services.errors import Refusal
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,9 @@ def describe_error(error: BaseException) -> tuple[str, str | None]:
 
 
 async def reply_privately(interaction: discord.Interaction[Any], content: str) -> None:
-    """Answer ephemerally whether or not the interaction was already answered or deferred."""
+    """Answer ephemerally whether or not the interaction was already answered or deferred,
+    in the member's language when the catalogue holds the text as it stands."""
+    content = translate_known(language_of_locale(interaction.locale), content)
     try:
         if interaction.response.is_done():
             await interaction.followup.send(content, ephemeral=True, allowed_mentions=NO_MENTIONS)

@@ -25,6 +25,7 @@ import discord
 from discord.ext import tasks
 
 from bot.db import Database
+from bot.i18n import N_
 from bot.layer import custom_ids as ids
 from bot.layer.access import Here, open_circle, participant_here
 from bot.layer.automod import channel_ids, check_member_text
@@ -38,6 +39,7 @@ from bot.layer.discord_utils import (
     text_channel,
 )
 from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, ErrorHandlingView, UserFacingError
+from bot.layer.i18n import circle_language, member_language, tr
 from bot.layer.moderation.modals import ReportButton, add_post_buttons
 from bot.layer.moderation.views import (
     HeldPostButton,
@@ -51,7 +53,7 @@ from bot.services import anonymous as anon
 from bot.services import circles, delivery
 from bot.services.anonymous import AnonError, AnonPost
 from bot.services.circles import Circle
-from bot.services.config import describe_delay, get_config
+from bot.services.config import get_config
 from bot.services.delivery import Cause
 from bot.services.textchecks import regions_for
 
@@ -113,16 +115,19 @@ WAITING_HINT = (
 # --- pure helpers ------------------------------------------------------------------------
 
 
-def post_embed(label: str, text: str, note: str | None, quote_link: str | None) -> discord.Embed:
-    """How an anonymous post looks: the content note first, then the text."""
+def post_embed(
+    label: str, text: str, note: str | None, quote_link: str | None, language: str = "en"
+) -> discord.Embed:
+    """How an anonymous post looks: the content note first, then the text (the author's own
+    words, never translated); the bot's words in the circle's `language`."""
     parts = []
     if note:
-        parts.append(f"**Content note:** {note}")
+        parts.append(tr(language, "**Content note:** {note}", note=note))
     if quote_link:
-        parts.append(f"Replying to {quote_link}")
+        parts.append(tr(language, "Replying to {link}", link=quote_link))
     parts.append(text)
     embed = discord.Embed(description="\n\n".join(parts), colour=POST_COLOUR)
-    embed.set_author(name=f"Anonymous · {label}")
+    embed.set_author(name=tr(language, "Anonymous · {label}", label=label))
     return embed
 
 
@@ -140,7 +145,7 @@ def findings_text(findings: list[anon.Finding]) -> str:
 
 # With no random delay a post appears right after its author's own activity, so the
 # acknowledgement must not promise that nobody can tell (as /privacy says too).
-NO_DELAY_WARNING = (
+NO_DELAY_WARNING = N_(
     "This server posts anonymous messages straight away (its random delay is set to 0), so "
     "your post appears right after your other activity, and anyone watching may guess it was you."
 )
@@ -150,17 +155,57 @@ def _now() -> datetime:
     return discord.utils.utcnow()
 
 
-def _form_hint(head_count: int | None) -> str:
+def _form_hint(head_count: int | None, language: str = "en") -> str:
     """The posting form's hint; in a small circle it says how few there are to hide among."""
     if head_count is not None and circles.small_circle_note(head_count):
-        people = "person is" if head_count == 1 else "people are"
-        return f"Only {head_count} {people} in this circle, too few to hide in: others may guess."
-    return "Shown without your name. Only you can see this while you write."
+        if head_count == 1:
+            return tr(
+                language, "Only 1 person is in this circle, too few to hide in: others may guess."
+            )
+        return tr(
+            language,
+            "Only {count} people are in this circle, too few to hide in: others may guess.",
+            count=head_count,
+        )
+    return tr(language, "Shown without your name. Only you can see this while you write.")
 
 
-async def post_modal(bot: CircleBot, circle_id: int, **options: Any) -> PostModal:
-    """The posting form for this circle, with the circle's size read just now."""
-    return PostModal(circle_id, head_count=await circles.head_count(bot.db, circle_id), **options)
+def delay_words(language: str, seconds: int) -> str:
+    """`describe_delay` in the member's language: "within about 2 minutes"."""
+    if seconds <= 0:
+        return tr(language, "straight away")
+    if seconds < 90:
+        return tr(language, "within about {seconds} seconds", seconds=seconds)
+    return tr(language, "within about {minutes} minutes", minutes=round(seconds / 60))
+
+
+def small_circle_words(language: str, count: int) -> str | None:
+    """`circles.small_circle_note` in the member's language; None in a big enough circle."""
+    if circles.small_circle_note(count) is None:
+        return None
+    if count == 1:
+        return tr(
+            language,
+            "Only 1 person is in this circle (counting those who joined it): too few to hide "
+            "in. Anonymous posts carry no name, but the others may well guess who wrote one.",
+        )
+    return tr(
+        language,
+        "Only {count} people are in this circle (counting those who joined it): too few to "
+        "hide in. Anonymous posts carry no name, but the others may well guess who wrote one.",
+        count=count,
+    )
+
+
+async def post_modal(bot: CircleBot, circle_id: int, *, language: str, **options: Any) -> PostModal:
+    """The posting form for this circle in the member's `language`, with the circle's size
+    read just now."""
+    return PostModal(
+        circle_id,
+        head_count=await circles.head_count(bot.db, circle_id),
+        language=language,
+        **options,
+    )
 
 
 async def participant_form(
@@ -333,29 +378,33 @@ class PostModal(ErrorHandlingModal):
         text: str | None = None,
         note: str | None = None,
         head_count: int | None = None,
+        language: str = "en",
     ) -> None:
-        title = "Reply anonymously" if reply_to_message_id or quote_link else "Post anonymously"
+        title = tr(
+            language,
+            "Reply anonymously" if reply_to_message_id or quote_link else "Post anonymously",
+        )
         super().__init__(title=title, timeout=900)
         self.circle_id = circle_id
         self.reply_to_message_id = reply_to_message_id
         self.quote_link = quote_link
         self.draft_token = draft_token
         self.message: discord.ui.TextInput[PostModal] = discord.ui.TextInput(
-            label="Your message",
+            label=tr(language, "Your message"),
             style=discord.TextStyle.paragraph,
             max_length=anon.MAX_TEXT,
             custom_id="message",
             default=text,
-            placeholder=_form_hint(head_count),
+            placeholder=_form_hint(head_count, language),
         )
         self.note: discord.ui.TextInput[PostModal] = discord.ui.TextInput(
-            label="Content note (optional)",
+            label=tr(language, "Content note (optional)"),
             style=discord.TextStyle.short,
             max_length=anon.MAX_NOTE,
             required=False,
             custom_id="content_note",
             default=note,
-            placeholder="e.g. violence, policing",
+            placeholder=tr(language, "e.g. violence, policing"),
         )
         self.add_item(self.message)
         self.add_item(self.note)
@@ -396,6 +445,7 @@ class ReplyButton(
             PostModal(
                 here.circle.id,
                 head_count=head_count,
+                language=member_language(interaction),
                 reply_to_message_id=target.id if target else None,
             )
         )
@@ -446,6 +496,7 @@ class EditDraftButton(PersistentButton, custom_id=ids.EDIT_DRAFT, label="Edit"):
             await post_modal(
                 bot,
                 draft.circle_id,
+                language=member_language(interaction),
                 reply_to_message_id=draft.reply_to_message_id,
                 quote_link=draft.quote_link,
                 draft_token=draft.token,
@@ -673,9 +724,11 @@ async def _accept(
     confirmed: bool,
 ) -> _Accepted:
     """`submit_post`'s checks, storing and answer: awaits only the database."""
-    circle = await open_circle(bot, circle_id, closed="This circle has closed; nothing was posted.")
+    circle = await open_circle(
+        bot, circle_id, closed=N_("This circle has closed; nothing was posted.")
+    )
     if not await circles.has_current_agreement(bot.db, circle.id, member.id):
-        raise UserFacingError("Please accept this circle's agreements before posting.")
+        raise UserFacingError(N_("Please accept this circle's agreements before posting."))
     now = discord.utils.utcnow()
     label_key = bot.circle_keys.label_key(circle, member.id)
     # Blocks, rate limits and a closed circle are checked by save_draft and submit.
@@ -724,28 +777,48 @@ async def _accept(
         draft_token=draft_token,
         held_by=verdict.rule_name if verdict is not None else None,
     )
-    when = describe_delay(config.delay_max_seconds)
-    small = circles.small_circle_note(await circles.head_count(bot.db, circle.id))
-    unseen = small or (
+    language = member_language(interaction)
+    when = delay_words(language, config.delay_max_seconds)
+    small = small_circle_words(language, await circles.head_count(bot.db, circle.id))
+    unseen = small or tr(
+        language,
         "Nobody, moderators included, can see that it was you."
         if config.delay_max_seconds > 0
-        else NO_DELAY_WARNING
+        else NO_DELAY_WARNING,
     )
     if post.status == "review":
         has_queue = guild is not None and text_channel(guild, config.queue_channel_id) is not None
         note = (
             ""
             if has_queue
-            else " (This server has no moderators' channel, so they will find it in "
-            "`/mod queue`; you may want to let a moderator know a post is waiting.)"
+            else " "
+            + tr(
+                language,
+                "(This server has no moderators' channel, so they will find it in "
+                "`/mod queue`; you may want to let a moderator know a post is waiting.)",
+            )
         )
         content = (
-            f"Thank you. Your post (as **{post.label}**) will be with the moderators {when}, "
-            f"and appears {when} after one of them approves it. `/anon mine` shows where it is. "
-            f"{unseen}{note}"
+            tr(
+                language,
+                "Thank you. Your post (as **{label}**) will be with the moderators {when}, "
+                "and appears {when} after one of them approves it. `/anon mine` shows where "
+                "it is.",
+                label=post.label,
+                when=when,
+            )
+            + f" {unseen}{note}"
         )
     else:
-        content = f"Thank you. Your post will appear as **{post.label}** {when}. {unseen}"
+        content = (
+            tr(
+                language,
+                "Thank you. Your post will appear as **{label}** {when}.",
+                label=post.label,
+                when=when,
+            )
+            + f" {unseen}"
+        )
     return _Accepted(content + await unread_line(bot, circle.guild_id, member.id), post=post)
 
 
@@ -994,7 +1067,13 @@ class Outbox(DueLoop):
             kwargs["mention_author"] = False
         try:
             message = await thread.send(
-                embed=post_embed(post.label, post.text or "", post.content_note, post.quote_link),
+                embed=post_embed(
+                    post.label,
+                    post.text or "",
+                    post.content_note,
+                    post.quote_link,
+                    circle_language(circle),
+                ),
                 view=post_view(post.token),
                 allowed_mentions=NO_MENTIONS,
                 **kwargs,

@@ -50,6 +50,7 @@ class Circle:
     state: str
     created_at: datetime
     closed_at: datetime | None
+    language: str = "en"  # what the bot writes in the circle: its content and messages
 
     @property
     def is_open(self) -> bool:
@@ -87,6 +88,7 @@ def _circle(r: sqlite3.Row) -> Circle:
         state=r["state"],
         created_at=times.read(r["created_at"]),
         closed_at=(times.read(r["closed_at"]) if r["closed_at"] else None),
+        language=r["language"],
     )
 
 
@@ -250,6 +252,7 @@ async def create_circle(
     private: bool = True,
     review: bool = False,
     strict: bool = False,
+    language: str = "en",
 ) -> Circle:
     """Record a new circle (no thread yet) with its first keeper and agreements.
 
@@ -268,7 +271,7 @@ async def create_circle(
             raise CircleError(f"There is already an open circle called “{cleaned}”.")
         circle_id = await db.insert(
             "INSERT INTO circles (guild_id, channel_id, name, deck_id, private, review, strict,"
-            " salt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " salt, created_at, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 guild_id,
                 channel_id,
@@ -279,6 +282,7 @@ async def create_circle(
                 int(strict),
                 secrets.token_bytes(SALT_BYTES),
                 times.stored(now),
+                language,
             ),
         )
         await db.execute(

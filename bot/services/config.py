@@ -36,6 +36,7 @@ class GuildConfig:
     ping_moderators: bool = False
     gate_account_days: int = 0
     gate_server_days: int = 0
+    language: str | None = None  # None: the server's preferred locale decides
 
     @property
     def gated(self) -> bool:
@@ -59,10 +60,11 @@ async def get_config(db: Database, guild_id: int) -> GuildConfig:
         ping_moderators=bool(row["ping_moderators"]),
         gate_account_days=row["gate_account_days"],
         gate_server_days=row["gate_server_days"],
+        language=row["language"],
     )
 
 
-async def _set(db: Database, guild_id: int, column: str, value: int | None) -> GuildConfig:
+async def _set(db: Database, guild_id: int, column: str, value: int | str | None) -> GuildConfig:
     await db.execute(
         f"INSERT INTO guild_config (guild_id, {column}) VALUES (?, ?) "
         f"ON CONFLICT (guild_id) DO UPDATE SET {column} = excluded.{column}",
@@ -124,6 +126,11 @@ async def set_join_gate(
 async def set_ping_moderators(db: Database, guild_id: int, enabled: bool) -> GuildConfig:
     """Idempotent."""
     return await _set(db, guild_id, "ping_moderators", int(enabled))
+
+
+async def set_language(db: Database, guild_id: int, language: str | None) -> GuildConfig:
+    """The server's language (a shipped one, checked by the caller). Idempotent."""
+    return await _set(db, guild_id, "language", language)
 
 
 def describe_delay(seconds: int) -> str:

@@ -88,6 +88,8 @@ class CheckinTally:
     # they held.
     published: dict[str, int] | None = field(default=None, init=False)
     published_total: int = field(default=0, init=False)
+    # The circle's language, for the public message (memory only, like the rest).
+    language: str = field(default="en", init=False)
     _key: bytes = field(init=False, repr=False)
     _seen: set[bytes] = field(init=False, repr=False)
 

@@ -15,6 +15,11 @@ only members who have no label yet get one from the new lists.
 
 from __future__ import annotations
 
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
 ADJECTIVES: tuple[str, ...] = (
     "Quiet",
     "Calm",
@@ -184,3 +189,41 @@ NOUNS: tuple[str, ...] = (
     "Alder",
     "Larch",
 )
+
+
+@dataclass(frozen=True)
+class LabelWords:
+    """One language's label words: adjectives by gender (m, f), nouns with their gender, and
+    whether the noun comes first ("Garza Serena") or the adjective ("Quiet Heron")."""
+
+    adjectives: tuple[tuple[str, str], ...]
+    nouns: tuple[tuple[str, str], ...]
+    noun_first: bool
+
+    def label(self, adjective: int, noun: int) -> str:
+        word, gender = self.nouns[noun]
+        masculine, feminine = self.adjectives[adjective]
+        agreeing = feminine if gender == "f" else masculine
+        return f"{word} {agreeing}" if self.noun_first else f"{agreeing} {word}"
+
+
+ENGLISH_WORDS = LabelWords(
+    adjectives=tuple((a, a) for a in ADJECTIVES),
+    nouns=tuple((n, "m") for n in NOUNS),
+    noun_first=False,
+)
+LABELS_DIR = Path(__file__).resolve().parent.parent.parent / "prompts" / "labels"
+
+
+@cache
+def label_words(language: str) -> LabelWords:
+    """The language's label words from prompts/labels/<language>.toml; English otherwise."""
+    path = LABELS_DIR / f"{language}.toml"
+    if language == "en" or not path.exists():
+        return ENGLISH_WORDS
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return LabelWords(
+        adjectives=tuple((a["m"], a["f"]) for a in data["adjectives"]),
+        nouns=tuple((n["word"], n["gender"]) for n in data["nouns"]),
+        noun_first=True,
+    )

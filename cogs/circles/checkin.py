@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.i18n import N_
 from bot.layer import custom_ids as ids
 from bot.layer.access import keeper_here, member_or_keeper_here
 from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
+from bot.layer.i18n import circle_language, member_language, tr
 from bot.layer.posting import submit_post
 from bot.services import anonymous as anon
 from bot.services.structure import (
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHECKIN_ENDED = (
+CHECKIN_ENDED = N_(
     "This check-in has ended (a newer one started, or the bot restarted). Thank you all the same."
 )
 
@@ -46,37 +48,63 @@ CHECKIN_ENDED = (
 def checkin_text(bot: CircleBot, tally: CheckinTally, *, ended: bool = False) -> str:
     """The public check-in message: the question and, once enough people have answered,
     the totals; never who chose what."""
-    title = "Check-in (ended)" if ended else "Check-in"
-    lines = [f"**{title}** · {bot.library.checkin.question}", ""]
+    lang = tally.language
+    checkin = bot.library_for(lang).checkin
+    title = tr(lang, "Check-in (ended)" if ended else "Check-in")
+    lines = [f"**{title}** · {checkin.question}", ""]
     shown = tally.published
-    for option in bot.library.checkin.weather:
+    for option in checkin.weather:
         count = f": **{shown.get(option.id, 0)}**" if shown is not None else ""
         lines.append(f"{option.emoji} {option.label}{count}")
     lines.append("")
     if shown is not None:
-        people = "person has" if tally.published_total == 1 else "people have"
         lines.append(
-            f"{tally.published_total} {people} checked in. Only totals are shown, updated "
-            f"every {PUBLISH_EVERY_SECONDS:.0f} seconds once {PUBLISH_FROM} more have answered: "
-            "nobody, keepers included, can see who chose what."
+            tr(
+                lang,
+                "1 person has checked in."
+                if tally.published_total == 1
+                else "{count} people have checked in.",
+                count=tally.published_total,
+            )
+            + " "
+            + tr(
+                lang,
+                "Only totals are shown, updated every {seconds} seconds once {least} more have "
+                "answered: nobody, keepers included, can see who chose what.",
+                seconds=f"{PUBLISH_EVERY_SECONDS:.0f}",
+                least=PUBLISH_FROM,
+            )
         )
         if ended and tally.unpublished:
             lines.append(
-                f"These are the last totals shown: fewer than {PUBLISH_FROM} answers came in "
-                "after them, too few to add without showing what those people chose."
+                tr(
+                    lang,
+                    "These are the last totals shown: fewer than {least} answers came in "
+                    "after them, too few to add without showing what those people chose.",
+                    least=PUBLISH_FROM,
+                )
             )
     elif ended:
         lines.append(
-            f"Fewer than {PUBLISH_FROM} people answered, so no totals are shown: with so few, "
-            "they would show what each person chose."
+            tr(
+                lang,
+                "Fewer than {least} people answered, so no totals are shown: with so few, "
+                "they would show what each person chose.",
+                least=PUBLISH_FROM,
+            )
         )
     else:
         lines.append(
-            f"Totals appear once at least {PUBLISH_FROM} people have answered, on a clock that "
-            f"ticks every {PUBLISH_EVERY_SECONDS:.0f} seconds, so nobody's answer shows the "
-            "moment they give it. Nobody, keepers included, can see who chose what."
+            tr(
+                lang,
+                "Totals appear once at least {least} people have answered, on a clock that "
+                "ticks every {seconds} seconds, so nobody's answer shows the moment they give "
+                "it. Nobody, keepers included, can see who chose what.",
+                least=PUBLISH_FROM,
+                seconds=f"{PUBLISH_EVERY_SECONDS:.0f}",
+            )
         )
-    lines.append("Reading along without answering is fine too.")
+    lines.append(tr(lang, "Reading along without answering is fine too."))
     return "\n".join(lines)
 
 
@@ -157,20 +185,26 @@ class CheckinButton(
         counted = tally.count(here.member.id, self.option)
         if not counted:
             await interaction.response.send_message(
-                "Already counted, thank you. Each person counts once per check-in.",
+                tr(
+                    member_language(interaction),
+                    "Already counted, thank you. Each person counts once per check-in.",
+                ),
                 ephemeral=True,
             )
             return
         await interaction.response.send_message(
-            "Thank you for checking in. Only the totals are shown, and only once enough people "
-            "have answered; nobody can see what you chose.",
+            tr(
+                member_language(interaction),
+                "Thank you for checking in. Only the totals are shown, and only once enough "
+                "people have answered; nobody can see what you chose.",
+            ),
             ephemeral=True,
         )
 
 
-def checkin_view(bot: CircleBot, token: str) -> discord.ui.View:
+def checkin_view(bot: CircleBot, token: str, language: str = "en") -> discord.ui.View:
     view = persistent_view()
-    for option in bot.library.checkin.weather:
+    for option in bot.library_for(language).checkin.weather:
         view.add_item(CheckinButton(token, option.id, label=option.label, emoji=option.emoji))
     return view
 
@@ -260,12 +294,16 @@ async def start_checkin(bot: CircleBot, interaction: discord.Interaction[Any]) -
     here = await keeper_here(bot, interaction)
     registry = bot.checkins
     await end_checkins(bot, here.circle.id)
-    token = registry.start(here.circle.id, [w.id for w in bot.library.checkin.weather])
+    lang = circle_language(here.circle)
+    token = registry.start(here.circle.id, [w.id for w in bot.library_for(lang).checkin.weather])
     tally = registry.get(token)
     assert tally is not None
+    tally.language = lang
     try:
         posted = await here.thread.send(
-            checkin_text(bot, tally), view=checkin_view(bot, token), allowed_mentions=NO_MENTIONS
+            checkin_text(bot, tally),
+            view=checkin_view(bot, token, lang),
+            allowed_mentions=NO_MENTIONS,
         )
         tally.thread_id, tally.message_id = here.thread.id, posted.id
         _start_clock(bot, tally)

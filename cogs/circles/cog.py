@@ -19,6 +19,7 @@ from bot.layer.access import circle_here, keeper_here
 from bot.layer.buttons import persistent_view
 from bot.layer.discord_utils import delete_queue_messages, is_moderator, log_action, require_member
 from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.layer.i18n import language_choices, server_language
 from bot.layer.resource_card import resource_embed
 from bot.services import circles, gates
 from bot.services.circles import Circle
@@ -90,7 +91,9 @@ class Circles(commands.GroupCog, group_name="circle"):
         private="Private thread: only members who join can see it (default yes)",
         review="A moderator reads anonymous posts before they appear (default no)",
         strict="Anonymity keys live only in memory, out of even the operator's reach",
+        language="The circle's language: its prompts, labels and messages (default: the server's)",
     )
+    @app_commands.choices(language=language_choices())
     async def create(
         self,
         interaction: discord.Interaction[Any],
@@ -99,6 +102,7 @@ class Circles(commands.GroupCog, group_name="circle"):
         private: bool = True,
         review: bool = False,
         strict: bool = False,
+        language: app_commands.Choice[str] | None = None,
     ) -> None:
         """Open a new circle in this channel. You become its first keeper."""
         member = require_member(interaction)
@@ -110,8 +114,10 @@ class Circles(commands.GroupCog, group_name="circle"):
             raise UserFacingError(
                 "Creating circles needs the moderator role or the Manage Threads permission."
             )
+        chosen = language.value if language else server_language(config, member.guild)
+        library = self.bot.library_for(chosen)
         deck_id = deck or "essay"
-        if self.bot.library.deck(deck_id) is None:
+        if library.deck(deck_id) is None:
             raise UserFacingError(f"There is no deck called “{deck_id}”. See `/prompt decks`.")
         circle = await circles.create_circle(
             self.bot.db,
@@ -120,11 +126,12 @@ class Circles(commands.GroupCog, group_name="circle"):
             name=name,
             deck_id=deck_id,
             keeper_id=member.id,
-            default_agreements=self.bot.library.agreements,
+            default_agreements=library.agreements,
             now=discord.utils.utcnow(),
             private=private,
             review=review,
             strict=strict,
+            language=chosen,
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
@@ -160,9 +167,9 @@ class Circles(commands.GroupCog, group_name="circle"):
                     circle,
                     [keeper.id],
                     agreements,
-                    deck_title(self.bot, circle.deck_id),
+                    deck_title(self.bot, circle.deck_id, circle.language),
                     await circles.head_count(self.bot.db, circle.id),
-                    self.bot.library.honest_limits,
+                    self.bot.library_for(circle.language).honest_limits,
                     gated=(await get_config(self.bot.db, circle.guild_id)).gated,
                 ),
                 view=card_view(circle),

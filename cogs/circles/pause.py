@@ -53,7 +53,7 @@ async def pause(bot: CircleBot, interaction: discord.Interaction[Any], minutes: 
             "Discord had a problem locking the thread. Nothing was changed; please try again."
         ) from None
     bot.clock.wake(scheduled.ends_at)
-    text = random.choice(bot.library.grounding.pause_texts)
+    text = random.choice(bot.library_for(here.circle.language).grounding.pause_texts)
     embed = discord.Embed(
         title=f"A pause of {minutes} minute{'s' if minutes != 1 else ''}",
         description=f"{text}\n\nThe thread opens again at {local_time(scheduled.ends_at)}.",

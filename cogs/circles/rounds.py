@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import discord
 
 from bot.decks import Prompt
+from bot.i18n import N_
 from bot.layer import custom_ids as ids
 from bot.layer.access import Here, NeedsAgreement, circle_here, keeper_here
 from bot.layer.automod import channel_ids, check_member_text
 from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
+from bot.layer.i18n import circle_language, member_language, tr
 from bot.layer.posting import EditDraftButton, submit_post
 from bot.layer.threads import get_thread
 from bot.services import anonymous as anon
@@ -40,14 +42,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TURN_OVER = "That turn is already over; the talking piece has moved on."
-NEW_AGREEMENT = (
+TURN_OVER = N_("That turn is already over; the talking piece has moved on.")
+NEW_AGREEMENT = N_(
     "The talking piece is yours. This circle has a new agreement since you joined: to share, "
     "please **read and accept** it first, then press **Take my turn** again. You can also "
     "**Pass** (no reason needed) or ask to **come back** to you at the end. Only you can see "
     "this."
 )
-LEFT_HOLDING = (
+LEFT_HOLDING = N_(
     "You left this circle while the talking piece was with you. **Pass** hands it on now; "
     "otherwise it moves on when the time is up."
 )
@@ -87,28 +89,38 @@ class TakeTurnButton(
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client
         here, rnd = await holder_here(bot, interaction, self.token)
+        lang = member_language(interaction)
         view = persistent_view()
         if not await circles.has_current_agreement(bot.db, here.circle.id, here.member.id):
             if await circles.membership(bot.db, here.circle.id, here.member.id) is None:
                 # They left while holding the piece: they may still hand it on.
-                view.add_item(TurnChoiceButton("pass", self.token))
-                await interaction.response.send_message(LEFT_HOLDING, view=view, ephemeral=True)
+                view.add_item(TurnChoiceButton.made("pass", self.token, lang))
+                await interaction.response.send_message(
+                    tr(lang, LEFT_HOLDING), view=view, ephemeral=True
+                )
                 return
-            view.add_item(JoinButton(here.circle.id, label="Read and accept"))
+            view.add_item(JoinButton(here.circle.id, label=tr(lang, "Read and accept")))
             for action in ("pass", "later"):
-                view.add_item(TurnChoiceButton(action, self.token))
-            await interaction.response.send_message(NEW_AGREEMENT, view=view, ephemeral=True)
+                view.add_item(TurnChoiceButton.made(action, self.token, lang))
+            await interaction.response.send_message(
+                tr(lang, NEW_AGREEMENT), view=view, ephemeral=True
+            )
             return
         for action in ("share", "pass", "later"):
-            view.add_item(TurnChoiceButton(action, self.token))
-        how = (
+            view.add_item(TurnChoiceButton.made(action, self.token, lang))
+        how = tr(
+            lang,
             "Your share will be posted without your name, the same way as `/anon post`."
             if rnd.anonymous
-            else "Your share will be posted with your display name."
+            else "Your share will be posted with your display name.",
         )
         await interaction.response.send_message(
-            "The talking piece is yours. You can **Share**, **Pass** (no reason needed), or ask "
-            f"to **come back** to you at the end. {how} Only you can see this.",
+            tr(
+                lang,
+                "The talking piece is yours. You can **Share**, **Pass** (no reason needed), "
+                "or ask to **come back** to you at the end. {how} Only you can see this.",
+                how=how,
+            ),
             view=view,
             ephemeral=True,
         )
@@ -121,10 +133,15 @@ class TurnChoiceButton(
     """Share, Pass or Come back to me, shown privately to the holder."""
 
     LABELS: ClassVar[dict[str, str]] = {
-        "share": "Share",
-        "pass": "Pass",
-        "later": "Come back to me",
+        "share": N_("Share"),
+        "pass": N_("Pass"),
+        "later": N_("Come back to me"),
     }
+
+    @classmethod
+    def made(cls, action: str, token: str, language: str) -> TurnChoiceButton:
+        """The button with its label in the holder's language."""
+        return cls(action, token, label=tr(language, cls.LABELS[action]))
 
     action: str
     token: str
@@ -140,18 +157,22 @@ class TurnChoiceButton(
         if self.action == "share":
             if not await circles.has_current_agreement(bot.db, here.circle.id, here.member.id):
                 raise NeedsAgreement(here.circle, joined=True)
-            await interaction.response.send_modal(ShareModal(here.circle.id, rnd))
+            await interaction.response.send_modal(
+                ShareModal(here.circle.id, rnd, member_language(interaction))
+            )
             return
         now = discord.utils.utcnow()
         if self.action == "pass":
             moved = await structure.finish_turn(bot.db, here.circle.id, self.token, now=now)
-            done = "You passed. Thank you; no reason needed."
+            done = N_("You passed. Thank you; no reason needed.")
         else:
             moved = await structure.defer_turn(bot.db, here.circle.id, self.token, now=now)
-            done = "The piece will come back to you at the end of the round."
+            done = N_("The piece will come back to you at the end of the round.")
         if moved is None:
             raise UserFacingError(TURN_OVER)
-        await interaction.response.edit_message(content=done, view=None)
+        await interaction.response.edit_message(
+            content=tr(member_language(interaction), done), view=None
+        )
         await move_on(bot, here.thread, rnd, moved)
 
 
@@ -159,18 +180,19 @@ class ShareModal(ErrorHandlingModal):
     """The holder's share: named rounds post it with their display name, anonymous rounds
     through the anonymous flow."""
 
-    def __init__(self, circle_id: int, rnd: Round) -> None:
-        super().__init__(title="Your share", timeout=900)
+    def __init__(self, circle_id: int, rnd: Round, language: str = "en") -> None:
+        super().__init__(title=tr(language, "Your share"), timeout=900)
         self.circle_id = circle_id
         self.token = rnd.turn_token
         self.anonymous = rnd.anonymous
         self.text: discord.ui.TextInput[ShareModal] = discord.ui.TextInput(
-            label="What you'd like to share",
+            label=tr(language, "What you'd like to share"),
             style=discord.TextStyle.paragraph,
             max_length=anon.MAX_TEXT,
             custom_id="share",
-            placeholder=(
-                "Shown without your name." if rnd.anonymous else "Shown with your display name."
+            placeholder=tr(
+                language,
+                "Shown without your name." if rnd.anonymous else "Shown with your display name.",
             ),
         )
         self.note: discord.ui.TextInput[ShareModal] = discord.ui.TextInput(
@@ -179,7 +201,7 @@ class ShareModal(ErrorHandlingModal):
             max_length=anon.MAX_NOTE,
             required=False,
             custom_id="content_note",
-            placeholder="e.g. violence, policing",
+            placeholder=tr(language, "e.g. violence, policing"),
         )
         self.add_item(self.text)
         self.add_item(self.note)
@@ -274,7 +296,9 @@ class ShareModal(ErrorHandlingModal):
         moved = await structure.finish_turn(
             bot.db, here.circle.id, self.token, now=discord.utils.utcnow()
         )
-        await interaction.response.send_message("Thank you for sharing.", ephemeral=True)
+        await interaction.response.send_message(
+            tr(member_language(interaction), "Thank you for sharing."), ephemeral=True
+        )
         if moved is not None:
             await move_on(bot, here.thread, rnd, moved)
 
@@ -295,8 +319,11 @@ class ShareModal(ErrorHandlingModal):
         if posted is None:
             # Held as a draft (it may identify someone): the turn stays theirs meanwhile.
             await interaction.followup.send(
-                "The talking piece stays with you while you decide. It moves on when you "
-                "press Pass or your time is up.",
+                tr(
+                    member_language(interaction),
+                    "The talking piece stays with you while you decide. It moves on when you "
+                    "press Pass or your time is up.",
+                ),
                 ephemeral=True,
             )
             return
@@ -355,29 +382,41 @@ async def announce_turn(bot: CircleBot, thread: discord.Thread, rnd: Round) -> N
         return
     who, mentions = await _holder_name(bot, rnd, turn)
     after = await structure.waiting(bot.db, rnd.circle_id)
-    queue = f"{after} after you." if after else "You're the last in this round."
+    circle = await circles.get_circle(bot.db, rnd.circle_id)
+    lang = circle_language(circle) if circle is not None else "en"  # public: the circle's
+    queue = (
+        tr(lang, "{count} after you.", count=after)
+        if after
+        else tr(lang, "You're the last in this round.")
+    )
     view = persistent_view()
-    view.add_item(TakeTurnButton(rnd.turn_token))
+    view.add_item(TakeTurnButton(rnd.turn_token, label=tr(lang, "Take my turn")))
     message = await thread.send(
-        f"{who}, the talking piece is with you until {local_time(rnd.turn_ends_at)}. Press "
-        f"**Take my turn** to share, pass or come back later. {queue}",
+        tr(
+            lang,
+            "{who}, the talking piece is with you until {time}. Press **Take my turn** to "
+            "share, pass or come back later. {queue}",
+            who=who,
+            time=local_time(rnd.turn_ends_at),
+            queue=queue,
+        ),
         view=view,
         allowed_mentions=mentions,
     )
     await structure.set_turn_message(bot.db, rnd.circle_id, rnd.turn_token, message.id)
 
 
-TURN_PASSED = "This turn has passed: the talking piece has moved on."
+TURN_PASSED = N_("This turn has passed: the talking piece has moved on.")
 
 
-async def _retire_turn_message(thread: discord.Thread, rnd: Round) -> None:
+async def _retire_turn_message(thread: discord.Thread, rnd: Round, language: str = "en") -> None:
     """Replace an old turn message's words and take its button off, so it no longer says the
     piece is with someone until a time that has gone."""
     if rnd.turn_message_id is None:
         return
     try:
         await thread.get_partial_message(rnd.turn_message_id).edit(
-            content=TURN_PASSED, view=None, allowed_mentions=NO_MENTIONS
+            content=tr(language, TURN_PASSED), view=None, allowed_mentions=NO_MENTIONS
         )
     except discord.HTTPException as error:
         log.warning("Could not retire a turn message (HTTP %s)", error.status)
@@ -414,12 +453,17 @@ async def move_on(bot: CircleBot, thread: discord.Thread, before: Round, moved: 
             now=discord.utils.utcnow(),
         )
         moved = skipped or moved
-    await _retire_turn_message(thread, before)
+    circle = await circles.get_circle(bot.db, before.circle_id)
+    lang = circle_language(circle) if circle is not None else "en"  # public: the circle's
+    await _retire_turn_message(thread, before, lang)
     try:
         if moved.round is None:
             await thread.send(
-                "That's the end of the round. Thank you, everyone, for sharing, passing and "
-                "listening.",
+                tr(
+                    lang,
+                    "That's the end of the round. Thank you, everyone, for sharing, passing "
+                    "and listening.",
+                ),
                 allowed_mentions=NO_MENTIONS,
             )
         else:
@@ -445,7 +489,9 @@ async def start_round(
     here = await keeper_here(bot, interaction)
     prompt = None
     if prompt_id:
-        prompt = await prompt_service.find_prompt(bot.db, bot.library, here.circle.id, prompt_id)
+        prompt = await prompt_service.find_prompt(
+            bot.db, bot.library_for(here.circle.language), here.circle.id, prompt_id
+        )
         if prompt is None:
             raise UserFacingError(
                 f"There is no prompt with the id “{prompt_id}”. `/prompt list` shows them."
@@ -507,10 +553,12 @@ async def end_round(bot: CircleBot, interaction: discord.Interaction[Any]) -> No
     if ended is None:
         raise UserFacingError("There's no round running here.")
     await interaction.response.send_message("The round has ended.", ephemeral=True)
-    await _retire_turn_message(here.thread, ended)
+    lang = circle_language(here.circle)
+    await _retire_turn_message(here.thread, ended, lang)
     try:
         await here.thread.send(
-            "The keeper has ended this round. Thank you, everyone.", allowed_mentions=NO_MENTIONS
+            tr(lang, "The keeper has ended this round. Thank you, everyone."),
+            allowed_mentions=NO_MENTIONS,
         )
     except discord.HTTPException as error:
         log.warning("Could not announce the end of a round (HTTP %s)", error.status)
@@ -532,11 +580,15 @@ async def end_forgotten_rounds(bot: CircleBot) -> None:
         thread = await get_thread(bot, circle) if circle is not None else None
         if thread is None or ended is None:
             continue
-        await _retire_turn_message(thread, ended)
+        lang = circle_language(circle) if circle is not None else "en"
+        await _retire_turn_message(thread, ended, lang)
         try:
             await thread.send(
-                "The bot restarted, and in a strict circle anonymous labels start afresh after "
-                "a restart, so this round has ended. A keeper can start a new one.",
+                tr(
+                    lang,
+                    "The bot restarted, and in a strict circle anonymous labels start afresh "
+                    "after a restart, so this round has ended. A keeper can start a new one.",
+                ),
                 allowed_mentions=NO_MENTIONS,
             )
         except discord.HTTPException as error:

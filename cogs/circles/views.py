@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.db import Database
+from bot.i18n import N_
 from bot.layer import custom_ids as ids
 from bot.layer.access import open_circle
 from bot.layer.breaks import BreakButton
@@ -17,6 +18,8 @@ from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.contact import ContactButton
 from bot.layer.discord_utils import require_member
 from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.layer.i18n import circle_language, member_language, tr
+from bot.layer.posting import small_circle_words
 from bot.layer.threads import get_thread
 from bot.services import circles
 from bot.services.circles import REMOVED, Circle, CircleAgreement
@@ -29,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CARD_COLOUR = discord.Colour.from_rgb(94, 129, 172)
-STRICT_NOTE = (
+STRICT_NOTE = N_(
     "Strict circle: the keys behind anonymous labels live only in the bot's memory. Records of "
     "posts and blocks stay in the database until the circle closes, but after a restart nothing "
     "links them to anyone, not even the operator: labels start afresh, blocks no longer reach "
@@ -38,7 +41,7 @@ STRICT_NOTE = (
 )
 
 # Says a gate is on, never its numbers: those would tell a watcher how long to wait.
-GATE_NOTE = (
+GATE_NOTE = N_(
     "This server has a join gate: accounts or server memberships that are very new wait a "
     "while before they can join, unless a keeper lets them in."
 )
@@ -54,32 +57,38 @@ def card_embed(
     *,
     gated: bool = False,
 ) -> discord.Embed:
+    lang = circle_language(circle)  # the card is public: the circle's language
     embed = discord.Embed(title=circle.name, colour=CARD_COLOUR)
     if not circle.is_open:
-        embed.description = "This circle has closed. Thank you to everyone who took part."
+        embed.description = tr(lang, "This circle has closed. Thank you to everyone who took part.")
         return embed
-    embed.description = (
+    embed.description = tr(
+        lang,
         "A moderated discussion circle. Join by accepting its agreements; you can leave at any "
-        "time with `/circle leave`, and passing never needs a reason."
+        "time with `/circle leave`, and passing never needs a reason.",
     )
-    keepers = ", ".join(f"<@{k}>" for k in keeper_ids) or "the server's moderators"
-    embed.add_field(name="Keepers", value=keepers[:1024], inline=True)
-    embed.add_field(name="Prompts", value=deck_title[:1024], inline=True)
-    embed.add_field(name="Agreements", value=agreement_lines(agreements, short=True), inline=False)
+    keepers = ", ".join(f"<@{k}>" for k in keeper_ids) or tr(lang, "the server's moderators")
+    embed.add_field(name=tr(lang, "Keepers"), value=keepers[:1024], inline=True)
+    embed.add_field(name=tr(lang, "Prompts"), value=deck_title[:1024], inline=True)
+    embed.add_field(
+        name=tr(lang, "Agreements"), value=agreement_lines(agreements, short=True), inline=False
+    )
     notes = []
     if circle.review:
-        notes.append("Anonymous posts are read by a moderator before they appear.")
+        notes.append(tr(lang, "Anonymous posts are read by a moderator before they appear."))
     if circle.strict:
-        notes.append(STRICT_NOTE)
-    small = None if head_count is None else circles.small_circle_note(head_count)
+        notes.append(tr(lang, STRICT_NOTE))
+    small = None if head_count is None else small_circle_words(lang, head_count)
     if small:
         notes.append(small)
     if notes:
-        embed.add_field(name="Anonymous posting", value="\n".join(notes)[:1024], inline=False)
+        embed.add_field(
+            name=tr(lang, "Anonymous posting"), value="\n".join(notes)[:1024], inline=False
+        )
     if gated:
-        embed.add_field(name="Joining", value=GATE_NOTE, inline=False)
+        embed.add_field(name=tr(lang, "Joining"), value=tr(lang, GATE_NOTE), inline=False)
     if honest_limits:
-        embed.add_field(name="Honest limits", value=honest_limits[:1024], inline=False)
+        embed.add_field(name=tr(lang, "Honest limits"), value=honest_limits[:1024], inline=False)
     return embed
 
 
@@ -89,13 +98,20 @@ def agreement_lines(agreements: Sequence[CircleAgreement], *, short: bool) -> st
     return text if len(text) <= 1024 else text[:1020] + "…"
 
 
-def agreements_embed(circle: Circle, agreements: Sequence[CircleAgreement]) -> discord.Embed:
+def agreements_embed(
+    circle: Circle, agreements: Sequence[CircleAgreement], language: str | None = None
+) -> discord.Embed:
+    """The agreements (in the circle's language, as written) with the bot's words in
+    `language`: the reader's when shown privately, else the circle's."""
+    lang = language or circle_language(circle)
     embed = discord.Embed(
-        title=f"Agreements for “{circle.name}”",
+        title=tr(lang, "Agreements for “{name}”", name=circle.name),
         colour=CARD_COLOUR,
         description="\n".join(f"**{a.position}.** {a.text}" for a in agreements)[:4000],
     )
-    embed.set_footer(text="Accepting adds you to the circle's thread. You can leave any time.")
+    embed.set_footer(
+        text=tr(lang, "Accepting adds you to the circle's thread. You can leave any time.")
+    )
     return embed
 
 
@@ -146,7 +162,10 @@ class NotNowButton(PersistentButton, custom_id=ids.NOT_NOW, label="Not now"):
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.edit_message(
-            content="No problem. The Join button will be there if you change your mind.",
+            content=tr(
+                member_language(interaction),
+                "No problem. The Join button will be there if you change your mind.",
+            ),
             embed=None,
             view=None,
         )
@@ -155,7 +174,7 @@ class NotNowButton(PersistentButton, custom_id=ids.NOT_NOW, label="Not now"):
 def card_view(circle: Circle) -> discord.ui.View:
     view = persistent_view()
     if circle.is_open:
-        view.add_item(JoinButton(circle.id))
+        view.add_item(JoinButton(circle.id, label=tr(circle_language(circle), "Join")))
         view.add_item(BreakButton(circle.id))
         view.add_item(ContactButton())
     return view
@@ -187,13 +206,14 @@ async def show_agreements(
     caller read them with `agreements_to_show`)."""
     if current is None:
         current = await agreements_to_show(bot, interaction, circle)
+    lang = member_language(interaction)
     view = persistent_view()
-    view.add_item(AgreeButton(circle.id, len(current)))
-    view.add_item(NotNowButton())
-    embed = agreements_embed(circle, current)
+    view.add_item(AgreeButton(circle.id, len(current), label=tr(lang, "I agree")))
+    view.add_item(NotNowButton(label=tr(lang, "Not now")))
+    embed = agreements_embed(circle, current, lang)
     if edit:
         await interaction.response.edit_message(
-            content="The agreements changed; here they are now.", embed=embed, view=view
+            content=tr(lang, "The agreements changed; here they are now."), embed=embed, view=view
         )
     else:
         await interaction.response.send_message(
@@ -214,9 +234,9 @@ async def current_card(bot: CircleBot, circle: Circle) -> discord.Embed:
         circle,
         await circles.keepers(bot.db, circle.id),
         await circles.agreements(bot.db, circle.id),
-        deck_title(bot, circle.deck_id),
+        deck_title(bot, circle.deck_id, circle.language),
         await circles.head_count(bot.db, circle.id),
-        bot.library.honest_limits,
+        bot.library_for(circle.language).honest_limits,
         gated=(await get_config(bot.db, circle.guild_id)).gated,
     )
 
@@ -239,8 +259,8 @@ async def refresh_card(bot: CircleBot, circle: Circle, embed: discord.Embed | No
         log.warning("Could not update the card of circle %s (HTTP %s)", circle.id, error.status)
 
 
-def deck_title(bot: CircleBot, deck_id: str) -> str:
-    deck = bot.library.deck(deck_id)
+def deck_title(bot: CircleBot, deck_id: str, language: str = "en") -> str:
+    deck = bot.library_for(language).deck(deck_id)
     return deck.title if deck else deck_id
 
 
@@ -288,22 +308,26 @@ async def _join_thread(
     circle, new = agreed.circle, bool(agreed.joined)
     thread = await get_thread(bot, circle)
     if thread is None:
-        raise UserFacingError("This circle's thread no longer exists; ask a keeper.")
+        raise UserFacingError(N_("This circle's thread no longer exists; ask a keeper."))
     try:
         await thread.add_user(member)
     except discord.HTTPException:
         if new:
             await circles.undo_join(bot.db, circle.id, member.id)
         raise UserFacingError(
-            "I couldn't add you to the circle's thread (Discord refused). Nothing was saved; "
-            "please try again or ask a keeper."
+            N_(
+                "I couldn't add you to the circle's thread (Discord refused). Nothing was "
+                "saved; please try again or ask a keeper."
+            )
         ) from None
     if new:
         await refresh_card(bot, circle, agreed.card)
-    welcome = (
-        f"Thank you. You're in: {thread.mention}"
+    welcome = tr(
+        member_language(interaction),
+        "Thank you. You're in: {thread}"
         if new
-        else f"Thank you for accepting the updated agreements. {thread.mention}"
+        else "Thank you for accepting the updated agreements. {thread}",
+        thread=thread.mention,
     )
     await interaction.response.edit_message(content=welcome, embed=None, view=None)
 

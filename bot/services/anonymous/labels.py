@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from bot.db import Database
 from bot.services.anonymous.rules import KEY_BYTES, AnonError, CircleClosed
 from bot.services.circles import Circle
-from bot.services.wordlists import ADJECTIVES, NOUNS
+from bot.services.wordlists import ENGLISH_WORDS, LabelWords, label_words
 
 # --- keys and labels -----------------------------------------------------------------------
 
@@ -58,39 +58,38 @@ class CircleKeys:
         self._strict.pop(circle_id, None)
 
 
-_COMBINATIONS = len(ADJECTIVES) * len(NOUNS)
 # Candidates tried one by one before reading the circle's used labels at once: in a circle
 # of a few dozen members nearly every member gets one of their first few.
 _LABEL_ATTEMPTS = 16
 
 
-def label_candidates(label_key: bytes) -> Iterator[str]:
+def label_candidates(label_key: bytes, words: LabelWords = ENGLISH_WORDS) -> Iterator[str]:
     """Every adjective-noun label once, in an order fixed by the key.
 
     A start and a step coprime to the number of combinations visit each combination
     exactly once; deriving both from the key spreads members over the whole space, so
     most members get their first candidate.
     """
-    n = _COMBINATIONS
+    n = len(words.adjectives) * len(words.nouns)
     start = int.from_bytes(label_key[:8], "big") % n
     step = int.from_bytes(label_key[8:16], "big") % n or 1
     while math.gcd(step, n) != 1:
         step = step % n + 1
     for i in range(n):
-        adjective, noun = divmod((start + i * step) % n, len(NOUNS))
-        yield f"{ADJECTIVES[adjective]} {NOUNS[noun]}"
+        adjective, noun = divmod((start + i * step) % n, len(words.nouns))
+        yield words.label(adjective, noun)
 
 
-def _numbered_candidates(label_key: bytes) -> Iterator[str]:
+def _numbered_candidates(label_key: bytes, words: LabelWords) -> Iterator[str]:
     """Labels with a number (2 to 999), for circles with more members than plain labels."""
     base = int.from_bytes(label_key[16:24], "big")
-    for i, name in enumerate(label_candidates(label_key)):
+    for i, name in enumerate(label_candidates(label_key, words)):
         yield f"{name} {2 + (base + i) % 998}"
 
 
-def _first_free(label_key: bytes, used: set[str]) -> str:
+def _first_free(label_key: bytes, used: set[str], words: LabelWords) -> str:
     first = None
-    for candidate in label_candidates(label_key):
+    for candidate in label_candidates(label_key, words):
         if candidate not in used:
             return candidate
         first = first or candidate
@@ -109,8 +108,9 @@ async def _stored_label(db: Database, circle_id: int, label_key: bytes) -> str |
     return None if value is None else str(value)
 
 
-async def label_for(db: Database, circle_id: int, label_key: bytes) -> str:
-    """The author's label in this circle, allocating one on first use.
+async def label_for(db: Database, circle_id: int, label_key: bytes, language: str = "en") -> str:
+    """The author's label in this circle, allocating one on first use from the words of the
+    circle's language (a label already given stays as it is).
 
     No two label keys in one circle share a label. Safe without a transaction (and so
     usable inside one): the key's candidates are tried in turn with INSERT OR IGNORE, so if
@@ -125,9 +125,10 @@ async def label_for(db: Database, circle_id: int, label_key: bytes) -> str:
     # plain ones) the same names with a number the key also fixes: all checked with one
     # indexed read, so a circle with more authors than plain labels costs no more, and the
     # first free one claimed.
+    words = label_words(language)
     candidates = [
-        *itertools.islice(label_candidates(label_key), _LABEL_ATTEMPTS),
-        *itertools.islice(_numbered_candidates(label_key), _LABEL_ATTEMPTS),
+        *itertools.islice(label_candidates(label_key, words), _LABEL_ATTEMPTS),
+        *itertools.islice(_numbered_candidates(label_key, words), _LABEL_ATTEMPTS),
     ]
     taken = await _taken(db, circle_id, candidates)
     for candidate in candidates:
@@ -139,7 +140,7 @@ async def label_for(db: Database, circle_id: int, label_key: bytes) -> str:
         if existing is not None:  # another task gave this key its label meanwhile
             return existing
     rows = await db.fetchall("SELECT label FROM anon_labels WHERE circle_id = ?", (circle_id,))
-    label = _first_free(label_key, {r["label"] for r in rows})
+    label = _first_free(label_key, {r["label"] for r in rows}, words)
     if await _claim(db, circle_id, label_key, label):
         return label
     existing = await _stored_label(db, circle_id, label_key)

@@ -182,7 +182,7 @@ async def save_draft(
 
     async def store(db: Database) -> AnonPost:
         await check_can_post(db, circle, label_key, now=now)
-        label = await label_for(db, circle.id, label_key)
+        label = await label_for(db, circle.id, label_key, circle.language)
         row = await db.fetchone(
             "INSERT INTO anon_posts (token, circle_id, label, label_key, status, text,"
             " content_note, reply_to_message_id, quote_link, created_at)"
@@ -259,7 +259,7 @@ async def submit(
 
     async def store(db: Database) -> AnonPost:
         await check_can_post(db, circle, label_key, now=now)
-        label = await label_for(db, circle.id, label_key)
+        label = await label_for(db, circle.id, label_key, circle.language)
         if circle.review or held_by is not None:
             status, deliver_at = "review", now + (delay or timedelta())
         else:
