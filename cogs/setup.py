@@ -124,9 +124,8 @@ class Setup(commands.GroupCog, group_name="setup"):
             raise app_commands.MissingPermissions(["manage_guild"])
         return True
 
-    async def _changed(
-        self, interaction: discord.Interaction[Any], config: GuildConfig, what: str
-    ) -> None:
+    async def _record(self, interaction: discord.Interaction[Any], what: str) -> None:
+        """Write a settings change to the mod log."""
         assert interaction.guild is not None
         await log_action(
             self.bot.db,
@@ -135,6 +134,11 @@ class Setup(commands.GroupCog, group_name="setup"):
             action="setup",
             details=what,
         )
+
+    async def _changed(
+        self, interaction: discord.Interaction[Any], config: GuildConfig, what: str
+    ) -> None:
+        await self._record(interaction, what)
         await interaction.response.send_message(
             f"Saved: {what}.\n\n{describe_config(config)}",
             ephemeral=True,
@@ -248,13 +252,7 @@ class Setup(commands.GroupCog, group_name="setup"):
         # Logged without the numbers; only the admin who set them sees them, once.
         state = "on" if config.gated else "off"
         what = f"join gate {'changed' if before.gated and config.gated else 'turned ' + state}"
-        await log_action(
-            self.bot.db,
-            interaction.guild,
-            moderator_id=interaction.user.id,
-            action="setup",
-            details=what,
-        )
+        await self._record(interaction, what)
         if config.gated:
             held = []
             if account_days:
@@ -307,14 +305,7 @@ class Setup(commands.GroupCog, group_name="setup"):
     async def _contact_changed(
         self, interaction: discord.Interaction[Any], what: str, settings: Any
     ) -> None:
-        assert interaction.guild is not None
-        await log_action(
-            self.bot.db,
-            interaction.guild,
-            moderator_id=interaction.user.id,
-            action="setup",
-            details=what,
-        )
+        await self._record(interaction, what)
         where = _channel(settings.channel_id) if settings.channel_id else "the queue channel"
         mode = (
             "memory-keyed: lost at a restart, unlinkable even by whoever runs the bot"
@@ -417,13 +408,7 @@ class Setup(commands.GroupCog, group_name="setup"):
             )
         except safety.SafetyError as error:
             raise UserFacingError(str(error)) from None
-        await log_action(
-            self.bot.db,
-            interaction.guild,
-            moderator_id=interaction.user.id,
-            action="setup",
-            details=f"resource added: {added.name}",
-        )
+        await self._record(interaction, f"resource added: {added.name}")
         await interaction.response.send_message(
             f"Added **{added.name}** to the resource card (`/resources`).", ephemeral=True
         )
@@ -449,13 +434,7 @@ class Setup(commands.GroupCog, group_name="setup"):
         assert interaction.guild is not None
         if not await safety.remove_resource(self.bot.db, interaction.guild.id, resource_id):
             raise UserFacingError(f"This server has no resource with id {resource_id}.")
-        await log_action(
-            self.bot.db,
-            interaction.guild,
-            moderator_id=interaction.user.id,
-            action="setup",
-            details=f"resource {resource_id} removed",
-        )
+        await self._record(interaction, f"resource {resource_id} removed")
         await interaction.response.send_message("Removed.", ephemeral=True)
 
     # the server's word list ----------------------------------------------------------------
@@ -484,13 +463,7 @@ class Setup(commands.GroupCog, group_name="setup"):
         chosen: automod.Action = "review" if action == "review" else "block"
         stored, new = await automod.add_word(self.bot.db, interaction.guild.id, word, chosen)
         doing = "blocks" if chosen == "block" else "holds for review"
-        await log_action(
-            self.bot.db,
-            interaction.guild,
-            moderator_id=interaction.user.id,
-            action="setup",
-            details=f"word list: `{stored}` {doing} posts",
-        )
+        await self._record(interaction, f"word list: `{stored}` {doing} posts")
         await interaction.response.send_message(
             f"{'Added' if new else 'Changed'}: `{stored}` now {doing} posts with it.",
             ephemeral=True,
@@ -504,13 +477,7 @@ class Setup(commands.GroupCog, group_name="setup"):
         assert interaction.guild is not None
         if not await automod.remove_word(self.bot.db, interaction.guild.id, word):
             raise UserFacingError("That entry is not on this server's word list.")
-        await log_action(
-            self.bot.db,
-            interaction.guild,
-            moderator_id=interaction.user.id,
-            action="setup",
-            details=f"word list: `{word.strip().lower()}` removed",
-        )
+        await self._record(interaction, f"word list: `{word.strip().lower()}` removed")
         await interaction.response.send_message(
             "Removed.", ephemeral=True, allowed_mentions=NO_MENTIONS
         )
