@@ -197,17 +197,6 @@ def small_circle_words(language: str, count: int) -> str | None:
     )
 
 
-async def post_modal(bot: CircleBot, circle_id: int, *, language: str, **options: Any) -> PostModal:
-    """The posting form for this circle in the member's `language`, with the circle's size
-    read just now."""
-    return PostModal(
-        circle_id,
-        head_count=await circles.head_count(bot.db, circle_id),
-        language=language,
-        **options,
-    )
-
-
 async def participant_form(
     bot: CircleBot, interaction: discord.Interaction[Any]
 ) -> tuple[Here, int | None]:
@@ -493,9 +482,9 @@ class EditDraftButton(PersistentButton, custom_id=ids.EDIT_DRAFT, label="Edit"):
         bot: CircleBot = interaction.client
         draft = await _held_draft(bot, self.token)
         await interaction.response.send_modal(
-            await post_modal(
-                bot,
+            PostModal(
                 draft.circle_id,
+                head_count=await circles.head_count(bot.db, draft.circle_id),
                 language=member_language(interaction),
                 reply_to_message_id=draft.reply_to_message_id,
                 quote_link=draft.quote_link,
@@ -1016,21 +1005,6 @@ class Outbox(DueLoop):
         found = {cid: await circles.get_circle(db, cid) for cid in sorted(wanted)}
         return batch, {cid: c for cid, c in found.items() if c is not None}
 
-    async def _thread(self, circle: Circle) -> discord.Thread | None:
-        """The circle's thread; None when it is gone. Raises discord.HTTPException when
-        Discord refuses or fails to say (the post then waits, it is not dropped)."""
-        if circle.thread_id is None:
-            return None
-        guild = self.bot.get_guild(circle.guild_id)
-        thread = guild.get_thread(circle.thread_id) if guild else None
-        if thread is not None:
-            return thread
-        try:
-            channel = await self.bot.fetch_channel(circle.thread_id)
-        except discord.NotFound:
-            return None
-        return channel if isinstance(channel, discord.Thread) else None
-
     async def _deliver(
         self, post: AnonPost, now: datetime, circle: Circle | None, claimed: bool
     ) -> Cause | None:
@@ -1041,7 +1015,7 @@ class Outbox(DueLoop):
             await anon.mark_undeliverable(self.bot.db, post.id, now=now)
             return None
         try:
-            thread = await self._thread(circle)
+            thread = await get_thread(self.bot, circle, forbidden_means_gone=False)
         except SEND_ERRORS as error:
             return await self._failed(post, circle, None, error, now, may_have_gone_out=False)
         if thread is None:
