@@ -7,6 +7,7 @@ Private replies follow that locale; what the bot posts in the circle follows the
 
 from __future__ import annotations
 
+import logging
 import re
 import string
 from collections.abc import Iterator
@@ -22,6 +23,12 @@ from bot.services import anonymous as anon
 from bot.services import circles, structure
 from bot.services.wordlists import label_words
 from tests.conftest import World
+from tests.test_anonymous import (
+    assert_logs_clean,
+    assert_new_rows_do_not_hold,
+    assert_requests_do_not_unmask,
+    snapshot,
+)
 from tests.test_catalogues import message_ids
 from tests.test_circles import join, open_circle
 from tests.test_structure import turn_message
@@ -99,7 +106,7 @@ def labels_of(message: discord.Message) -> list[str]:
 
 
 async def test_spanish_member_and_english_member_in_a_spanish_circle(
-    world: World, locales: dict[int, str]
+    world: World, locales: dict[int, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     locales[world.alice.id] = "es-ES"
     locales[world.carol.id] = "es-419"
@@ -132,6 +139,9 @@ async def test_spanish_member_and_english_member_in_a_spanish_circle(
     assert joined.response.content.startswith("Thank you. You're in")
 
     # Posting anonymously: the form, the acknowledgement and its small-circle note.
+    caplog.set_level(logging.DEBUG)
+    before = await snapshot(world.db)
+    mark = len(world.env.http_requests)
     form = await world.alice.slash(thread, "anon post")
     assert form.modal is not None and "Publicar de forma anónima" in str(form.modal)
     assert "Tu mensaje" in str(form.modal)
@@ -142,6 +152,10 @@ async def test_spanish_member_and_english_member_in_a_spanish_circle(
     replies += [form, done]
     posted = [m for m in thread.history() if m.embeds and m.embeds[0].description == TEXT]
     assert len(posted) == 1, "the member's own words go out exactly as written"
+    # The language path unmasks no one: requests, new rows and logs hold no trace of her.
+    assert_requests_do_not_unmask(world, mark, world.alice)
+    assert_new_rows_do_not_hold(before, await snapshot(world.db), world.alice)
+    assert_logs_clean(caplog, world.alice, TEXT)
     author = posted[0].embeds[0].author.name or ""
     assert author.startswith("Anónimo · ")
     noun = author.removeprefix("Anónimo · ").split()[0]
