@@ -19,6 +19,9 @@ from bot.db import Database
 from bot.services import config as config_service
 from bot.settings import Settings
 
+# Fixtures shared by the language tests (`locales`: each member's client locale).
+pytest_plugins = ["tests.languages"]
+
 TEST_SECRET = "5e" * 32
 
 

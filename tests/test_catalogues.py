@@ -125,3 +125,44 @@ def test_command_strings_obey_discords_rules(language: str) -> None:
             assert 1 <= len(translation) <= 32, (language, text, translation)
         else:
             assert 1 <= len(translation) <= 100, (language, text, translation)
+
+
+def _ids_in_file(path: Path) -> list[tuple[str, str]]:
+    """(context, id) of every entry as written, duplicates kept (Babel keeps only the first).
+    A wrapped id (`msgid ""` and its continuation lines) is joined; the header is left out."""
+    entries: list[tuple[str, str]] = []
+    context, current, field = "", None, ""
+    for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
+        if line.startswith('"') and field:
+            if field == "msgid" and current is not None:
+                current += line
+            elif field == "msgctxt":
+                context += line
+            continue
+        if current not in (None, '""'):
+            entries.append((context, str(current)))
+        if current is not None:
+            context, current = "", None
+        field = ""
+        if line.startswith("msgctxt "):
+            context, field = line[len("msgctxt ") :], "msgctxt"
+        elif line.startswith("msgid "):
+            current, field = line[len("msgid ") :], "msgid"
+    return entries
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+@pytest.mark.parametrize("domain", [MESSAGES_DOMAIN, COMMANDS_DOMAIN])
+def test_no_entry_is_written_twice(language: str, domain: str) -> None:
+    """A second entry for the same text would be silently ignored, whatever it says."""
+    entries = _ids_in_file(LOCALES_DIR / language / "LC_MESSAGES" / f"{domain}.po")
+    repeated = sorted({entry for entry in entries if entries.count(entry) > 1})
+    assert not repeated, f"{language} {domain}.po has these twice: {repeated}"
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_translation_is_still_used(language: str) -> None:
+    """An entry whose English text is gone from the code is dead weight for translators."""
+    used = message_ids()
+    stale = [text for text in read_catalogue(language).messages if text not in used]
+    assert not stale, f"{language} circlekeeper.po: no longer in the code: {stale}"

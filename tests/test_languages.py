@@ -8,93 +8,26 @@ Private replies follow that locale; what the bot posts in the circle follows the
 from __future__ import annotations
 
 import logging
-import re
-import string
-from collections.abc import Iterator
-from typing import Any
 
 import discord
 import pytest
-import simcord
-import simcord.interactions
 
-from bot.i18n import language_of_locale, read_catalogue
+from bot.i18n import language_of_locale
 from bot.services import anonymous as anon
 from bot.services import circles, structure
 from bot.services.wordlists import label_words
 from tests.conftest import World
+from tests.languages import english_left, everything_in
 from tests.test_anonymous import (
     assert_logs_clean,
     assert_new_rows_do_not_hold,
     assert_requests_do_not_unmask,
     snapshot,
 )
-from tests.test_catalogues import message_ids
 from tests.test_circles import join, open_circle
 from tests.test_structure import turn_message
 
 TEXT = "Mi propio texto, tal como lo escribí."
-
-
-@pytest.fixture
-def locales(monkeypatch: pytest.MonkeyPatch) -> dict[int, str]:
-    """Member id -> the locale their Discord client sends (en-US when not listed)."""
-    chosen: dict[int, str] = {}
-    original = simcord.interactions.base_payload
-
-    def with_locale(*args: Any, **kwargs: Any) -> Any:
-        record, payload = original(*args, **kwargs)
-        locale = chosen.get(int(kwargs["user_id"]))
-        if locale is not None:
-            payload["locale"] = locale
-            payload["guild_locale"] = locale
-        return record, payload
-
-    monkeypatch.setattr(simcord.interactions, "base_payload", with_locale)
-    return chosen
-
-
-def _fragments(message: str) -> Iterator[str]:
-    """The literal stretches of an English message long enough to recognise in a reply."""
-    for literal, _, _, _ in string.Formatter().parse(message):
-        # Split off markup and the names of commands, which stay as they are in every language.
-        for piece in re.split(r"[*“”]+|`[^`]*`", literal):
-            piece = piece.strip(" .,:;()")
-            if len(piece) >= 14 and len(piece.split()) >= 3:
-                yield piece
-
-
-SPANISH = read_catalogue("es").messages
-
-
-def english_left(text: str) -> list[str]:
-    """English sentences of the bot's own (by the catalogue's message ids) left in `text`."""
-    return [
-        message
-        for message in message_ids()
-        if SPANISH.get(message, message) != message
-        and any(fragment in text for fragment in _fragments(message))
-    ]
-
-
-def everything_in(result: simcord.InteractionResult) -> str:
-    """Every word a reply shows: content, embeds, button labels, a form's title and fields."""
-    parts: list[str] = []
-    message = result.response.message if result.response else None
-    if result.response is not None and result.response.content:
-        parts.append(result.response.content)
-    if message is not None:
-        for embed in message.embeds:
-            parts += [embed.title or "", embed.description or "", embed.footer.text or ""]
-            parts += [f"{field.name} {field.value}" for field in embed.fields]
-        parts += [
-            str(child.get("label", ""))
-            for row in message.components
-            for child in row.to_dict()["components"]
-        ]
-    if result.modal is not None:
-        parts.append(str(result.modal))
-    return "\n".join(parts)
 
 
 def labels_of(message: discord.Message) -> list[str]:
