@@ -19,7 +19,7 @@ from bot.layer.access import Here, participant_here
 from bot.layer.contact import ContactModal, show_inbox, unread_line
 from bot.layer.discord_utils import require_member
 from bot.layer.errors import UserFacingError
-from bot.layer.i18n import member_language
+from bot.layer.i18n import member_language, tr
 from bot.layer.posting import (
     MAX_CHOICES,
     DeleteMineView,
@@ -33,14 +33,27 @@ from bot.services import circles, suggestions
 from bot.services import contact as contact_service
 
 
-def _suggestion_line(suggestion: suggestions.Suggestion) -> str:
+def _suggestion_line(suggestion: suggestions.Suggestion, language: str = "en") -> str:
+    """What became of one of the author's suggestions, in the author's `language`; a keeper's
+    reason as they wrote it."""
     when = f"{suggestion.created_at:%d %b %H:%M} UTC"
     if suggestion.status == "added":
-        return f"• {when}: added to the circle as prompt `{suggestion.prompt_id}`"
+        return tr(
+            language,
+            "• {when}: added to the circle as prompt `{id}`",
+            when=when,
+            id=suggestion.prompt_id,
+        )
     if suggestion.status == "declined":
-        reason = f" — “{suggestion.reason}”" if suggestion.reason else ""
-        return f"• {when}: declined by the keepers{reason}"
-    return f"• {when}: waiting for the keepers"
+        if suggestion.reason:
+            return tr(
+                language,
+                "• {when}: declined by the keepers — “{reason}”",
+                when=when,
+                reason=suggestion.reason,
+            )
+        return tr(language, "• {when}: declined by the keepers", when=when)
+    return tr(language, "• {when}: waiting for the keepers", when=when)
 
 
 @app_commands.guild_only()
@@ -149,9 +162,11 @@ class Anonymous(commands.GroupCog, group_name="anon"):
         if posts:
             parts.append("Your anonymous posts here (only you can see this):\n" + "\n".join(lines))
         if suggested:
+            language = member_language(interaction)
             parts.append(
-                "Your prompt suggestions here (only you can see this):\n"
-                + "\n".join(_suggestion_line(s) for s in suggested[:10])
+                tr(language, "Your prompt suggestions here (only you can see this):")
+                + "\n"
+                + "\n".join(_suggestion_line(s, language) for s in suggested[:10])
             )
         await interaction.response.send_message("\n\n".join(parts) + hint, ephemeral=True)
 

@@ -18,20 +18,23 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.client import CircleBot
-from bot.decks import MAX_CONTENT_NOTE, MAX_PROMPT_TEXT, Prompt, Session
+from bot.decks import MAX_CONTENT_NOTE, MAX_PROMPT_TEXT, Library, Prompt, Session
+from bot.i18n import N_
 from bot.layer import custom_ids as ids
 from bot.layer.access import Here, keeper_here, open_circle, participant_here
 from bot.layer.automod import refuse_what_rules_stop
 from bot.layer.breaks import BreakButton
 from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
-from bot.layer.posting import ReplyButton
+from bot.layer.i18n import circle_language, member_language, tr
+from bot.layer.posting import ReplyButton, delay_words
 from bot.layer.threads import get_thread
 from bot.layer.timing import sleep_until_due, wake_by
 from bot.services import anonymous as anon
 from bot.services import circles, suggestions
 from bot.services import prompts as prompt_service
-from bot.services.config import describe_delay, get_config
+from bot.services.circles import Circle
+from bot.services.config import get_config
 
 log = logging.getLogger(__name__)
 
@@ -44,21 +47,34 @@ MAX_CHOICES = 25  # Discord's limit for autocomplete
 SUGGESTIONS_SHOWN = 5  # one private message each, with its own buttons
 SUGGESTION_COLOUR = discord.Colour.from_rgb(180, 160, 200)
 
-HIDDEN_TEXT = (
+HIDDEN_TEXT = N_(
     "This is a heavier prompt, so its text is behind the **Show prompt** button: only you see "
     "it, when you choose to. Passing never needs a reason."
 )
-DECK_DONE = "That was the last prompt in this deck; the schedule has stopped."
-HEAVY_STOP = (
+DECK_DONE = N_("That was the last prompt in this deck; the schedule has stopped.")
+HEAVY_STOP = N_(
     "The schedule has stopped here: the next prompt (`{id}`) is a heavier one, and heavier "
     "prompts are posted only when a keeper chooses to. A keeper can read it first with "
     "`/prompt list deck:{deck} preview:{id}`, post it with `/prompt post id:{id}` when the "
     "circle is ready, or schedule again with `include_heavy` on."
 )
-USED_UP = (
+USED_UP = N_(
     "Every prompt in this circle's deck, and every prompt added here, has been posted. Add one "
     "with `/prompt add`, or post one again by its id with `/prompt post`."
 )
+# A prompt's intensity, as a listing names it.
+INTENSITY_WORDS = {"light": N_("light"), "moderate": N_("moderate"), "heavy": N_("heavy")}
+# The kinds of identifying detail a suggestion may hold (bot.services.textchecks), named.
+DETAIL_WORDS = {
+    "Discord invite": N_("Discord invite"),
+    "email address": N_("email address"),
+    "link": N_("link"),
+    "mention": N_("mention"),
+    "social media handle": N_("social media handle"),
+    "street address": N_("street address"),
+    "phone number": N_("phone number"),
+    "handle": N_("handle"),
+}
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -86,57 +102,74 @@ def pages(lines: Sequence[str], limit: int = PAGE_LIMIT) -> list[str]:
 
 
 def prompt_embed(
-    prompt: Prompt, *, reveal: bool = False, session_title: str | None = None
+    prompt: Prompt,
+    *,
+    reveal: bool = False,
+    session_title: str | None = None,
+    language: str = "en",
 ) -> discord.Embed:
     """How a prompt looks: content notes first, then the text (unless heavy), then follow-ups.
 
     `reveal` shows a heavy prompt's text, for the private answer to Show prompt.
-    `session_title` is given when this prompt starts a new session of its deck.
+    `session_title` is given when this prompt starts a new session of its deck. The bot's
+    own words are in `language`; the prompt is the deck's content as it stands.
     """
     parts: list[str] = []
     if session_title:
-        parts.append(f"**New session: {session_title}**")
+        parts.append(tr(language, "**New session: {title}**", title=session_title))
     if prompt.content_notes:
-        parts.append(f"This prompt touches on: {', '.join(prompt.content_notes)}")
+        notes = ", ".join(prompt.content_notes)
+        parts.append(tr(language, "This prompt touches on: {notes}", notes=notes))
     if prompt.is_heavy and not reveal:
-        parts.append(HIDDEN_TEXT)
+        parts.append(tr(language, HIDDEN_TEXT))
     else:
         parts.append(prompt.text)
         if prompt.follow_ups:
             parts.append("\n".join(f"• {follow_up}" for follow_up in prompt.follow_ups))
     embed = discord.Embed(
-        title="A heavier prompt" if prompt.is_heavy else "A prompt for the circle",
+        title=tr(language, "A heavier prompt" if prompt.is_heavy else "A prompt for the circle"),
         description="\n\n".join(parts),
         colour=PROMPT_COLOUR,
     )
-    embed.set_footer(text=f"Prompt {prompt.id} · Passing never needs a reason.")
+    embed.set_footer(text=tr(language, "Prompt {id} · Passing never needs a reason.", id=prompt.id))
     return embed
 
 
-def prompt_line(prompt: Prompt) -> str:
+def intensity_word(language: str, intensity: str) -> str:
+    word = INTENSITY_WORDS.get(intensity)
+    return tr(language, word) if word else intensity
+
+
+def prompt_line(prompt: Prompt, language: str = "en") -> str:
     """One prompt in a deck listing; a heavy prompt's text is not shown."""
-    head = f"`{prompt.id}` · {prompt.intensity}"
+    head = f"`{prompt.id}` · {intensity_word(language, prompt.intensity)}"
     if prompt.content_notes:
-        head += f" · touches on {', '.join(prompt.content_notes)}"
+        notes = ", ".join(prompt.content_notes)
+        head += " · " + tr(language, "touches on {notes}", notes=notes)
     if prompt.is_heavy:
-        return f"{head}\n*Text shown only behind the Show prompt button.*"
+        return f"{head}\n" + tr(language, "*Text shown only behind the Show prompt button.*")
     return f"{head}\n{shorten(prompt.text)}"
 
 
-def explain_post_failure(error: discord.HTTPException) -> str:
+def explain_post_failure(error: discord.HTTPException, language: str = "en") -> str:
     if isinstance(error, discord.Forbidden):
-        return (
+        return tr(
+            language,
             "Discord would not let me post in this thread: I need Send Messages in Threads and "
-            "Embed Links here. The prompt was not posted."
+            "Embed Links here. The prompt was not posted.",
         )
-    return "Discord had a problem, so the prompt was not posted. Nothing was recorded; try again."
+    return tr(
+        language,
+        "Discord had a problem, so the prompt was not posted. Nothing was recorded; try again.",
+    )
 
 
 async def send_pages(
     interaction: discord.Interaction[Any], title: str, lines: Sequence[str]
 ) -> None:
     """Privately send `lines` as one embed per page."""
-    for number, page in enumerate(pages(lines) or ["Nothing here yet."]):
+    empty = tr(member_language(interaction), "Nothing here yet.")
+    for number, page in enumerate(pages(lines) or [empty]):
         embed = discord.Embed(title=title if number == 0 else None, description=page)
         embed.colour = PROMPT_COLOUR
         if number == 0:
@@ -163,82 +196,89 @@ class ShowPromptButton(
         bot: CircleBot = interaction.client
         circle = await circles.get_circle(bot.db, self.circle_id)
         if circle is None:
-            raise UserFacingError("This circle no longer exists.")
+            raise UserFacingError(N_("This circle no longer exists."))
         prompt = await prompt_service.find_prompt(
             bot.db, bot.library_for(circle.language), circle.id, self.prompt_id
         )
         if prompt is None:
-            raise UserFacingError("That prompt is no longer available.")
+            raise UserFacingError(N_("That prompt is no longer available."))
         await interaction.response.send_message(
-            embed=prompt_embed(prompt, reveal=True), ephemeral=True, allowed_mentions=NO_MENTIONS
+            embed=prompt_embed(prompt, reveal=True, language=member_language(interaction)),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
         )
 
 
-def prompt_view(circle_id: int, prompt: Prompt) -> discord.ui.View:
+def prompt_view(circle_id: int, prompt: Prompt, language: str = "en") -> discord.ui.View:
+    """A posted prompt's buttons, labelled in the circle's `language`."""
     view = persistent_view()
     if prompt.is_heavy:
-        view.add_item(ShowPromptButton(circle_id, prompt.id))
-    view.add_item(ReplyButton())
-    view.add_item(BreakButton())
+        view.add_item(ShowPromptButton(circle_id, prompt.id, label=tr(language, "Show prompt")))
+    view.add_item(ReplyButton(label=tr(language, "Reply anonymously")))
+    view.add_item(BreakButton(label=tr(language, "I need a break")))
     return view
 
 
 # --- suggestions ---------------------------------------------------------------------------
 
 
-def suggestion_embed(suggestion: suggestions.Suggestion) -> discord.Embed:
-    """A suggestion as its keepers see it, privately: no name, no label, no time."""
+def suggestion_embed(suggestion: suggestions.Suggestion, language: str = "en") -> discord.Embed:
+    """A suggestion as its keepers see it, privately: no name, no label, no time. The bot's
+    words in the keeper's `language`; the member's own words as they wrote them."""
     parts = []
     if suggestion.content_note:
-        parts.append(f"**Content note:** {suggestion.content_note}")
+        parts.append(tr(language, "**Content note:** {note}", note=suggestion.content_note))
     parts.append(suggestion.text or "")
     embed = discord.Embed(
-        title="A prompt suggested by a member",
+        title=tr(language, "A prompt suggested by a member"),
         description="\n\n".join(parts),
         colour=SUGGESTION_COLOUR,
     )
-    embed.set_footer(text="Suggested anonymously: nobody, keepers included, can see who by.")
+    embed.set_footer(
+        text=tr(language, "Suggested anonymously: nobody, keepers included, can see who by.")
+    )
     return embed
 
 
-def suggestion_view(token: str) -> discord.ui.View:
+def suggestion_view(token: str, language: str = "en") -> discord.ui.View:
     view = persistent_view()
-    view.add_item(SuggestionButton("add", token))
-    view.add_item(SuggestionButton("decline", token))
+    view.add_item(SuggestionButton("add", token, label=tr(language, "Add to this circle")))
+    view.add_item(SuggestionButton("decline", token, label=tr(language, "Decline")))
     return view
 
 
 class SuggestModal(ErrorHandlingModal):
     """The suggestion is written in a form, so nothing is typed in the circle's thread."""
 
-    def __init__(self, circle_id: int) -> None:
-        super().__init__(title="Suggest a prompt", timeout=900)
+    def __init__(self, circle_id: int, language: str = "en") -> None:
+        super().__init__(title=tr(language, "Suggest a prompt"), timeout=900)
         self.circle_id = circle_id
         self.text: discord.ui.TextInput[SuggestModal] = discord.ui.TextInput(
-            label="Your prompt: an open question",
+            label=tr(language, "Your prompt: an open question"),
             style=discord.TextStyle.paragraph,
             max_length=MAX_PROMPT_TEXT,
             custom_id="text",
         )
         self.note: discord.ui.TextInput[SuggestModal] = discord.ui.TextInput(
-            label="Content note (optional)",
+            label=tr(language, "Content note (optional)"),
             style=discord.TextStyle.short,
             max_length=MAX_CONTENT_NOTE,
             required=False,
             custom_id="content_note",
-            placeholder="e.g. violence, policing",
+            placeholder=tr(language, "e.g. violence, policing"),
         )
         self.add_item(self.text)
         self.add_item(self.note)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client
+        language = member_language(interaction)
         circle = await open_circle(
-            bot, self.circle_id, closed="This circle has closed; nothing was sent."
+            bot, self.circle_id, closed=N_("This circle has closed; nothing was sent.")
         )
         user_id = interaction.user.id
         if not await circles.has_current_agreement(bot.db, circle.id, user_id):
-            raise UserFacingError("Please accept this circle's agreements before suggesting.")
+            raise UserFacingError(N_("Please accept this circle's agreements before suggesting."))
         cleaned, _ = suggestions.clean_suggestion(self.text.value, self.note.value)
         guild = bot.get_guild(circle.guild_id)
         if guild is not None:
@@ -252,11 +292,18 @@ class SuggestModal(ErrorHandlingModal):
         findings = anon.find_identifying_details(cleaned)
         if findings:
             # Only the kinds are named: the words never travel back in a response.
-            kinds = ", ".join(sorted({f.kind for f in findings}))
+            kinds = ", ".join(
+                tr(language, DETAIL_WORDS[kind]) if kind in DETAIL_WORDS else kind
+                for kind in sorted({f.kind for f in findings})
+            )
             raise UserFacingError(
-                f"Your suggestion seems to contain details that could identify someone ({kinds}). "
-                "A prompt is shown to the whole circle, so please leave them out and suggest it "
-                "again. Nothing was sent."
+                tr(
+                    language,
+                    "Your suggestion seems to contain details that could identify someone "
+                    "({kinds}). A prompt is shown to the whole circle, so please leave them out "
+                    "and suggest it again. Nothing was sent.",
+                    kinds=kinds,
+                )
             )
         config = await get_config(bot.db, circle.guild_id)
         await suggestions.suggest(
@@ -269,9 +316,13 @@ class SuggestModal(ErrorHandlingModal):
             now=discord.utils.utcnow(),
         )
         await interaction.response.send_message(
-            "Thank you. Your suggestion reaches this circle's keepers "
-            f"{describe_delay(config.delay_max_seconds)}, without your name; nobody, keepers "
-            "included, can see it was you. `/anon mine` shows what they decide.",
+            tr(
+                language,
+                "Thank you. Your suggestion reaches this circle's keepers {when}, without your "
+                "name; nobody, keepers included, can see it was you. `/anon mine` shows what "
+                "they decide.",
+                when=delay_words(language, config.delay_max_seconds),
+            ),
             ephemeral=True,
         )
 
@@ -279,12 +330,12 @@ class SuggestModal(ErrorHandlingModal):
 class DeclineModal(ErrorHandlingModal):
     """Decline a suggestion, with a reason its author will see (optional)."""
 
-    def __init__(self, token: str, circle_id: int) -> None:
-        super().__init__(title="Decline this suggestion", timeout=900)
+    def __init__(self, token: str, circle_id: int, language: str = "en") -> None:
+        super().__init__(title=tr(language, "Decline this suggestion"), timeout=900)
         self.token = token
         self.circle_id = circle_id
         self.reason: discord.ui.TextInput[DeclineModal] = discord.ui.TextInput(
-            label="Reason for its author (optional)",
+            label=tr(language, "Reason for its author (optional)"),
             style=discord.TextStyle.paragraph,
             max_length=suggestions.MAX_REASON,
             required=False,
@@ -302,8 +353,12 @@ class DeclineModal(ErrorHandlingModal):
             now=discord.utils.utcnow(),
         )
         await interaction.response.send_message(
-            "Declined. Its author sees that in `/anon mine`"
-            + (", with your reason." if self.reason.value.strip() else "."),
+            tr(
+                member_language(interaction),
+                "Declined. Its author sees that in `/anon mine`, with your reason."
+                if self.reason.value.strip()
+                else "Declined. Its author sees that in `/anon mine`.",
+            ),
             ephemeral=True,
         )
 
@@ -326,14 +381,20 @@ class SuggestionButton(PersistentButton, custom_id=ids.SUGGESTION):
             found = await suggestions.get(bot.db, self.token)
             if found is None or found.status != "waiting" or found.circle_id != here.circle.id:
                 raise UserFacingError(suggestions.ALREADY_DECIDED)
-            await interaction.response.send_modal(DeclineModal(self.token, here.circle.id))
+            await interaction.response.send_modal(
+                DeclineModal(self.token, here.circle.id, member_language(interaction))
+            )
             return
         added = await suggestions.add(
             bot.db, self.token, here.circle.id, now=discord.utils.utcnow()
         )
         await interaction.response.edit_message(
-            content=f"Added to this circle as prompt `{added.id}`, with no name on it. It comes "
-            f"after the deck; to post it now, use `/prompt post id:{added.id}`.",
+            content=tr(
+                member_language(interaction),
+                "Added to this circle as prompt `{id}`, with no name on it. It comes after the "
+                "deck; to post it now, use `/prompt post id:{id}`.",
+                id=added.id,
+            ),
             view=None,
         )
 
@@ -366,7 +427,7 @@ class Prompts(commands.GroupCog, group_name="prompt"):
 
     async def _post(
         self,
-        circle_id: int,
+        circle: Circle,
         thread: discord.Thread,
         prompt: Prompt,
         *,
@@ -376,18 +437,23 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         """Post the prompt in the thread and record it; True when it was not posted before.
 
         With `show_session`, a prompt that opens a session of its deck carries the session's
-        title (`session`, when the caller already read which one it opens). Raises
-        discord.HTTPException when Discord refuses; nothing is recorded then.
+        title (`session`, when the caller already read which one it opens). The bot's words
+        are in the circle's language. Raises discord.HTTPException when Discord refuses;
+        nothing is recorded then.
         """
+        circle_id = circle.id
         if not show_session:
             session = None
         elif session is False:
             session = await prompt_service.session_started_by(
-                self.bot.db, self.bot.library, circle_id, prompt
+                self.bot.db, self.bot.library_for(circle.language), circle_id, prompt
             )
+        language = circle_language(circle)
         message = await thread.send(
-            embed=prompt_embed(prompt, session_title=session.title if session else None),
-            view=prompt_view(circle_id, prompt),
+            embed=prompt_embed(
+                prompt, session_title=session.title if session else None, language=language
+            ),
+            view=prompt_view(circle_id, prompt, language),
             allowed_mentions=NO_MENTIONS,
         )
         first = await prompt_service.record_posted(
@@ -403,26 +469,50 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         *,
         show_session: bool = False,
         session: Session | Literal[False] | None = False,
+        language: str = "en",
     ) -> bool:
+        """Post in the circle here; a refusal from Discord is explained in `language`."""
         try:
             _, first = await self._post(
-                here.circle.id, here.thread, prompt, show_session=show_session, session=session
+                here.circle, here.thread, prompt, show_session=show_session, session=session
             )
         except discord.HTTPException as error:
-            raise UserFacingError(explain_post_failure(error)) from None
+            raise UserFacingError(explain_post_failure(error, language)) from None
         return first
+
+    async def _library_here(self, interaction: discord.Interaction[Any]) -> Library:
+        """The decks as a keeper browsing here will post them: in a circle's thread, in the
+        circle's language; elsewhere, in the member's own."""
+        channel = interaction.channel
+        circle = (
+            await circles.circle_for_thread(self.bot.db, channel.id)
+            if isinstance(channel, discord.Thread)
+            else None
+        )
+        language = circle.language if circle is not None else member_language(interaction)
+        return self.bot.library_for(language)
 
     # browsing ------------------------------------------------------------------------------
 
     @app_commands.command(name="decks")
     async def decks(self, interaction: discord.Interaction[Any]) -> None:
         """The prompt decks circles can use."""
+        language = member_language(interaction)
+        library = await self._library_here(interaction)
         lines = [
-            f"**{deck.title}** (`{deck.id}`) · {len(deck.prompts())} prompts\n"
-            f"{shorten(deck.description, 300)}\n"
-            for deck in self.bot.library.decks.values()
+            tr(
+                language,
+                "**{title}** (`{id}`) · 1 prompt"
+                if len(deck.prompts()) == 1
+                else "**{title}** (`{id}`) · {count} prompts",
+                title=deck.title,
+                id=deck.id,
+                count=len(deck.prompts()),
+            )
+            + f"\n{shorten(deck.description, 300)}\n"
+            for deck in library.decks.values()
         ]
-        await send_pages(interaction, "Prompt decks", lines)
+        await send_pages(interaction, tr(language, "Prompt decks"), lines)
 
     @app_commands.command(name="list")
     @app_commands.describe(
@@ -433,20 +523,28 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         self, interaction: discord.Interaction[Any], deck: str, preview: str | None = None
     ) -> None:
         """A deck's prompts: ids, intensity and content notes; or one prompt read privately."""
-        found = self.bot.library.deck(deck.strip().lower())
+        language = member_language(interaction)
+        found = (await self._library_here(interaction)).deck(deck.strip().lower())
         if found is None:
-            raise UserFacingError(f"There is no deck called “{deck}”. See `/prompt decks`.")
+            raise UserFacingError(
+                tr(language, "There is no deck called “{deck}”. See `/prompt decks`.", deck=deck)
+            )
         if preview is not None:
             wanted = preview.strip().lower()
             prompt = next((p for p in found.prompts() if p.id == wanted), None)
             if prompt is None:
                 raise UserFacingError(
-                    f"The deck “{found.title}” has no prompt “{shorten(preview, 70)}”. "
-                    "`/prompt list` without `preview` shows its ids."
+                    tr(
+                        language,
+                        "The deck “{deck}” has no prompt “{id}”. `/prompt list` without "
+                        "`preview` shows its ids.",
+                        deck=found.title,
+                        id=shorten(preview, 70),
+                    )
                 )
             await interaction.response.send_message(
-                "Only you can see this preview; nothing was posted.",
-                embed=prompt_embed(prompt, reveal=True),
+                tr(language, "Only you can see this preview; nothing was posted."),
+                embed=prompt_embed(prompt, reveal=True, language=language),
                 ephemeral=True,
                 allowed_mentions=NO_MENTIONS,
             )
@@ -454,7 +552,7 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         lines: list[str] = []
         for session in found.sessions:
             lines.append(f"\n**{session.title}**")
-            lines.extend(prompt_line(prompt) for prompt in session.prompts)
+            lines.extend(prompt_line(prompt, language) for prompt in session.prompts)
         await send_pages(interaction, found.title, lines)
 
     @list_prompts.autocomplete("deck")
@@ -462,9 +560,10 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
         typed = current.lower()
+        library = self.bot.library_for(member_language(interaction))
         return [
             app_commands.Choice(name=deck.title[:100], value=deck.id)
-            for deck in self.bot.library.decks.values()
+            for deck in library.decks.values()
             if typed in deck.id or typed in deck.title.lower()
         ][:MAX_CHOICES]
 
@@ -486,10 +585,19 @@ class Prompts(commands.GroupCog, group_name="prompt"):
             if prompt is None:
                 raise UserFacingError(USED_UP)
             await interaction.response.defer(ephemeral=True, thinking=True)
-            await self._post_here(here, prompt, show_session=True, session=session)
-        text = f"Posted prompt `{prompt.id}`."
-        if session is not None:
-            text += f" It opens the session “{session.title}”."
+            language = member_language(interaction)
+            await self._post_here(
+                here, prompt, show_session=True, session=session, language=language
+            )
+        if session is None:
+            text = tr(language, "Posted prompt `{id}`.", id=prompt.id)
+        else:
+            text = tr(
+                language,
+                "Posted prompt `{id}`. It opens the session “{title}”.",
+                id=prompt.id,
+                title=session.title,
+            )
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     async def _choose_next(
@@ -517,20 +625,27 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         prompt = await prompt_service.find_prompt(
             self.bot.db, self.bot.library_for(here.circle.language), here.circle.id, prompt_id
         )
+        language = member_language(interaction)
         if prompt is None:
             raise UserFacingError(
-                f"There is no prompt “{shorten(prompt_id, 70)}” in the decks or in this circle. "
-                "`/prompt list` shows a deck's prompt ids."
+                tr(
+                    language,
+                    "There is no prompt “{id}” in the decks or in this circle. `/prompt list` "
+                    "shows a deck's prompt ids.",
+                    id=shorten(prompt_id, 70),
+                )
             )
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with self._lock(here.circle.id):
-            first = await self._post_here(here, prompt)
-        text = f"Posted prompt `{prompt.id}`."
-        if not first:
-            text += (
-                " It had been posted in this circle before; it stays recorded once, and "
-                "`/prompt next` will not choose it."
-            )
+            first = await self._post_here(here, prompt, language=language)
+        text = tr(
+            language,
+            "Posted prompt `{id}`."
+            if first
+            else "Posted prompt `{id}`. It had been posted in this circle before; it stays "
+            "recorded once, and `/prompt next` will not choose it.",
+            id=prompt.id,
+        )
         await interaction.followup.send(text, ephemeral=True)
 
     @post.autocomplete("prompt_id")
@@ -549,9 +664,10 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         candidates = list(deck.prompts() if deck else ())
         candidates += await prompt_service.custom_prompts(self.bot.db, circle.id)
         typed = current.strip().lower()
+        heavy = intensity_word(member_language(interaction), "heavy")
         return [
             app_commands.Choice(
-                name=shorten(f"{p.id} · " + ("heavy" if p.is_heavy else p.text), 100),
+                name=shorten(f"{p.id} · " + (heavy if p.is_heavy else p.text), 100),
                 value=p.id,
             )
             for p in candidates
@@ -579,8 +695,12 @@ class Prompts(commands.GroupCog, group_name="prompt"):
             self.bot.db, here.circle.id, text, content_note, discord.utils.utcnow()
         )
         await interaction.response.send_message(
-            f"Added prompt `{added.id}` to this circle. It comes after the deck; to post it now, "
-            f"use `/prompt post id:{added.id}`.",
+            tr(
+                member_language(interaction),
+                "Added prompt `{id}` to this circle. It comes after the deck; to post it now, "
+                "use `/prompt post id:{id}`.",
+                id=added.id,
+            ),
             ephemeral=True,
         )
 
@@ -590,7 +710,9 @@ class Prompts(commands.GroupCog, group_name="prompt"):
     async def suggest(self, interaction: discord.Interaction[Any]) -> None:
         """Suggest a prompt for this circle; its keepers see it without your name."""
         here = await participant_here(self.bot, interaction)
-        await interaction.response.send_modal(SuggestModal(here.circle.id))
+        await interaction.response.send_modal(
+            SuggestModal(here.circle.id, member_language(interaction))
+        )
 
     @app_commands.command(name="suggestions")
     async def list_suggestions(self, interaction: discord.Interaction[Any]) -> None:
@@ -599,30 +721,44 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         waiting = await suggestions.for_keepers(
             self.bot.db, here.circle.id, now=discord.utils.utcnow()
         )
+        language = member_language(interaction)
         if not waiting:
             await interaction.response.send_message(
-                "No suggestions are waiting in this circle. Members suggest prompts with "
-                "`/prompt suggest`.",
+                tr(
+                    language,
+                    "No suggestions are waiting in this circle. Members suggest prompts with "
+                    "`/prompt suggest`.",
+                ),
                 ephemeral=True,
             )
             return
         shown = waiting[:SUGGESTIONS_SHOWN]
         more = len(waiting) - len(shown)
-        head = f"{len(waiting)} suggestion{'s' if len(waiting) != 1 else ''} waiting" + (
-            f"; the first {len(shown)} are below." if more else ":"
-        )
+        if more:
+            head = tr(
+                language,
+                "{count} suggestions waiting; the first {shown} are below.",
+                count=len(waiting),
+                shown=len(shown),
+            )
+        else:
+            head = tr(
+                language,
+                "1 suggestion waiting:" if len(waiting) == 1 else "{count} suggestions waiting:",
+                count=len(waiting),
+            )
         first, *rest = shown
         await interaction.response.send_message(
             head,
-            embed=suggestion_embed(first),
-            view=suggestion_view(first.token),
+            embed=suggestion_embed(first, language),
+            view=suggestion_view(first.token, language),
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
         for suggestion in rest:
             await interaction.followup.send(
-                embed=suggestion_embed(suggestion),
-                view=suggestion_view(suggestion.token),
+                embed=suggestion_embed(suggestion, language),
+                view=suggestion_view(suggestion.token, language),
                 ephemeral=True,
                 allowed_mentions=NO_MENTIONS,
             )
@@ -655,27 +791,38 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         )
         wake_by(self.post_due, schedule.next_at)
         stamp = int(schedule.next_at.timestamp())
-        every = "every hour" if every_hours == 1 else f"every {every_hours} hours"
-        await interaction.response.send_message(
-            f"I'll post the next prompt here {every}, the first at <t:{stamp}:F> (<t:{stamp}:R>). "
-            + (
-                "Heavier prompts are included. "
+        language = member_language(interaction)
+        sentences = [
+            tr(
+                language,
+                "I'll post the next prompt here every hour, the first at <t:{stamp}:F> "
+                "(<t:{stamp}:R>)."
+                if every_hours == 1
+                else "I'll post the next prompt here every {hours} hours, the first at "
+                "<t:{stamp}:F> (<t:{stamp}:R>).",
+                hours=every_hours,
+                stamp=stamp,
+            ),
+            tr(
+                language,
+                "Heavier prompts are included."
                 if include_heavy
-                else "I'll stop before a heavier prompt and say so in the thread. "
-            )
-            + "Stop with `/prompt unschedule`.",
-            ephemeral=True,
-        )
+                else "I'll stop before a heavier prompt and say so in the thread.",
+            ),
+            tr(language, "Stop with `/prompt unschedule`."),
+        ]
+        await interaction.response.send_message(" ".join(sentences), ephemeral=True)
 
     @app_commands.command(name="unschedule")
     async def unschedule(self, interaction: discord.Interaction[Any]) -> None:
         """Stop posting prompts here automatically."""
         here = await keeper_here(self.bot, interaction)
         stopped = await prompt_service.clear_schedule(self.bot.db, here.circle.id)
-        text = (
+        text = tr(
+            member_language(interaction),
             "The schedule has stopped; no more prompts will be posted automatically."
             if stopped
-            else "This circle had no schedule."
+            else "This circle had no schedule.",
         )
         await interaction.response.send_message(text, ephemeral=True)
 
@@ -712,6 +859,7 @@ class Prompts(commands.GroupCog, group_name="prompt"):
             await prompt_service.clear_schedule(db, circle_id)
             log.info("Stopped the prompt schedule of circle %s: its thread is gone", circle_id)
             return
+        language = circle_language(circle)
         async with self._lock(circle.id):
             prompt = await prompt_service.next_prompt(
                 db, self.bot.library_for(circle.language), circle
@@ -719,7 +867,7 @@ class Prompts(commands.GroupCog, group_name="prompt"):
             if prompt is None:
                 await prompt_service.clear_schedule(db, circle.id)
                 try:
-                    await thread.send(DECK_DONE, allowed_mentions=NO_MENTIONS)
+                    await thread.send(tr(language, DECK_DONE), allowed_mentions=NO_MENTIONS)
                 except discord.HTTPException as error:
                     log.warning(
                         "Could not say circle %s's schedule ended (HTTP %s)",
@@ -732,7 +880,12 @@ class Prompts(commands.GroupCog, group_name="prompt"):
                 await prompt_service.clear_schedule(db, circle.id)
                 try:
                     await thread.send(
-                        HEAVY_STOP.format(id=prompt.id, deck=prompt.deck_id or circle.deck_id),
+                        tr(
+                            language,
+                            HEAVY_STOP,
+                            id=prompt.id,
+                            deck=prompt.deck_id or circle.deck_id,
+                        ),
                         allowed_mentions=NO_MENTIONS,
                     )
                 except discord.HTTPException as error:
@@ -743,7 +896,7 @@ class Prompts(commands.GroupCog, group_name="prompt"):
                     )
                 return
             try:
-                await self._post(circle.id, thread, prompt, show_session=True)
+                await self._post(circle, thread, prompt, show_session=True)
             except discord.DiscordServerError as error:
                 # Discord's trouble is usually brief: try again at the next check.
                 log.warning(

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from bot.db import Database
 from bot.decks import MAX_CONTENT_NOTE, MAX_PROMPT_TEXT, Library, Prompt, Session
+from bot.i18n import N_
 from bot.services import times
 from bot.services.circles import Circle
 from bot.services.errors import Refusal
@@ -180,7 +181,7 @@ async def add_custom_prompt(
     """
     cleaned = text.strip()
     if not cleaned:
-        raise PromptError("A prompt needs some text.")
+        raise PromptError(N_("A prompt needs some text."))
     if len(cleaned) > MAX_PROMPT_TEXT:
         raise PromptError(
             f"Prompts can be at most {MAX_PROMPT_TEXT} characters; this one has {len(cleaned)}."
@@ -255,7 +256,7 @@ async def set_schedule(
     elif first_at.tzinfo is None:
         raise PromptError(f"That time has no UTC offset. {FIRST_AT_FORMAT}")
     elif first_at <= now:
-        raise PromptError("The first prompt's time has already passed; choose a later one.")
+        raise PromptError(N_("The first prompt's time has already passed; choose a later one."))
     await db.execute(
         "INSERT INTO prompt_schedules (circle_id, every_hours, next_at, include_heavy)"
         " VALUES (?, ?, ?, ?)"

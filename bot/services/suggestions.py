@@ -26,6 +26,7 @@ from typing import Literal
 
 from bot.db import Database
 from bot.decks import MAX_CONTENT_NOTE, MAX_PROMPT_TEXT
+from bot.i18n import N_
 from bot.services import prompts, times
 from bot.services.anonymous import DELAY_RANDOM, clean_text
 from bot.services.errors import Refusal
@@ -41,7 +42,9 @@ class SuggestionError(Refusal):
     """A refusal whose `message` is shown to the user as it is."""
 
 
-ALREADY_DECIDED = "This suggestion was already decided by a keeper (or is gone); nothing changed."
+ALREADY_DECIDED = N_(
+    "This suggestion was already decided by a keeper (or is gone); nothing changed."
+)
 
 
 @dataclass(frozen=True, slots=True)
