@@ -15,11 +15,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import CircleBot
+from bot.i18n import N_
 from bot.layer.access import Here, participant_here
-from bot.layer.contact import ContactModal, show_inbox, unread_line
+from bot.layer.contact import ContactModal, short_when, show_inbox, unread_line
 from bot.layer.discord_utils import require_member
 from bot.layer.errors import UserFacingError
-from bot.layer.i18n import member_language
+from bot.layer.i18n import member_language, tr
 from bot.layer.posting import (
     MAX_CHOICES,
     DeleteMineView,
@@ -32,15 +33,23 @@ from bot.services import anonymous as anon
 from bot.services import circles, suggestions
 from bot.services import contact as contact_service
 
+NO_POSTS = N_("You have no anonymous posts in this circle.")
 
-def _suggestion_line(suggestion: suggestions.Suggestion) -> str:
-    when = f"{suggestion.created_at:%d %b %H:%M} UTC"
+
+def _suggestion_line(suggestion: suggestions.Suggestion, language: str = "en") -> str:
+    when = f"{short_when(language, suggestion.created_at)} UTC"
     if suggestion.status == "added":
-        return f"• {when}: added to the circle as prompt `{suggestion.prompt_id}`"
+        said = tr(
+            language,
+            "added to the circle as prompt `{prompt}`",
+            prompt=suggestion.prompt_id,
+        )
+        return f"• {when}: {said}"
     if suggestion.status == "declined":
+        # The keepers' own words, never translated.
         reason = f" — “{suggestion.reason}”" if suggestion.reason else ""
-        return f"• {when}: declined by the keepers{reason}"
-    return f"• {when}: waiting for the keepers"
+        return f"• {when}: {tr(language, 'declined by the keepers')}{reason}"
+    return f"• {when}: {tr(language, 'waiting for the keepers')}"
 
 
 @app_commands.guild_only()
@@ -103,16 +112,26 @@ class Anonymous(commands.GroupCog, group_name="anon"):
     async def whoami(self, interaction: discord.Interaction[Any]) -> None:
         """Privately show the label your anonymous posts carry in this circle."""
         here = await participant_here(self.bot, interaction)
+        language = member_language(interaction)
         label_key = self._label_key(here)
         label = await anon.label_for(self.bot.db, here.circle.id, label_key, here.circle.language)
         note = (
-            " This is a strict circle, so your label changes whenever the bot restarts."
+            " "
+            + tr(
+                language,
+                "This is a strict circle, so your label changes whenever the bot restarts.",
+            )
             if here.circle.strict
             else ""
         )
         await interaction.response.send_message(
-            f"In this circle your anonymous posts appear as **{label}**. Only you can see "
-            f"this message.{note}",
+            tr(
+                language,
+                "In this circle your anonymous posts appear as **{label}**. Only you can see "
+                "this message.",
+                label=label,
+            )
+            + note,
             ephemeral=True,
         )
 
@@ -121,6 +140,7 @@ class Anonymous(commands.GroupCog, group_name="anon"):
     async def mine(self, interaction: discord.Interaction[Any], circle: str | None = None) -> None:
         """Privately list your anonymous posts in a circle and what happened to them."""
         target, label_key = await own_posts_circle(self.bot, interaction, circle, "mine")
+        language = member_language(interaction)
         posts = await anon.posts_by(self.bot.db, target.id, label_key)
         suggested = await suggestions.by_author(
             self.bot.db,
@@ -128,9 +148,7 @@ class Anonymous(commands.GroupCog, group_name="anon"):
             suggestions.author_key(self.bot.circle_keys.circle_key(target), interaction.user.id),
         )
         if not posts and not suggested:
-            await interaction.response.send_message(
-                "You have no anonymous posts in this circle.", ephemeral=True
-            )
+            await interaction.response.send_message(tr(language, NO_POSTS), ephemeral=True)
             return
         problem = self.problems.cause_of(target.thread_id or 0)
         lines = []
@@ -141,17 +159,27 @@ class Anonymous(commands.GroupCog, group_name="anon"):
                 if p.message_id and p.status == "posted"
                 else ""
             )
-            lines.append(f"• {p.created_at:%d %b %H:%M} UTC: {status_words(p, problem)}{where}")
+            when = short_when(language, p.created_at)
+            lines.append(f"• {when} UTC: {status_words(p, problem, language)}{where}")
         waiting = problem is not None and any(p.status in ("queued", "sending") for p in posts)
-        hint = "\n`/anon delete` takes back a waiting post before it goes out." if waiting else ""
-        hint += await unread_line(self.bot, target.guild_id, interaction.user.id)
+        hint = (
+            "\n" + tr(language, "`/anon delete` takes back a waiting post before it goes out.")
+            if waiting
+            else ""
+        )
+        hint += await unread_line(self.bot, target.guild_id, interaction.user.id, language)
         parts = []
         if posts:
-            parts.append("Your anonymous posts here (only you can see this):\n" + "\n".join(lines))
+            parts.append(
+                tr(language, "Your anonymous posts here (only you can see this):")
+                + "\n"
+                + "\n".join(lines)
+            )
         if suggested:
             parts.append(
-                "Your prompt suggestions here (only you can see this):\n"
-                + "\n".join(_suggestion_line(s) for s in suggested[:10])
+                tr(language, "Your prompt suggestions here (only you can see this):")
+                + "\n"
+                + "\n".join(_suggestion_line(s, language) for s in suggested[:10])
             )
         await interaction.response.send_message("\n\n".join(parts) + hint, ephemeral=True)
 
@@ -159,7 +187,7 @@ class Anonymous(commands.GroupCog, group_name="anon"):
     async def contact(self, interaction: discord.Interaction[Any]) -> None:
         """Write to the moderators without your name; read their answers in /anon inbox."""
         require_member(interaction)
-        await interaction.response.send_modal(ContactModal())
+        await interaction.response.send_modal(ContactModal(language=member_language(interaction)))
 
     @app_commands.command(name="inbox")
     async def inbox(self, interaction: discord.Interaction[Any]) -> None:
@@ -184,13 +212,14 @@ class Anonymous(commands.GroupCog, group_name="anon"):
     ) -> None:
         """Delete one or all of your anonymous posts in a circle (messages and records)."""
         target, label_key = await own_posts_circle(self.bot, interaction, circle, "delete")
+        language = member_language(interaction)
         posts = await anon.posts_by(self.bot.db, target.id, label_key)
         if not posts:
-            raise UserFacingError("You have no anonymous posts in this circle.")
+            raise UserFacingError(NO_POSTS)
         await interaction.response.send_message(
-            f"Which post in “{target.name}” should I delete?",
+            tr(language, "Which post in “{circle}” should I delete?", circle=target.name),
             view=DeleteMineView(
-                target, label_key, posts, self.problems.cause_of(target.thread_id or 0)
+                target, label_key, posts, self.problems.cause_of(target.thread_id or 0), language
             ),
             ephemeral=True,
         )
