@@ -15,8 +15,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import CircleBot
+from bot.i18n import N_
 from bot.layer.access import Here, participant_here
-from bot.layer.contact import ContactModal, show_inbox, unread_line
+from bot.layer.contact import ContactModal, short_when, show_inbox, unread_line
 from bot.layer.discord_utils import require_member
 from bot.layer.errors import UserFacingError
 from bot.layer.i18n import member_language, tr
@@ -32,11 +33,13 @@ from bot.services import anonymous as anon
 from bot.services import circles, suggestions
 from bot.services import contact as contact_service
 
+NO_POSTS = N_("You have no anonymous posts in this circle.")
+
 
 def _suggestion_line(suggestion: suggestions.Suggestion, language: str = "en") -> str:
     """What became of one of the author's suggestions, in the author's `language`; a keeper's
     reason as they wrote it."""
-    when = f"{suggestion.created_at:%d %b %H:%M} UTC"
+    when = f"{short_when(language, suggestion.created_at)} UTC"
     if suggestion.status == "added":
         return tr(
             language,
@@ -116,16 +119,26 @@ class Anonymous(commands.GroupCog, group_name="anon"):
     async def whoami(self, interaction: discord.Interaction[Any]) -> None:
         """Privately show the label your anonymous posts carry in this circle."""
         here = await participant_here(self.bot, interaction)
+        language = member_language(interaction)
         label_key = self._label_key(here)
         label = await anon.label_for(self.bot.db, here.circle.id, label_key, here.circle.language)
         note = (
-            " This is a strict circle, so your label changes whenever the bot restarts."
+            " "
+            + tr(
+                language,
+                "This is a strict circle, so your label changes whenever the bot restarts.",
+            )
             if here.circle.strict
             else ""
         )
         await interaction.response.send_message(
-            f"In this circle your anonymous posts appear as **{label}**. Only you can see "
-            f"this message.{note}",
+            tr(
+                language,
+                "In this circle your anonymous posts appear as **{label}**. Only you can see "
+                "this message.",
+                label=label,
+            )
+            + note,
             ephemeral=True,
         )
 
@@ -134,6 +147,7 @@ class Anonymous(commands.GroupCog, group_name="anon"):
     async def mine(self, interaction: discord.Interaction[Any], circle: str | None = None) -> None:
         """Privately list your anonymous posts in a circle and what happened to them."""
         target, label_key = await own_posts_circle(self.bot, interaction, circle, "mine")
+        language = member_language(interaction)
         posts = await anon.posts_by(self.bot.db, target.id, label_key)
         suggested = await suggestions.by_author(
             self.bot.db,
@@ -141,9 +155,7 @@ class Anonymous(commands.GroupCog, group_name="anon"):
             suggestions.author_key(self.bot.circle_keys.circle_key(target), interaction.user.id),
         )
         if not posts and not suggested:
-            await interaction.response.send_message(
-                "You have no anonymous posts in this circle.", ephemeral=True
-            )
+            await interaction.response.send_message(tr(language, NO_POSTS), ephemeral=True)
             return
         problem = self.problems.cause_of(target.thread_id or 0)
         lines = []
@@ -154,15 +166,23 @@ class Anonymous(commands.GroupCog, group_name="anon"):
                 if p.message_id and p.status == "posted"
                 else ""
             )
-            lines.append(f"• {p.created_at:%d %b %H:%M} UTC: {status_words(p, problem)}{where}")
+            when = short_when(language, p.created_at)
+            lines.append(f"• {when} UTC: {status_words(p, problem, language)}{where}")
         waiting = problem is not None and any(p.status in ("queued", "sending") for p in posts)
-        hint = "\n`/anon delete` takes back a waiting post before it goes out." if waiting else ""
-        hint += await unread_line(self.bot, target.guild_id, interaction.user.id)
+        hint = (
+            "\n" + tr(language, "`/anon delete` takes back a waiting post before it goes out.")
+            if waiting
+            else ""
+        )
+        hint += await unread_line(self.bot, target.guild_id, interaction.user.id, language)
         parts = []
         if posts:
-            parts.append("Your anonymous posts here (only you can see this):\n" + "\n".join(lines))
+            parts.append(
+                tr(language, "Your anonymous posts here (only you can see this):")
+                + "\n"
+                + "\n".join(lines)
+            )
         if suggested:
-            language = member_language(interaction)
             parts.append(
                 tr(language, "Your prompt suggestions here (only you can see this):")
                 + "\n"
@@ -174,7 +194,7 @@ class Anonymous(commands.GroupCog, group_name="anon"):
     async def contact(self, interaction: discord.Interaction[Any]) -> None:
         """Write to the moderators without your name; read their answers in /anon inbox."""
         require_member(interaction)
-        await interaction.response.send_modal(ContactModal())
+        await interaction.response.send_modal(ContactModal(language=member_language(interaction)))
 
     @app_commands.command(name="inbox")
     async def inbox(self, interaction: discord.Interaction[Any]) -> None:
@@ -199,13 +219,14 @@ class Anonymous(commands.GroupCog, group_name="anon"):
     ) -> None:
         """Delete one or all of your anonymous posts in a circle (messages and records)."""
         target, label_key = await own_posts_circle(self.bot, interaction, circle, "delete")
+        language = member_language(interaction)
         posts = await anon.posts_by(self.bot.db, target.id, label_key)
         if not posts:
-            raise UserFacingError("You have no anonymous posts in this circle.")
+            raise UserFacingError(NO_POSTS)
         await interaction.response.send_message(
-            f"Which post in “{target.name}” should I delete?",
+            tr(language, "Which post in “{circle}” should I delete?", circle=target.name),
             view=DeleteMineView(
-                target, label_key, posts, self.problems.cause_of(target.thread_id or 0)
+                target, label_key, posts, self.problems.cause_of(target.thread_id or 0), language
             ),
             ephemeral=True,
         )

@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.client import CircleBot
+from bot.i18n import N_
 from bot.layer.contact import contact_view
 from bot.layer.discord_utils import require_member, text_channel
 from bot.layer.errors import ErrorHandlingView, UserFacingError
@@ -28,6 +29,7 @@ from bot.services.config import get_config
 log = logging.getLogger(__name__)
 
 CONFIRM_SECONDS = 120
+NOTHING_HELD = N_("Circlekeeper holds nothing linked to you in this server.")
 # While dropped text may still sit in the WAL, it is emptied at least this often.
 SCRUB_SECONDS = 60
 
@@ -147,20 +149,23 @@ shows its own texts in your language and posts what members write exactly as wri
     )
 
 
-def anonymous_posts_advice(counts: dict[str, int]) -> str:
+def anonymous_posts_advice(counts: dict[str, int], language: str = "en") -> str:
     """What `/mydata delete` says about anonymous posts, which it never touches."""
-    text = (
+    text = tr(
+        language,
         "**Your anonymous posts are not linked to your account in the records**, so this "
         "does not touch them: removing them in the same moment as your data would itself "
         "link them to you. You remove them yourself: `/anon delete circle:<name>`, then **All my "
         "posts in this circle**, one circle at a time. If you don't want the removals linked "
         "to each other, do each circle at a different time. Circlekeeper schedules nothing for "
-        "you: a record made now would itself be the link."
+        "you: a record made now would itself be the link.",
     )
     if counts:
         where = ", ".join(f"**{name}** ({n})" for name, n in sorted(counts.items()))
-        return f"{text}\nYou have anonymous posts in: {where}."
-    return f"{text}\nI found no anonymous posts of yours in this server's open circles."
+        return f"{text}\n" + tr(language, "You have anonymous posts in: {where}.", where=where)
+    return f"{text}\n" + tr(
+        language, "I found no anonymous posts of yours in this server's open circles."
+    )
 
 
 # --- views -------------------------------------------------------------------------------
@@ -169,11 +174,21 @@ def anonymous_posts_advice(counts: dict[str, int]) -> str:
 class ConfirmDelete(ErrorHandlingView):
     """Delete my data / Keep it. Only the member who asked can answer; times out harmlessly."""
 
-    def __init__(self, bot: CircleBot, member: discord.Member, posts: dict[str, int]) -> None:
+    def __init__(
+        self,
+        bot: CircleBot,
+        member: discord.Member,
+        posts: dict[str, int],
+        language: str = "en",
+    ) -> None:
         super().__init__(timeout=CONFIRM_SECONDS)
         self.bot = bot
         self.member = member
         self.posts = posts
+        # The language the question was asked in, for its answer and its timing out.
+        self.language = language
+        self.confirm.label = tr(language, "Delete my data")
+        self.cancel.label = tr(language, "Keep it")
         self.message: discord.InteractionMessage | None = None
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
@@ -187,10 +202,15 @@ class ConfirmDelete(ErrorHandlingView):
         await interaction.response.defer(ephemeral=True, thinking=True)
         await safety.delete_member_data(self.bot.db, self.member.guild.id, self.member.id)
         summary = (
-            "Done. Circlekeeper no longer holds your id: your circle memberships are gone, and "
-            "moderation records about you keep only the moderator's own words, without your "
-            "id. Messages already posted in the mod-log channel stay there; ask a server admin "
-            "if you want them removed.\n\n" + anonymous_posts_advice(self.posts)
+            tr(
+                self.language,
+                "Done. Circlekeeper no longer holds your id: your circle memberships are gone, "
+                "and moderation records about you keep only the moderator's own words, without "
+                "your id. Messages already posted in the mod-log channel stay there; ask a "
+                "server admin if you want them removed.",
+            )
+            + "\n\n"
+            + anonymous_posts_advice(self.posts, self.language)
         )
         await interaction.edit_original_response(content=summary, view=None)
 
@@ -199,12 +219,16 @@ class ConfirmDelete(ErrorHandlingView):
         self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]
     ) -> None:
         self.stop()
-        await interaction.response.edit_message(content="Nothing was deleted.", view=None)
+        await interaction.response.edit_message(
+            content=tr(self.language, "Nothing was deleted."), view=None
+        )
 
     async def on_timeout(self) -> None:
         if self.message is not None:
             with contextlib.suppress(discord.HTTPException):
-                await self.message.edit(content="Nothing was deleted (timed out).", view=None)
+                await self.message.edit(
+                    content=tr(self.language, "Nothing was deleted (timed out)."), view=None
+                )
 
 
 async def member_label_keys(bot: CircleBot, member: discord.Member) -> dict[int, bytes]:
@@ -277,14 +301,13 @@ class Safety(commands.Cog):
             keys,
             removal_key=circles.removal_key(self.bot.settings.secret, member.id),
         )
+        language = member_language(interaction)
         if data.is_empty():
-            await interaction.response.send_message(
-                "Circlekeeper holds nothing linked to you in this server.", ephemeral=True
-            )
+            await interaction.response.send_message(tr(language, NOTHING_HELD), ephemeral=True)
             return
         payload = json.dumps(data.as_json_dict(), indent=2, ensure_ascii=False).encode()
         await interaction.response.send_message(
-            "Here is everything linked to you. Only you can see this.",
+            tr(language, "Here is everything linked to you. Only you can see this."),
             file=discord.File(io.BytesIO(payload), filename="circlekeeper-my-data.json"),
             ephemeral=True,
         )
@@ -303,20 +326,25 @@ class Safety(commands.Cog):
             removal_key=circles.removal_key(self.bot.settings.secret, member.id),
         )
         posts = data.anonymous_posts_per_circle()
+        language = member_language(interaction)
         if not data.has_named_data():
             if not posts:
-                raise UserFacingError("Circlekeeper holds nothing linked to you in this server.")
+                raise UserFacingError(NOTHING_HELD)
             await interaction.response.send_message(
-                "Circlekeeper holds nothing stored by your id in this server.\n\n"
-                + anonymous_posts_advice(posts),
+                tr(language, "Circlekeeper holds nothing stored by your id in this server.")
+                + "\n\n"
+                + anonymous_posts_advice(posts, language),
                 ephemeral=True,
             )
             return
-        view = ConfirmDelete(self.bot, member, posts)
+        view = ConfirmDelete(self.bot, member, posts, language)
         await interaction.response.send_message(
-            "This removes your circle memberships and keeper roles; moderation records about "
-            "you are kept without your id. It cannot be undone. It does not remove your "
-            "anonymous posts (I'll say how to do that). Delete?",
+            tr(
+                language,
+                "This removes your circle memberships and keeper roles; moderation records "
+                "about you are kept without your id. It cannot be undone. It does not remove "
+                "your anonymous posts (I'll say how to do that). Delete?",
+            ),
             view=view,
             ephemeral=True,
         )

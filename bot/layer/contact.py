@@ -17,22 +17,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
+from babel.dates import format_datetime
 from discord.ext import tasks
 
+from bot.i18n import ENGLISH, N_
 from bot.layer import custom_ids as ids
 from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.discord_utils import log_action, require_member, require_moderator, text_channel
 from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
+from bot.layer.i18n import member_language, server_language, tr
 from bot.layer.resource_card import resource_embed
 from bot.layer.timing import DueLoop, sleep_until_due
 from bot.services import anonymous as anon
 from bot.services import circles
 from bot.services import contact as contact_service
-from bot.services.config import describe_delay, get_config
+from bot.services.config import get_config
 from bot.services.contact import ContactKeys, Conversation, MemberMemory, PostReply
 
 if TYPE_CHECKING:
@@ -41,17 +44,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CONTACT_COLOUR = discord.Colour.from_rgb(150, 140, 185)
+# The moderators' buttons on a member's message, labelled in the server's language.
+MODERATOR_BUTTONS = {"reply": N_("Reply"), "close": N_("Close"), "block": N_("Block")}
 DESK_SECONDS = 60
 RETRY_SECONDS = 300  # a channel the bot cannot post in is tried again this often
 SEND_ERRORS = (discord.HTTPException, TimeoutError)
 INBOX_CONVERSATIONS = 5  # two buttons each, within Discord's 25
 INBOX_REPLIES = 10
-NOT_EMERGENCY = (
+NOT_EMERGENCY = N_(
     "The moderators are people from this server, not an emergency service, and they may not "
     "answer quickly. If you are in danger now, `/resources` lists services that can help "
     "(each says first what it does about police)."
 )
-UNSEEN = (
+UNSEEN = N_(
     "Nobody, moderators included, can see that it was you: they see only a name made for "
     "this conversation alone."
 )
@@ -60,35 +65,59 @@ UNSEEN = (
 # --- what moderators and members see ------------------------------------------------------
 
 
-def member_message_embed(conversation: Conversation, text: str) -> discord.Embed:
+def member_message_embed(
+    conversation: Conversation, text: str, language: str = ENGLISH
+) -> discord.Embed:
+    """A member's words in the moderators' channel (the bot's words in the server's language;
+    the member's own never translated)."""
     embed = discord.Embed(description=text, colour=CONTACT_COLOUR)
-    embed.set_author(name=f"Contact · {conversation.pseudonym}")
+    embed.set_author(name=tr(language, "Contact · {pseudonym}", pseudonym=conversation.pseudonym))
     embed.set_footer(
-        text="A member wrote to the moderators. Reply, Close or Block below; nobody can see "
-        "who it is."
+        text=tr(
+            language,
+            "A member wrote to the moderators. Reply, Close or Block below; nobody can see "
+            "who it is.",
+        )
     )
     return embed
 
 
-def moderators_view(token: str) -> discord.ui.View:
+def moderators_view(token: str, language: str = ENGLISH) -> discord.ui.View:
     view = persistent_view()
     for action in ("reply", "close", "block"):
-        view.add_item(ModeratorsButton(action, token))
+        view.add_item(
+            ModeratorsButton(action, token, label=tr(language, MODERATOR_BUTTONS[action]))
+        )
     return view
 
 
-def _reach_note(channel_ok: bool) -> str:
+def _reach_note(channel_ok: bool, language: str = ENGLISH) -> str:
     if channel_ok:
         return ""
-    return (
-        "\n\nYour message could not reach the moderators yet: this server's contact channel "
+    return "\n\n" + tr(
+        language,
+        "Your message could not reach the moderators yet: this server's contact channel "
         "is missing or Circlekeeper can't post there. It waits, and they will see it as soon "
-        "as that is fixed; nothing is lost."
+        "as that is fixed; nothing is lost.",
     )
 
 
-def _when(seconds: int) -> str:
-    return describe_delay(seconds)
+def _when(language: str, seconds: int) -> str:
+    """`describe_delay` in `language`: "within about 2 minutes"."""
+    if seconds <= 0:
+        return tr(language, "straight away")
+    if seconds < 90:
+        return tr(language, "within about {seconds} seconds", seconds=seconds)
+    return tr(language, "within about {minutes} minutes", minutes=round(seconds / 60))
+
+
+def short_when(language: str, when: datetime, *, time: bool = True) -> str:
+    """A date (and time) as lists show it: "03 Jan 14:05" in English, "03 ene 14:05" in
+    Spanish; times are UTC."""
+    if language == ENGLISH:
+        return f"{when:%d %b %H:%M}" if time else f"{when:%d %b}"
+    pattern = "dd MMM HH:mm" if time else "dd MMM"
+    return format_datetime(when, pattern, tzinfo=UTC, locale=language.replace("-", "_"))
 
 
 def contact_view() -> discord.ui.View:
@@ -105,17 +134,23 @@ class ContactModal(ErrorHandlingModal):
     """Writing to the moderators: a text block (forms cannot hold buttons) says they are
     peers, not an emergency service, then the message."""
 
-    def __init__(self, token: str | None = None, pseudonym: str | None = None) -> None:
-        title = f"Answer as {pseudonym}"[:45] if pseudonym else "Contact the moderators"
+    def __init__(
+        self, token: str | None = None, pseudonym: str | None = None, language: str = ENGLISH
+    ) -> None:
+        title = (
+            tr(language, "Answer as {pseudonym}", pseudonym=pseudonym)[:45]
+            if pseudonym
+            else tr(language, "Contact the moderators")
+        )
         super().__init__(title=title, timeout=900)
         self.token = token
-        self.add_item(discord.ui.TextDisplay(NOT_EMERGENCY))
+        self.add_item(discord.ui.TextDisplay(tr(language, NOT_EMERGENCY)))
         self.message: discord.ui.TextInput[ContactModal] = discord.ui.TextInput(
-            label="Your message",
+            label=tr(language, "Your message"),
             style=discord.TextStyle.paragraph,
             max_length=anon.MAX_TEXT,
             custom_id="message",
-            placeholder="Shown to the moderators without your name.",
+            placeholder=tr(language, "Shown to the moderators without your name."),
         )
         self.add_item(self.message)
 
@@ -124,6 +159,7 @@ class ContactModal(ErrorHandlingModal):
         member = require_member(interaction)
         desk = bot.contact
         now = discord.utils.utcnow()
+        language = member_language(interaction)
         config = await get_config(bot.db, member.guild.id)
         if self.token is None:
             desk.members.check_new(member.id, now=now)
@@ -137,11 +173,14 @@ class ContactModal(ErrorHandlingModal):
                 delay_max_seconds=config.delay_max_seconds,
             )
             desk.members.opened(member.id, now=now)
-            head = (
-                f"Sent. Your message reaches the moderators {_when(config.delay_max_seconds)}, "
-                f"as **{conversation.pseudonym}**. {UNSEEN} Their answers appear in "
-                "`/anon inbox`; Circlekeeper sends no DM, since that would need your id kept "
-                "beside the conversation."
+            head = tr(
+                language,
+                "Sent. Your message reaches the moderators {when}, as **{pseudonym}**. "
+                "{unseen} Their answers appear in `/anon inbox`; Circlekeeper sends no DM, "
+                "since that would need your id kept beside the conversation.",
+                when=_when(language, config.delay_max_seconds),
+                pseudonym=conversation.pseudonym,
+                unseen=tr(language, UNSEEN),
             )
         else:
             conversation, message = await contact_service.member_writes(
@@ -153,15 +192,19 @@ class ContactModal(ErrorHandlingModal):
                 now=now,
                 delay_max_seconds=config.delay_max_seconds,
             )
-            head = (
-                f"Sent as **{conversation.pseudonym}**; it reaches the moderators "
-                f"{_when(config.delay_max_seconds)}."
+            head = tr(
+                language,
+                "Sent as **{pseudonym}**; it reaches the moderators {when}.",
+                pseudonym=conversation.pseudonym,
+                when=_when(language, config.delay_max_seconds),
             )
         channel_ok = await desk.channel_works(member.guild)
         view = persistent_view()
-        view.add_item(ResourcesButton())
+        view.add_item(ResourcesButton(label=tr(language, "Resources")))
         await interaction.response.send_message(
-            head + "\n\n" + NOT_EMERGENCY + _reach_note(channel_ok), view=view, ephemeral=True
+            head + "\n\n" + tr(language, NOT_EMERGENCY) + _reach_note(channel_ok, language),
+            view=view,
+            ephemeral=True,
         )
         if message.deliver_at is not None:
             desk.wake(message.deliver_at)
@@ -170,11 +213,13 @@ class ContactModal(ErrorHandlingModal):
 
 
 class ModeratorReplyModal(ErrorHandlingModal):
-    def __init__(self, token: str, pseudonym: str) -> None:
-        super().__init__(title=f"Reply to {pseudonym}"[:45], timeout=900)
+    def __init__(self, token: str, pseudonym: str, language: str = ENGLISH) -> None:
+        super().__init__(
+            title=tr(language, "Reply to {pseudonym}", pseudonym=pseudonym)[:45], timeout=900
+        )
         self.token = token
         self.message: discord.ui.TextInput[ModeratorReplyModal] = discord.ui.TextInput(
-            label="Your reply (seen in their /anon inbox)",
+            label=tr(language, "Your reply (seen in their /anon inbox)"),
             style=discord.TextStyle.paragraph,
             max_length=anon.MAX_TEXT,
             custom_id="message",
@@ -189,13 +234,21 @@ class ModeratorReplyModal(ErrorHandlingModal):
             bot.db, self.token, text=self.message.value, now=discord.utils.utcnow()
         )
         await interaction.response.send_message(
-            f"Sent to **{conversation.pseudonym}**. They will see it in `/anon inbox` the next "
-            "time they look; there is no notification.",
+            tr(
+                member_language(interaction),
+                "Sent to **{pseudonym}**. They will see it in `/anon inbox` the next time they "
+                "look; there is no notification.",
+                pseudonym=conversation.pseudonym,
+            ),
             ephemeral=True,
         )
+        # A note for the other moderators, in the server's language.
+        shared = server_language(await get_config(bot.db, member.guild.id), member.guild)
         embed = discord.Embed(description=self.message.value.strip(), colour=CONTACT_COLOUR)
-        embed.set_author(name=f"Moderators → {conversation.pseudonym}")
-        embed.set_footer(text=f"Replied by {member.display_name}")
+        embed.set_author(
+            name=tr(shared, "Moderators → {pseudonym}", pseudonym=conversation.pseudonym)
+        )
+        embed.set_footer(text=tr(shared, "Replied by {name}", name=member.display_name))
         await _post_in(interaction, embed=embed)
         await log_action(
             bot.db,
@@ -225,7 +278,7 @@ class ContactButton(
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         require_member(interaction)
-        await interaction.response.send_modal(ContactModal())
+        await interaction.response.send_modal(ContactModal(language=member_language(interaction)))
 
 
 class ResourcesButton(PersistentButton, custom_id=ids.RESOURCES, label="Resources"):
@@ -244,11 +297,12 @@ class ModeratorsButton(PersistentButton, custom_id=ids.CONTACT_MODERATORS):
     token: str
 
     def look(self) -> tuple[str, discord.ButtonStyle]:
-        return {
-            "reply": ("Reply", discord.ButtonStyle.primary),
-            "close": ("Close", discord.ButtonStyle.secondary),
-            "block": ("Block", discord.ButtonStyle.danger),
+        style = {
+            "reply": discord.ButtonStyle.primary,
+            "close": discord.ButtonStyle.secondary,
+            "block": discord.ButtonStyle.danger,
         }[self.action]
+        return MODERATOR_BUTTONS[self.action], style
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client
@@ -256,12 +310,13 @@ class ModeratorsButton(PersistentButton, custom_id=ids.CONTACT_MODERATORS):
         member = require_member(interaction)
         conversation = await contact_service.get_conversation(bot.db, self.token)
         if conversation is None:
-            raise UserFacingError("That conversation has ended and its text was purged.")
+            raise UserFacingError(N_("That conversation has ended and its text was purged."))
+        language = member_language(interaction)
         if self.action == "reply":
             if not conversation.is_open:
                 raise contact_service.ContactClosed()
             await interaction.response.send_modal(
-                ModeratorReplyModal(conversation.token, conversation.pseudonym)
+                ModeratorReplyModal(conversation.token, conversation.pseudonym, language)
             )
             return
         if self.action == "close":
@@ -271,17 +326,27 @@ class ModeratorsButton(PersistentButton, custom_id=ids.CONTACT_MODERATORS):
             closed = await contact_service.block(bot.db, self.token)
             action, words = "contact block", "blocked"
         await interaction.response.send_message(
-            f"**{closed.pseudonym}** is {words}."
-            + (
-                " They cannot answer here or open new conversations; nobody is told who "
-                "they are. `/mod blocks` lists it and `/mod unblock` lifts it."
+            tr(
+                language,
+                "**{pseudonym}** is blocked. They cannot answer here or open new "
+                "conversations; nobody is told who they are. `/mod blocks` lists it and "
+                "`/mod unblock` lifts it."
                 if words == "blocked"
-                else ""
+                else "**{pseudonym}** is closed.",
+                pseudonym=closed.pseudonym,
             ),
             ephemeral=True,
         )
+        shared = server_language(await get_config(bot.db, member.guild.id), member.guild)
         await _post_in(
-            interaction, content=f"Conversation **{closed.pseudonym}** was {words} by a moderator."
+            interaction,
+            content=tr(
+                shared,
+                "Conversation **{pseudonym}** was blocked by a moderator."
+                if words == "blocked"
+                else "Conversation **{pseudonym}** was closed by a moderator.",
+                pseudonym=closed.pseudonym,
+            ),
         )
         await log_action(
             bot.db,
@@ -314,15 +379,20 @@ class MemberButton(PersistentButton, custom_id=ids.CONTACT_MEMBER):
             raise contact_service.ContactNotFound()
         if conversation.state == "blocked":
             raise contact_service.ContactBlocked()
+        language = member_language(interaction)
         if self.action == "answer":
             await interaction.response.send_modal(
-                ContactModal(conversation.token, conversation.pseudonym)
+                ContactModal(conversation.token, conversation.pseudonym, language)
             )
             return
         closed = await contact_service.close(bot.db, bot.contact.keys, self.token)
         await interaction.response.send_message(
-            f"Closed **{closed.pseudonym}**. It can no longer be linked to you, even by "
-            "Circlekeeper; what the moderators wrote goes when its time is up.",
+            tr(
+                language,
+                "Closed **{pseudonym}**. It can no longer be linked to you, even by "
+                "Circlekeeper; what the moderators wrote goes when its time is up.",
+                pseudonym=closed.pseudonym,
+            ),
             ephemeral=True,
         )
         # Moderators are not told at this moment: the note would time the member's click.
@@ -374,20 +444,31 @@ async def gather_inbox(bot: CircleBot, guild_id: int, user_id: int) -> Inbox:
     return Inbox(found, [(r, r.key in fresh) for r in replies], open_circles)
 
 
-async def unread_line(bot: CircleBot, guild_id: int, user_id: int) -> str:
+async def unread_line(bot: CircleBot, guild_id: int, user_id: int, language: str) -> str:
     """ " N new replies — /anon inbox" while there are unread ones, else ""."""
     count = len((await gather_inbox(bot, guild_id, user_id)).unread_keys)
     if not count:
         return ""
-    return f"\n{count} new {'reply' if count == 1 else 'replies'} — `/anon inbox`"
+    return "\n" + tr(
+        language,
+        "1 new reply — `/anon inbox`" if count == 1 else "{count} new replies — `/anon inbox`",
+        count=count,
+    )
 
 
-async def _reply_text(bot: CircleBot, circle: circles.Circle, reply: PostReply) -> str:
+async def _reply_text(
+    bot: CircleBot, circle: circles.Circle, reply: PostReply, language: str = ENGLISH
+) -> str:
     """An anonymous reply's words, read back from the bot's own message (its text is not
     kept once posted); a member's Discord reply is only linked."""
     link = f"https://discord.com/channels/{circle.guild_id}/{circle.thread_id}/{reply.message_id}"
     if reply.label is None:
-        return f"• A member replied on Discord in **{circle.name}**: {link}"
+        return "• " + tr(
+            language,
+            "A member replied on Discord in **{circle}**: {link}",
+            circle=circle.name,
+            link=link,
+        )
     words = ""
     guild = bot.get_guild(circle.guild_id)
     thread = guild.get_thread(circle.thread_id) if guild and circle.thread_id else None
@@ -399,41 +480,65 @@ async def _reply_text(bot: CircleBot, circle: circles.Circle, reply: PostReply) 
         except discord.HTTPException:
             words = ""
     quoted = f"\n> {words.replace(chr(10), chr(10) + '> ')}" if words else ""
-    return f"• **{reply.label}** replied anonymously in **{circle.name}**: {link}{quoted}"
+    said = tr(
+        language,
+        "**{label}** replied anonymously in **{circle}**: {link}",
+        label=reply.label,
+        circle=circle.name,
+        link=link,
+    )
+    return f"• {said}{quoted}"
 
 
 async def show_inbox(bot: CircleBot, interaction: discord.Interaction[Any]) -> None:
     """`/anon inbox`: privately, then everything shown is marked read (in memory only)."""
     member = require_member(interaction)
+    language = member_language(interaction)
     inbox = await gather_inbox(bot, member.guild.id, member.id)
     parts: list[str] = []
     view = persistent_view()
     if inbox.conversations:
-        parts.append("**Your conversations with the moderators**")
+        parts.append("**" + tr(language, "Your conversations with the moderators") + "**")
         for entry in inbox.conversations[:INBOX_CONVERSATIONS]:
             c = entry.conversation
-            line = f"**{c.pseudonym}** (opened {c.opened_at:%d %b}, ends {c.ends_at:%d %b})"
+            line = tr(
+                language,
+                "**{pseudonym}** (opened {opened}, ends {ends})",
+                pseudonym=c.pseudonym,
+                opened=short_when(language, c.opened_at, time=False),
+                ends=short_when(language, c.ends_at, time=False),
+            )
             if entry.unread:
+                # The moderators' own words, never translated.
                 line += ":" + "".join(
-                    f"\n> Moderators: {text.replace(chr(10), chr(10) + '> ')}"
+                    "\n> "
+                    + tr(language, "Moderators: {text}", text=text.replace(chr(10), chr(10) + "> "))
                     for _, text in entry.unread
                 )
             else:
-                line += ": no new replies."
+                line += ": " + tr(language, "no new replies.")
             parts.append(line)
-            view.add_item(MemberButton("answer", c.token, label=f"Answer {c.pseudonym}"[:80]))
-            view.add_item(MemberButton("close", c.token, label=f"Close {c.pseudonym}"[:80]))
+            answer = tr(language, "Answer {pseudonym}", pseudonym=c.pseudonym)
+            close = tr(language, "Close {pseudonym}", pseudonym=c.pseudonym)
+            view.add_item(MemberButton("answer", c.token, label=answer[:80]))
+            view.add_item(MemberButton("close", c.token, label=close[:80]))
     new_replies = [(reply, new) for reply, new in inbox.replies if new]
     if new_replies:
-        parts.append("**New replies to your anonymous posts**")
+        parts.append("**" + tr(language, "New replies to your anonymous posts") + "**")
         for reply, _ in new_replies[:INBOX_REPLIES]:
-            parts.append(await _reply_text(bot, inbox.circles[reply.circle_id], reply))
+            parts.append(await _reply_text(bot, inbox.circles[reply.circle_id], reply, language))
     if not parts:
         parts.append(
-            "Nothing new: no open conversations with the moderators and no new replies to "
-            "your anonymous posts. `/anon contact` writes to the moderators."
+            tr(
+                language,
+                "Nothing new: no open conversations with the moderators and no new replies to "
+                "your anonymous posts. `/anon contact` writes to the moderators.",
+            )
         )
-    parts.append("-# Only you can see this. What you have read is remembered until a restart.")
+    parts.append(
+        "-# "
+        + tr(language, "Only you can see this. What you have read is remembered until a restart.")
+    )
     text = "\n\n".join(parts)[:2000]
     if view.children:
         await interaction.response.send_message(
@@ -515,12 +620,13 @@ class ContactDesk(DueLoop):
         now: datetime,
     ) -> None:
         channel = await self.channel_for(guild)
+        language = server_language(await get_config(self.bot.db, guild.id), guild)
         try:
             if channel is None:
                 raise LookupError("no contact channel")
             sent = await channel.send(
-                embed=member_message_embed(conversation, message.text or ""),
-                view=moderators_view(conversation.token),
+                embed=member_message_embed(conversation, message.text or "", language),
+                view=moderators_view(conversation.token, language),
                 allowed_mentions=NO_MENTIONS,
             )
         except (*SEND_ERRORS, LookupError):
@@ -535,10 +641,13 @@ class ContactDesk(DueLoop):
                     guild,
                     moderator_id=None,
                     action="contact waiting",
-                    details="A member's message to the moderators is waiting: the contact "
-                    "channel (`/setup contact channel`, else the queue channel) is missing or "
-                    "Circlekeeper can't post there (it needs View Channel, Send Messages and "
-                    "Embed Links). It goes out once that is fixed.",
+                    details=tr(
+                        language,
+                        "A member's message to the moderators is waiting: the contact channel "
+                        "(`/setup contact channel`, else the queue channel) is missing or "
+                        "Circlekeeper can't post there (it needs View Channel, Send Messages "
+                        "and Embed Links). It goes out once that is fixed.",
+                    ),
                 )
             return
         self._refused.discard(guild.id)

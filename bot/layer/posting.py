@@ -31,7 +31,7 @@ from bot.layer.access import Here, open_circle, participant_here
 from bot.layer.automod import channel_ids, check_member_text
 from bot.layer.breaks import AskKeeperButton, BreakButton
 from bot.layer.buttons import PersistentButton, persistent_view
-from bot.layer.contact import unread_line
+from bot.layer.contact import short_when, unread_line
 from bot.layer.discord_utils import (
     delete_queue_messages,
     log_action,
@@ -39,7 +39,7 @@ from bot.layer.discord_utils import (
     text_channel,
 )
 from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, ErrorHandlingView, UserFacingError
-from bot.layer.i18n import circle_language, member_language, tr
+from bot.layer.i18n import circle_language, member_language, server_language, tr
 from bot.layer.moderation.modals import ReportButton, add_post_buttons
 from bot.layer.moderation.views import (
     HeldPostButton,
@@ -73,41 +73,41 @@ POST_COLOUR = discord.Colour.from_rgb(143, 161, 179)
 DELETE_ALL = "all"  # the picker's "all my posts" choice; post tokens are never this short
 MAX_CHOICES = 25  # Discord's limit for a picker and for autocomplete
 STATUS_WORDS = {
-    "review": "waiting for a moderator",
-    "queued": "waiting to be posted",
-    "sending": "being posted",
-    "posted": "posted",
-    "rejected": "not posted (rejected)",
-    "removed": "removed by a moderator",
+    "review": N_("waiting for a moderator"),
+    "queued": N_("waiting to be posted"),
+    "sending": N_("being posted"),
+    "posted": N_("posted"),
+    "rejected": N_("not posted (rejected)"),
+    "removed": N_("removed by a moderator"),
 }
 # Why a post has not gone out, for its author (in /anon mine and in their acknowledgement).
 PROBLEM_WORDS: dict[str, str] = {
-    "forbidden": "waiting: Circlekeeper can't post in this thread yet",
-    "server": "waiting: Discord is having trouble, so Circlekeeper keeps trying",
-    "rate_limited": "waiting: Discord asked Circlekeeper to slow down for a moment",
-    "gone": "not posted: the circle's thread was gone",
+    "forbidden": N_("waiting: Circlekeeper can't post in this thread yet"),
+    "server": N_("waiting: Discord is having trouble, so Circlekeeper keeps trying"),
+    "rate_limited": N_("waiting: Discord asked Circlekeeper to slow down for a moment"),
+    "gone": N_("not posted: the circle's thread was gone"),
 }
 AUTHOR_NOTICES: dict[str, str] = {
-    "forbidden": (
+    "forbidden": N_(
         "Your post (as **{label}**) is waiting: Circlekeeper can't post in this thread yet, "
         "because it is missing a permission here. The moderators have been told, and your "
         "post will go out as soon as that is fixed."
     ),
-    "server": (
+    "server": N_(
         "Your post (as **{label}**) is waiting: Discord is having trouble right now. "
         "Circlekeeper keeps trying, and it will go out once Discord answers again."
     ),
-    "rate_limited": (
+    "rate_limited": N_(
         "Your post (as **{label}**) is waiting a moment: Discord asked Circlekeeper to slow "
         "down. It will go out shortly."
     ),
-    "gone": (
+    "gone": N_(
         "Your post (as **{label}**) could not be posted: this circle's thread no longer "
         "exists. Its text has been deleted; nobody saw it."
     ),
 }
-WAITING_HINT = (
-    " `/anon mine` shows where it is, and `/anon delete` takes it back if you'd rather it "
+WAITING_HINT = N_(
+    "`/anon mine` shows where it is, and `/anon delete` takes it back if you'd rather it "
     "didn't go out later."
 )
 
@@ -210,14 +210,15 @@ async def participant_form(
     return await bot.db.unit(read, write=False)
 
 
-def status_words(post: AnonPost, problem: Cause | None = None) -> str:
+def status_words(post: AnonPost, problem: Cause | None = None, language: str = "en") -> str:
     """A post's state in plain words, with why it is waiting (`problem`, its thread's) or
     never went out."""
     if post.undeliverable:
-        return PROBLEM_WORDS["gone"]
+        return tr(language, PROBLEM_WORDS["gone"])
     if problem is not None and post.status in ("queued", "sending"):
-        return PROBLEM_WORDS[problem]
-    return STATUS_WORDS.get(post.status, post.status)
+        return tr(language, PROBLEM_WORDS[problem])
+    words = STATUS_WORDS.get(post.status)
+    return tr(language, words) if words is not None else post.status
 
 
 def failure_cause(error: Exception) -> tuple[Cause, float | None]:
@@ -267,29 +268,44 @@ def problem_entry(
     channel_id: int,
     where: str,
     cause: Cause,
+    language: str = "en",
 ) -> str:
     """The mod-log text for a channel the bot cannot post in: the channel and the cause,
-    never which post or whose."""
+    never which post or whose (in the server's `language`; Discord's permission names as
+    they are)."""
     place = f"<#{channel_id}> ({where})"
     if cause == "gone":
-        return f"{place} no longer exists, so what was waiting to be posted there never will be."
+        return tr(
+            language,
+            "{place} no longer exists, so what was waiting to be posted there never will be.",
+            place=place,
+        )
     if cause == "server":
-        return (
-            f"Discord keeps failing when Circlekeeper posts in {place}. It keeps trying; "
-            "nothing is lost."
+        return tr(
+            language,
+            "Discord keeps failing when Circlekeeper posts in {place}. It keeps trying; "
+            "nothing is lost.",
+            place=place,
         )
     missing = missing_permissions(channel) if channel is not None else []
     if missing:
-        lacks = "it lacks " + ", ".join(missing)
+        lacks = tr(language, "it lacks {permissions}", permissions=", ".join(missing))
     else:
         needed = ", ".join(
             PERMISSION_NAMES[p]
             for p in (needed_permissions(channel) if channel is not None else ["view_channel"])
         )
-        lacks = f"Discord refused (Missing Permissions); it needs {needed}"
-    return (
-        f"Circlekeeper can't post in {place}: {lacks}. What is waiting goes out, in order, "
-        "once that is fixed."
+        lacks = tr(
+            language,
+            "Discord refused (Missing Permissions); it needs {permissions}",
+            permissions=needed,
+        )
+    return tr(
+        language,
+        "Circlekeeper can't post in {place}: {lacks}. What is waiting goes out, in order, "
+        "once that is fixed.",
+        place=place,
+        lacks=lacks,
     )
 
 
@@ -327,11 +343,16 @@ async def own_posts_circle(
     accepted a new agreement can still find and remove their own posts while it is open.
     """
     member = require_member(interaction)
+    language = member_language(interaction)
     if name is not None and name.strip():
         circle = await circles.open_circle_by_name(bot.db, member.guild.id, name)
         if circle is None:
             raise UserFacingError(
-                f"There is no open circle called “{name.strip()}”. See `/circle list`."
+                tr(
+                    language,
+                    "There is no open circle called “{name}”. See `/circle list`.",
+                    name=name.strip(),
+                )
             )
     else:
         channel = interaction.channel
@@ -342,11 +363,15 @@ async def own_posts_circle(
         )
         if found is None:
             raise UserFacingError(
-                f"Name the circle: `/anon {command} circle:<name>` (or use it in the "
-                "circle's thread)."
+                tr(
+                    language,
+                    "Name the circle: `/anon {command} circle:<name>` (or use it in the "
+                    "circle's thread).",
+                    command=command,
+                )
             )
         if not found.is_open:
-            raise UserFacingError("This circle is closed, so its anonymous posts are gone.")
+            raise UserFacingError(N_("This circle is closed, so its anonymous posts are gone."))
         circle = found
     return circle, bot.circle_keys.label_key(circle, member.id)
 
@@ -519,24 +544,26 @@ class DeleteMineView(ErrorHandlingView):
         label_key: bytes,
         posts: list[AnonPost],
         problem: Cause | None = None,
+        language: str = "en",
     ) -> None:
         super().__init__(timeout=300)
         self.circle = circle
         self.label_key = label_key
-        options = [
-            discord.SelectOption(
-                label=f"All my posts in this circle ({len(posts)})", value=DELETE_ALL
-            )
-        ]
+        self.language = language
+        every = tr(language, "All my posts in this circle")
+        options = [discord.SelectOption(label=f"{every} ({len(posts)})", value=DELETE_ALL)]
         options += [
             discord.SelectOption(
-                label=f"{status_words(p, problem)} · {p.created_at:%d %b %H:%M} UTC"[:100],
+                label=(
+                    f"{status_words(p, problem, language)} · "
+                    f"{short_when(language, p.created_at)} UTC"
+                )[:100],
                 value=p.token,
             )
             for p in posts[: MAX_CHOICES - 1]
         ]
         self.picker: discord.ui.Select[DeleteMineView] = discord.ui.Select(
-            placeholder="Choose a post to delete", options=options
+            placeholder=tr(language, "Choose a post to delete"), options=options
         )
         self.picker.callback = self.chosen  # type: ignore[method-assign]
         self.add_item(self.picker)
@@ -549,15 +576,17 @@ class DeleteMineView(ErrorHandlingView):
             return
         post = await anon.get_post(bot.db, token)
         if post is None or post.circle_id != self.circle.id or post.label_key != self.label_key:
-            raise UserFacingError("That isn't one of your posts, or it no longer exists.")
+            raise UserFacingError(N_("That isn't one of your posts, or it no longer exists."))
         # The message goes first: if Discord refuses, the record stays, so the post can still
         # be found and deleted later.
         if post.message_id is not None:
             thread = await get_thread(bot, self.circle)
             if thread is None:
                 raise UserFacingError(
-                    "I can't reach this circle's thread to delete the message; nothing was "
-                    "deleted. Please try again later."
+                    N_(
+                        "I can't reach this circle's thread to delete the message; nothing "
+                        "was deleted. Please try again later."
+                    )
                 )
             try:
                 await thread.get_partial_message(post.message_id).delete()
@@ -565,8 +594,10 @@ class DeleteMineView(ErrorHandlingView):
                 pass
             except discord.HTTPException:
                 raise UserFacingError(
-                    "Discord would not let me delete the message, so nothing was deleted. "
-                    "Please try again in a moment."
+                    N_(
+                        "Discord would not let me delete the message, so nothing was deleted. "
+                        "Please try again in a moment."
+                    )
                 ) from None
         if post.status == "sending" and post.deliver_at and post.deliver_at > _now():
             await _take_back_waiting(bot, self.circle, self.label_key, post)
@@ -574,7 +605,7 @@ class DeleteMineView(ErrorHandlingView):
             await anon.delete_own(bot.db, self.circle.id, self.label_key, token)
         if interaction.guild is not None:
             await delete_queue_messages(bot.db, interaction.guild, [post.review_message_id])
-        await interaction.response.edit_message(content="Deleted.", view=None)
+        await interaction.response.edit_message(content=tr(self.language, "Deleted."), view=None)
 
     async def delete_all(self, bot: CircleBot, interaction: discord.Interaction[Any]) -> None:
         """Delete every post of the member's in this circle: each message first, then the
@@ -601,11 +632,18 @@ class DeleteMineView(ErrorHandlingView):
             await delete_queue_messages(
                 bot.db, interaction.guild, [p.review_message_id for p in deleted]
             )
-        text = f"Deleted {len(deleted)} of your posts in “{self.circle.name}”."
+        text = tr(
+            self.language,
+            "Deleted {count} of your posts in “{circle}”.",
+            count=len(deleted),
+            circle=self.circle.name,
+        )
         if len(deleted) < len(posts):
-            text += (
-                f" {len(posts) - len(deleted)} could not be deleted right now (being posted, "
-                "or Discord refused); please try again in a moment."
+            text += " " + tr(
+                self.language,
+                "{count} could not be deleted right now (being posted, or Discord refused); "
+                "please try again in a moment.",
+                count=len(posts) - len(deleted),
             )
         await interaction.edit_original_response(content=text, view=None)
 
@@ -629,8 +667,10 @@ async def _take_back_waiting(
                 await thread.get_partial_message(found).delete()
         except discord.HTTPException:
             raise AnonError(
-                "Discord isn't answering right now, so I can't be sure this post hasn't gone "
-                "out. Nothing was deleted; please try again in a few minutes."
+                N_(
+                    "Discord isn't answering right now, so I can't be sure this post hasn't "
+                    "gone out. Nothing was deleted; please try again in a few minutes."
+                )
             ) from None
         await anon.delete_own(bot.db, circle.id, label_key, post.token, checked_not_sent=True)
 
@@ -808,7 +848,9 @@ async def _accept(
             )
             + f" {unseen}"
         )
-    return _Accepted(content + await unread_line(bot, circle.guild_id, member.id), post=post)
+    return _Accepted(
+        content + await unread_line(bot, circle.guild_id, member.id, language), post=post
+    )
 
 
 async def _answer(
@@ -867,8 +909,15 @@ async def send_for_review(bot: CircleBot, circle: Circle, post: AnonPost) -> Non
             guild.id,
             channel.id,
             cause,
-            problem_entry(channel, channel.id, "the queue channel", cause)
-            + " Held posts wait in `/mod queue` meanwhile.",
+            problem_entry(
+                channel,
+                channel.id,
+                tr(server_language(config, guild), "the queue channel"),
+                cause,
+                server_language(config, guild),
+            )
+            + " "
+            + tr(server_language(config, guild), "Held posts wait in `/mod queue` meanwhile."),
         )
         wait = delivery.retry_delay(cause, record.failures, retry_after)
         retry_at = _now() + wait if wait is not None else None
@@ -908,8 +957,11 @@ async def _posting_works(bot: CircleBot, guild_id: int, channel_id: int) -> None
             guild,
             moderator_id=None,
             action=delivery.WORKS_AGAIN,
-            details=f"Circlekeeper can post in <#{channel_id}> again; what was waiting is "
-            "going out in order.",
+            details=tr(
+                server_language(await get_config(bot.db, guild_id), guild),
+                "Circlekeeper can post in {channel} again; what was waiting is going out in order.",
+                channel=f"<#{channel_id}>",
+            ),
         )
 
 
@@ -1096,6 +1148,10 @@ class Outbox(DueLoop):
         cause, retry_after = failure_cause(error) if error is not None else ("gone", None)
         self._retimed = True
         channel_id = circle.thread_id or 0
+        # The mod log is the server's: its language, not the author's.
+        language = server_language(
+            await get_config(self.bot.db, circle.guild_id), self.bot.get_guild(circle.guild_id)
+        )
         status = getattr(error, "status", None)
         log.warning("A post in circle %s is waiting (%s, HTTP %s)", circle.id, cause, status)
         record = (
@@ -1104,7 +1160,13 @@ class Outbox(DueLoop):
                 circle.guild_id,
                 channel_id,
                 cause,
-                problem_entry(thread, channel_id, f"circle **{circle.name}**", cause),
+                problem_entry(
+                    thread,
+                    channel_id,
+                    tr(language, "circle **{name}**", name=circle.name),
+                    cause,
+                    language,
+                ),
             )
             if channel_id
             else delivery.ChannelFailure(cause, 1, log_now=False)
@@ -1129,9 +1191,14 @@ class Outbox(DueLoop):
         ack = self._acks.pop(post.id, None)
         if ack is not None and ack.told is not None:
             link = f"https://discord.com/channels/{circle.guild_id}/{thread.id}/{message_id}"
-            await self._edit_ack(
-                ack, f"Your post (as **{ack.label}**) has gone out now: {link}", post.id
+            # The edit keeps the acknowledgement's language: its interaction's locale.
+            text = tr(
+                member_language(ack.interaction),
+                "Your post (as **{label}**) has gone out now: {link}",
+                label=ack.label,
+                link=link,
             )
+            await self._edit_ack(ack, text, post.id)
 
     async def _tell_author(self, post_id: int, cause: Cause) -> None:
         """Edit the author's acknowledgement to say why the post waits (once per cause)."""
@@ -1142,12 +1209,14 @@ class Outbox(DueLoop):
             self._acks.pop(post_id, None)
             return
         ack.told = cause
-        text = AUTHOR_NOTICES[cause].format(label=ack.label)
+        # The edit keeps the acknowledgement's language: its interaction's locale.
+        language = member_language(ack.interaction)
+        text = tr(language, AUTHOR_NOTICES[cause], label=ack.label)
         if cause == "gone":
             self._acks.pop(post_id, None)
-            text += " `/anon mine` shows it as not posted."
+            text += " " + tr(language, "`/anon mine` shows it as not posted.")
         else:
-            text += WAITING_HINT
+            text += " " + tr(language, WAITING_HINT)
         await self._edit_ack(ack, text, post_id)
 
     async def _edit_ack(self, ack: _Ack, content: str, post_id: int) -> None:

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.db import Database
+from bot.i18n import N_
 from bot.services import times
 from bot.services.anonymous.rules import KEY_BYTES, MAX_TEXT, TOKEN_BYTES
 from bot.services.anonymous.text import clean_text
@@ -63,8 +64,10 @@ class ContactError(Refusal):
 class ContactClosed(ContactError):
     def __init__(self) -> None:
         super().__init__(
-            "This conversation is closed, so nothing more can be sent in it. "
-            "`/anon contact` opens a new one."
+            N_(
+                "This conversation is closed, so nothing more can be sent in it. "
+                "`/anon contact` opens a new one."
+            )
         )
 
 
@@ -72,14 +75,16 @@ class ContactBlocked(ContactError):
     # Worded not to accuse, as for circle blocks.
     def __init__(self) -> None:
         super().__init__(
-            "Contacting the moderators through Circlekeeper isn't available to you right now. "
-            "`/resources` lists services outside this server."
+            N_(
+                "Contacting the moderators through Circlekeeper isn't available to you right "
+                "now. `/resources` lists services outside this server."
+            )
         )
 
 
 class ContactNotFound(ContactError):
     def __init__(self) -> None:
-        super().__init__("That conversation no longer exists or isn't yours.")
+        super().__init__(N_("That conversation no longer exists or isn't yours."))
 
 
 class TooManyConversations(ContactError):
@@ -368,7 +373,7 @@ async def open_conversation(
             except sqlite3.IntegrityError:
                 continue
         if conversation_id is None:
-            raise ContactError("Too many conversations are open at once. Please try again.")
+            raise ContactError(N_("Too many conversations are open at once. Please try again."))
         message_id = await _add_message(
             db, conversation_id, "member", cleaned, now, delay_max_seconds, rng
         )

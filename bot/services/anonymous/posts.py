@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.db import Database
+from bot.i18n import N_
 from bot.services import times
 from bot.services.anonymous.labels import label_for
 from bot.services.anonymous.rules import (
@@ -600,17 +601,17 @@ async def delete_own(
         db, "token = ? AND circle_id = ? AND label_key = ?", (token, circle_id, label_key)
     )
     if post is None:
-        raise NotFound("That isn't one of your posts, or it no longer exists.")
+        raise NotFound(N_("That isn't one of your posts, or it no longer exists."))
     if post.status == "sending" and not checked_not_sent:
         # Deleting now would leave the message that is on its way with no record to
         # delete it by.
-        raise AnonError("That post is being delivered right now. Please try again in a moment.")
+        raise AnonError(N_("That post is being delivered right now. Please try again in a moment."))
     deleted = await db.execute(
         "DELETE FROM anon_posts WHERE id = ? AND (status != 'sending' OR ?)",
         (post.id, checked_not_sent),
     )
     if not deleted:  # delivery began between the read and the delete
-        raise AnonError("That post is being delivered right now. Please try again in a moment.")
+        raise AnonError(N_("That post is being delivered right now. Please try again in a moment."))
     await db.scrub()
     return post
 
