@@ -39,7 +39,7 @@ from bot.layer.discord_utils import (
     text_channel,
 )
 from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, ErrorHandlingView, UserFacingError
-from bot.layer.i18n import circle_language, member_language, tr
+from bot.layer.i18n import circle_language, member_language, server_language, tr
 from bot.layer.moderation.modals import ReportButton, add_post_buttons
 from bot.layer.moderation.views import (
     HeldPostButton,
@@ -495,18 +495,18 @@ class EditDraftButton(PersistentButton, custom_id=ids.EDIT_DRAFT, label="Edit"):
         )
 
 
-def review_view(token: str) -> discord.ui.View:
+def review_view(token: str, language: str = "en") -> discord.ui.View:
+    """Approve, Reject and Block author on a held post in the queue channel (the server's
+    `language`)."""
     view = persistent_view()
-    view.add_item(ReviewButton("approve", token))
-    view.add_item(ReviewButton("reject", token))
-    add_review_buttons(view, token)
+    add_review_buttons(view, token, language)
     return view
 
 
-def post_view(token: str) -> discord.ui.View:
+def post_view(token: str, language: str = "en") -> discord.ui.View:
     view = persistent_view()
     view.add_item(ReplyButton(token))
-    add_post_buttons(view)
+    add_post_buttons(view, language)
     return view
 
 
@@ -838,10 +838,14 @@ async def send_for_review(bot: CircleBot, circle: Circle, post: AnonPost) -> Non
         log.warning("Circle %s holds a post for review but no queue channel is set", circle.id)
         await anon.mark_announced(bot.db, post.id, None)
         return
-    embed = post_embed(post.label, post.text or "", post.content_note, post.quote_link)
-    embed.title = f"Held for review · {circle.name}"
+    # The queue channel is the server's own: its language.
+    language = server_language(config, guild)
+    embed = post_embed(post.label, post.text or "", post.content_note, post.quote_link, language)
+    embed.title = tr(language, "Held for review · {circle}", circle=circle.name)
     if post.held_by:
-        embed.set_footer(text=f"Held by the server's rule: {post.held_by}"[:2048])
+        embed.set_footer(
+            text=tr(language, "Held by the server's rule: {rule}", rule=post.held_by)[:2048]
+        )
     ping = ""
     mentions = NO_MENTIONS
     if config.ping_moderators and config.moderator_role_id:
@@ -856,7 +860,10 @@ async def send_for_review(bot: CircleBot, circle: Circle, post: AnonPost) -> Non
             found = await find_message_with(channel, ids.REVIEW.make("approve", post.token))
         if found is None:
             message = await channel.send(
-                ping, embed=embed, view=review_view(post.token), allowed_mentions=mentions
+                ping,
+                embed=embed,
+                view=review_view(post.token, language),
+                allowed_mentions=mentions,
             )
             found = message.id
     except SEND_ERRORS as error:
@@ -1048,7 +1055,7 @@ class Outbox(DueLoop):
                     post.quote_link,
                     circle_language(circle),
                 ),
-                view=post_view(post.token),
+                view=post_view(post.token, circle_language(circle)),
                 allowed_mentions=NO_MENTIONS,
                 **kwargs,
             )
