@@ -28,7 +28,7 @@ from bot.db import Database
 from bot.i18n import N_
 from bot.layer import custom_ids as ids
 from bot.layer.access import Here, open_circle, participant_here
-from bot.layer.automod import channel_ids, check_member_text
+from bot.layer.automod import channel_ids, check_member_text, verdict_notice
 from bot.layer.breaks import AskKeeperButton, BreakButton
 from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.contact import unread_line
@@ -754,7 +754,8 @@ async def _accept(
             await anon.discard_draft(bot.db, draft_token)
         draft = await anon.save_draft(bot.db, circle, label_key, **words)
         if blocked and verdict is not None:
-            return _Accepted(verdict.message, draft_token=draft.token, blocked=True)
+            notice = verdict_notice(verdict, interaction.locale)
+            return _Accepted(notice, draft_token=draft.token, blocked=True)
         return _Accepted(findings_text(findings), draft_token=draft.token)
     config = await get_config(bot.db, circle.guild_id)
     post = await anon.submit(

@@ -365,7 +365,7 @@ async def decide_report(db: Database, token: str, status: str, *, now: datetime)
         db.scrub_soon()  # the reported text and the reason
     report = await get_report(db, token) if changed else None
     if report is None:
-        raise ModerationError("That report was already handled or no longer exists.")
+        raise ModerationError(N_("That report was already handled or no longer exists."))
     return report
 
 

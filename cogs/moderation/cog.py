@@ -15,7 +15,7 @@ from bot.i18n import N_
 from bot.layer.discord_utils import log_action, log_language, require_member, require_moderator
 from bot.layer.errors import NO_MENTIONS, UserFacingError
 from bot.layer.i18n import member_language, tr
-from bot.layer.moderation.actions import find_post, remove_post
+from bot.layer.moderation.actions import BLOCKED_FROM_QUEUE, find_post, remove_post
 from bot.layer.moderation.helpers import (
     ReportTarget,
     clean_input,
@@ -62,6 +62,13 @@ def _waiting(language: str, held: list[AnonPost], reports: list[Report]) -> str:
         else tr(language, "{first} and {second}", first=shown[0], second=shown[1])
     )
     return text[0].upper() + text[1:]
+
+
+def _block_reason(language: str, reason: str | None) -> str:
+    """A block's reason as a moderator wrote it; the bot's own (from the queue) in `language`."""
+    if not reason:
+        return tr(language, "no reason given")
+    return tr(language, BLOCKED_FROM_QUEUE) if reason == BLOCKED_FROM_QUEUE else reason
 
 
 @app_commands.guild_only()
@@ -308,8 +315,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
             return
         lines = [
             f"`#{b.id}` · {names[b.circle_id]} · **{b.label}** · "
-            f"{until_text(b.expires_at, language)}"
-            f" · {b.reason or tr(language, 'no reason given')}"
+            f"{until_text(b.expires_at, language)} · {_block_reason(language, b.reason)}"
             for b in active
         ]
         # Contact blocks: by the conversation's pseudonym only; nobody can tell who it is or

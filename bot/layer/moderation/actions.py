@@ -119,8 +119,8 @@ async def decide_held_post(
             decision,
             now=discord.utils.utcnow(),
             delay_max_seconds=config.delay_max_seconds,
-            # Kept with the block and shown in /mod blocks: written once, in the server's words.
-            block_reason=tr(server, BLOCKED_FROM_QUEUE),
+            # Kept with the block as this English text; /mod blocks shows it in the reader's.
+            block_reason=BLOCKED_FROM_QUEUE,
         )
     except anon.NotFound:
         raise UserFacingError(N_("Another moderator already decided on this post.")) from None
