@@ -350,3 +350,21 @@ def test_moderators_words_fit_discords_limits(language: str) -> None:
     [label] = [c for c in form["components"] if c["type"] == 18]
     assert len(label["label"]) <= 45 and len(label["description"]) <= 100
     assert all(len(option["label"]) <= 100 for option in label["component"]["options"])
+
+
+async def test_a_keepers_words_stopped_by_a_rule_are_refused_in_their_language(
+    world: World, locales: dict[int, str]
+) -> None:
+    """A prompt a keeper writes that the word list stops is refused in the keeper's language,
+    and nothing is saved."""
+    await world.admin.slash(world.general, "setup filter add", word="zorb*")
+    thread, _ = await circle_with_members(world)
+    locales[world.mod.id] = "es-ES"
+    refused = await world.mod.slash(thread, "prompt add", text=BANNED)
+    assert refused.ephemeral
+    assert refused.response.content == (
+        "La lista de palabras de este servidor no permite algo de tu mensaje, así que no se "
+        "publicó nada. Puedes editarlo e intentarlo de nuevo.\n"
+        "No se guardó nada: cambia la pregunta e inténtalo de nuevo."
+    )
+    assert await world.db.fetchval("SELECT count(*) FROM custom_prompts") == 0
