@@ -288,6 +288,7 @@ class SuggestModal(ErrorHandlingModal):
                 await get_thread(bot, circle),
                 f"{cleaned}\n{self.note.value}",
                 what="your suggestion",
+                locale=interaction.locale,
             )
         findings = anon.find_identifying_details(cleaned)
         if findings:
@@ -690,6 +691,7 @@ class Prompts(commands.GroupCog, group_name="prompt"):
             here.thread,
             text if content_note is None else f"{text}\n{content_note}",
             what="the prompt",
+            locale=interaction.locale,
         )
         added = await prompt_service.add_custom_prompt(
             self.bot.db, here.circle.id, text, content_note, discord.utils.utcnow()

@@ -390,7 +390,7 @@ async def test_queue_lists_held_posts_and_reports_with_buttons(world: World) -> 
     assert first.ephemeral and second.ephemeral
     assert first.embeds[0].title == "Held for review · Tuesday circle"
     assert TEXT in (first.embeds[0].description or "")
-    assert second.embeds[0].title == "Report"
+    assert second.embeds[0].title == "Report from a member"
     approve = next(i for i in custom_ids(first.message) if i.startswith("ck:mod:approve:"))
     labels = {c["label"] for row in second.components for c in row["components"]}
     assert labels == {"Dismiss", "Mark handled"}
@@ -457,7 +457,7 @@ async def test_report_names_and_stores_no_reporter(
     assert "won't see who sent it" in result.response.content
     queued = world.queue.last_message
     embed = queued.embeds[0]
-    assert embed.title == "Report"
+    assert embed.title == "Report from a member"
     assert said.jump_url in [f.value for f in embed.fields]
     assert "Outing a member." in [f.value for f in embed.fields]
     assert f"<@{world.alice.id}>" in [f.value for f in embed.fields]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.i18n import N_, language_of_locale, tr
 from bot.services import automod
 from bot.services.automod import Rule, RuleSet, Verdict
 from bot.services.errors import Refusal
@@ -164,16 +165,42 @@ async def check_member_text(
     return (await ruleset(bot, guild, refresh=refresh)).check(text, channel_ids)
 
 
+# What to change, by the words callers name it with, as a whole sentence for translating.
+_CHANGE = {
+    "the poll": N_("Nothing was saved: please change the poll and try again."),
+    "the prompt": N_("Nothing was saved: please change the prompt and try again."),
+    "your suggestion": N_("Nothing was saved: please change your suggestion and try again."),
+}
+
+
+def verdict_notice(verdict: Verdict, locale: object = None) -> str:
+    """A rule's verdict for the author, in the language of their client's `locale`."""
+    return automod.notice(verdict, language_of_locale(locale))
+
+
 async def refuse_what_rules_stop(
-    bot: CircleBot, guild: discord.Guild, channel: object, text: str, *, what: str
+    bot: CircleBot,
+    guild: discord.Guild,
+    channel: object,
+    text: str,
+    *,
+    what: str,
+    locale: object = None,
 ) -> None:
     """Refuse, privately, words a member or keeper wrote that the bot would post later (a poll,
     a prompt, a suggestion) when a server rule objects. These have no review queue of their
-    own, so a rule that would only hold them stops them too, as for a named round share."""
+    own, so a rule that would only hold them stops them too, as for a named round share.
+    The refusal is in the language of the writer's client `locale` (English without one)."""
     verdict = await check_member_text(bot, guild, channel_ids(channel), text)
     if verdict is not None:
-        reason = verdict.message or f"This server's rule “{verdict.rule_name}” does not allow it."
-        raise Refusal(f"{reason}\nNothing was saved: please change {what} and try again.")
+        language = language_of_locale(locale)
+        reason = automod.notice(verdict, language)
+        change = (
+            tr(language, _CHANGE[what])
+            if what in _CHANGE
+            else f"Nothing was saved: please change {what} and try again."
+        )
+        raise Refusal(f"{reason}\n{change}")
 
 
 def channel_ids(channel: object) -> list[int]:

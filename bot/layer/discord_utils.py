@@ -9,7 +9,9 @@ from typing import Any
 import discord
 
 from bot.db import Database
+from bot.i18n import ENGLISH, N_, tr, translate_known
 from bot.layer.errors import NO_MENTIONS, NotPermitted, UserFacingError
+from bot.layer.i18n import server_language
 from bot.services import modlog
 from bot.services.config import GuildConfig, get_config
 
@@ -46,7 +48,28 @@ def text_channel(guild: discord.Guild, channel_id: int | None) -> discord.TextCh
     return channel if isinstance(channel, discord.TextChannel) else None
 
 
-def format_entry(entry: modlog.LogEntry) -> str:
+# The moderators' actions as the mod log names them. The database keeps the English word
+# (it is looked up by it); the channel shows it in the server's language.
+MOD_LOG_ACTIONS = (
+    N_("remove"),
+    N_("block"),
+    N_("unblock"),
+    N_("contact unblock"),
+    N_("approve"),
+    N_("reject"),
+    N_("report dismissed"),
+    N_("report handled"),
+    N_("warn"),
+    N_("timeout"),
+    N_("note"),
+    N_("lock"),
+    N_("unlock"),
+    N_("slowmode"),
+)
+
+
+def format_entry(entry: modlog.LogEntry, language: str = ENGLISH) -> str:
+    """A mod-log entry as posted in the mod-log channel, in the server's `language`."""
     who = f"<@{entry.moderator_id}>" if entry.moderator_id else "Circlekeeper"
     target = ""
     if entry.target_user_id is not None:
@@ -54,7 +77,19 @@ def format_entry(entry: modlog.LogEntry) -> str:
     elif entry.target_label:
         target = f" → {entry.target_label}"
     details = f": {entry.details}" if entry.details else ""
-    return f"**{entry.action}** by {who}{target}{details}"[:2000]
+    return tr(
+        language,
+        "**{action}** by {who}{target}{details}",
+        action=translate_known(language, entry.action),
+        who=who,
+        target=target,
+        details=details,
+    )[:2000]
+
+
+async def log_language(db: Database, guild: discord.Guild) -> str:
+    """The language new mod-log entries are written in: the server's (the log is its channel)."""
+    return server_language(await get_config(db, guild.id), guild)
 
 
 async def log_action(
@@ -69,6 +104,8 @@ async def log_action(
 ) -> modlog.LogEntry:
     """Record an action in the database, then post it to the mod-log channel if one is set.
 
+    `details` is written in the server's language (`log_language`) and kept as written; the
+    action is stored as its English word and shown in the server's language.
     A failure to post is logged and does not undo the action: the database row is the record.
     """
     entry = await modlog.record(
@@ -85,7 +122,10 @@ async def log_action(
     channel = text_channel(guild, config.modlog_channel_id)
     if channel is not None:
         try:
-            await channel.send(format_entry(entry), allowed_mentions=NO_MENTIONS)
+            await channel.send(
+                format_entry(entry, server_language(config, guild)),
+                allowed_mentions=NO_MENTIONS,
+            )
         except discord.HTTPException as error:
             log.warning("Could not post mod-log entry %s (HTTP %s)", entry.id, error.status)
     return entry

@@ -28,7 +28,7 @@ from bot.db import Database
 from bot.i18n import N_
 from bot.layer import custom_ids as ids
 from bot.layer.access import Here, open_circle, participant_here
-from bot.layer.automod import channel_ids, check_member_text
+from bot.layer.automod import channel_ids, check_member_text, verdict_notice
 from bot.layer.breaks import AskKeeperButton, BreakButton
 from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.contact import short_when, unread_line
@@ -520,18 +520,18 @@ class EditDraftButton(PersistentButton, custom_id=ids.EDIT_DRAFT, label="Edit"):
         )
 
 
-def review_view(token: str) -> discord.ui.View:
+def review_view(token: str, language: str = "en") -> discord.ui.View:
+    """Approve, Reject and Block author on a held post in the queue channel (the server's
+    `language`)."""
     view = persistent_view()
-    view.add_item(ReviewButton("approve", token))
-    view.add_item(ReviewButton("reject", token))
-    add_review_buttons(view, token)
+    add_review_buttons(view, token, language)
     return view
 
 
-def post_view(token: str) -> discord.ui.View:
+def post_view(token: str, language: str = "en") -> discord.ui.View:
     view = persistent_view()
     view.add_item(ReplyButton(token))
-    add_post_buttons(view)
+    add_post_buttons(view, language)
     return view
 
 
@@ -794,7 +794,8 @@ async def _accept(
             await anon.discard_draft(bot.db, draft_token)
         draft = await anon.save_draft(bot.db, circle, label_key, **words)
         if blocked and verdict is not None:
-            return _Accepted(verdict.message, draft_token=draft.token, blocked=True)
+            notice = verdict_notice(verdict, interaction.locale)
+            return _Accepted(notice, draft_token=draft.token, blocked=True)
         return _Accepted(findings_text(findings), draft_token=draft.token)
     config = await get_config(bot.db, circle.guild_id)
     post = await anon.submit(
@@ -880,10 +881,14 @@ async def send_for_review(bot: CircleBot, circle: Circle, post: AnonPost) -> Non
         log.warning("Circle %s holds a post for review but no queue channel is set", circle.id)
         await anon.mark_announced(bot.db, post.id, None)
         return
-    embed = post_embed(post.label, post.text or "", post.content_note, post.quote_link)
-    embed.title = f"Held for review · {circle.name}"
+    # The queue channel is the server's own: its language.
+    language = server_language(config, guild)
+    embed = post_embed(post.label, post.text or "", post.content_note, post.quote_link, language)
+    embed.title = tr(language, "Held for review · {circle}", circle=circle.name)
     if post.held_by:
-        embed.set_footer(text=f"Held by the server's rule: {post.held_by}"[:2048])
+        embed.set_footer(
+            text=tr(language, "Held by the server's rule: {rule}", rule=post.held_by)[:2048]
+        )
     ping = ""
     mentions = NO_MENTIONS
     if config.ping_moderators and config.moderator_role_id:
@@ -898,7 +903,10 @@ async def send_for_review(bot: CircleBot, circle: Circle, post: AnonPost) -> Non
             found = await find_message_with(channel, ids.REVIEW.make("approve", post.token))
         if found is None:
             message = await channel.send(
-                ping, embed=embed, view=review_view(post.token), allowed_mentions=mentions
+                ping,
+                embed=embed,
+                view=review_view(post.token, language),
+                allowed_mentions=mentions,
             )
             found = message.id
     except SEND_ERRORS as error:
@@ -1100,7 +1108,7 @@ class Outbox(DueLoop):
                     post.quote_link,
                     circle_language(circle),
                 ),
-                view=post_view(post.token),
+                view=post_view(post.token, circle_language(circle)),
                 allowed_mentions=NO_MENTIONS,
                 **kwargs,
             )

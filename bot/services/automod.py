@@ -26,6 +26,7 @@ from typing import Any, Literal
 import re2
 
 from bot.db import Database
+from bot.i18n import ENGLISH, tr
 from bot.services.errors import Refusal
 
 log = logging.getLogger(__name__)
@@ -57,11 +58,14 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """What a rule decided about a text; `message` is for its author (block only)."""
+    """What a rule decided about a text; `message` is for its author (block only), in
+    English: `notice` gives it in the author's language."""
 
     action: Action
     rule_name: str
     message: str
+    custom_message: str | None = None  # the server's own words, shown as they are
+    server_rule: bool = False  # an AutoMod rule, not the server's word list
 
 
 @dataclass(slots=True)
@@ -138,7 +142,13 @@ class RuleSet:
             rule = compiled.rule
             if here & rule.exempt_channels or not self._matches(compiled, lowered):
                 continue
-            verdict = Verdict(rule.action, rule.name, _message(rule))
+            verdict = Verdict(
+                rule.action,
+                rule.name,
+                _message(rule),
+                custom_message=rule.custom_message,
+                server_rule=rule.rule_id is not None,
+            )
             if verdict.action == "block":
                 return verdict
             found = found or verdict
@@ -161,16 +171,30 @@ class RuleSet:
 
 
 def _message(rule: Rule) -> str:
-    if rule.custom_message:
-        return f"{rule.custom_message}\n\nNothing was posted; you can edit your message."
-    source = (
-        f"This server's rule **{rule.name}**"
-        if rule.rule_id is not None
-        else "This server's word list"
+    return _notice(ENGLISH, rule.name, rule.custom_message, server_rule=rule.rule_id is not None)
+
+
+def notice(verdict: Verdict, language: str) -> str:
+    """The verdict's words for the author, in their `language` (a rule's own custom message
+    stays in the server's words)."""
+    return _notice(
+        language, verdict.rule_name, verdict.custom_message, server_rule=verdict.server_rule
     )
-    return (
-        f"{source} does not allow something in your message, so nothing was posted. "
-        "You can edit it and try again."
+
+
+def _notice(language: str, name: str, custom_message: str | None, *, server_rule: bool) -> str:
+    if custom_message:
+        return f"{custom_message}\n\n" + tr(
+            language, "Nothing was posted; you can edit your message."
+        )
+    return tr(
+        language,
+        "This server's rule **{rule}** does not allow something in your message, so nothing "
+        "was posted. You can edit it and try again."
+        if server_rule
+        else "This server's word list does not allow something in your message, so nothing "
+        "was posted. You can edit it and try again.",
+        rule=name,
     )
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.db import Database
+from bot.i18n import N_
 from bot.services import times
 from bot.services.errors import Refusal
 
@@ -48,8 +49,10 @@ class ModerationError(Refusal):
 class ReportLimited(ModerationError):
     def __init__(self) -> None:
         super().__init__(
-            "You have sent several reports in the last hour, which is the most I accept for "
-            "now. If something is urgent, please contact a moderator directly."
+            N_(
+                "You have sent several reports in the last hour, which is the most I accept "
+                "for now. If something is urgent, please contact a moderator directly."
+            )
         )
 
 
@@ -135,20 +138,20 @@ def timeout_refusal(
     "Missing Permissions".
     """
     if target_is_self:
-        return "You can't time yourself out."
+        return N_("You can't time yourself out.")
     if target_is_bot:
-        return "Bots can't be timed out."
+        return N_("Bots can't be timed out.")
     if target_is_owner:
-        return "The server owner can't be timed out."
+        return N_("The server owner can't be timed out.")
     if target_is_admin:
-        return "Members with the Administrator permission can't be timed out."
+        return N_("Members with the Administrator permission can't be timed out.")
     if not bot_can_moderate:
-        return (
+        return N_(
             "I don't have the Timeout Members permission. A server admin can grant it to my "
             "role in Server Settings → Roles, then try again."
         )
     if target_top_position >= bot_top_position:
-        return (
+        return N_(
             "Their highest role is at or above mine, so Discord won't let me time them out. "
             "A server admin can move my role above theirs in Server Settings → Roles."
         )
@@ -362,7 +365,7 @@ async def decide_report(db: Database, token: str, status: str, *, now: datetime)
         db.scrub_soon()  # the reported text and the reason
     report = await get_report(db, token) if changed else None
     if report is None:
-        raise ModerationError("That report was already handled or no longer exists.")
+        raise ModerationError(N_("That report was already handled or no longer exists."))
     return report
 
 

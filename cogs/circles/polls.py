@@ -201,7 +201,12 @@ async def start_poll(
     """`/circle poll`: check everything, store the poll, post it; nothing half-made."""
     here = await keeper_here(bot, interaction)
     await refuse_what_rules_stop(
-        bot, here.member.guild, here.thread, f"{question}\n{options}", what="the poll"
+        bot,
+        here.member.guild,
+        here.thread,
+        f"{question}\n{options}",
+        what="the poll",
+        locale=interaction.locale,
     )
     poll = await polls.create_poll(
         bot.db,

@@ -18,7 +18,7 @@ from bot.decks import Prompt
 from bot.i18n import N_
 from bot.layer import custom_ids as ids
 from bot.layer.access import Here, NeedsAgreement, circle_here, keeper_here
-from bot.layer.automod import channel_ids, check_member_text
+from bot.layer.automod import channel_ids, check_member_text, verdict_notice
 from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
 from bot.layer.i18n import circle_language, member_language, tr
@@ -281,7 +281,11 @@ class ShareModal(ErrorHandlingModal):
         if verdict is not None:
             # A named share has no review queue: a rule that would hold it stops it too.
             raise UserFacingError(
-                (verdict.message + "\n" + quote_block(self.text.value, "Your share"))[:2000]
+                (
+                    verdict_notice(verdict, interaction.locale)
+                    + "\n"
+                    + quote_block(self.text.value, "Your share")
+                )[:2000]
             )
         parts = [f"**Content note:** {note}"] if note else []
         embed = discord.Embed(description="\n\n".join([*parts, text]), colour=STRUCTURE_COLOUR)

@@ -11,9 +11,11 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.client import CircleBot
-from bot.layer.discord_utils import log_action, require_member, require_moderator
+from bot.i18n import N_
+from bot.layer.discord_utils import log_action, log_language, require_member, require_moderator
 from bot.layer.errors import NO_MENTIONS, UserFacingError
-from bot.layer.moderation.actions import find_post, remove_post
+from bot.layer.i18n import member_language, tr
+from bot.layer.moderation.actions import BLOCKED_FROM_QUEUE, find_post, remove_post
 from bot.layer.moderation.helpers import (
     ReportTarget,
     clean_input,
@@ -36,17 +38,37 @@ log = logging.getLogger(__name__)
 
 QUEUE_ITEMS_SHOWN = 10
 PURGE_MINUTES = 60
-RECORD_WORDS = {"warning": "warning", "timeout": "timeout", "note": "note"}
+RECORD_WORDS = {"warning": N_("warning"), "timeout": N_("timeout"), "note": N_("note")}
 
 
-def _waiting(held: list[AnonPost], reports: list[Report]) -> str:
+def _waiting(language: str, held: list[AnonPost], reports: list[Report]) -> str:
     """What the queue holds as a sentence: "1 held post and 2 open reports"."""
     parts = [
-        f"{len(held)} held post{'' if len(held) == 1 else 's'}" if held else "",
-        f"{len(reports)} open report{'' if len(reports) == 1 else 's'}" if reports else "",
+        tr(language, "1 held post" if len(held) == 1 else "{count} held posts", count=len(held))
+        if held
+        else "",
+        tr(
+            language,
+            "1 open report" if len(reports) == 1 else "{count} open reports",
+            count=len(reports),
+        )
+        if reports
+        else "",
     ]
-    text = " and ".join(part for part in parts if part)
+    shown = [part for part in parts if part]
+    text = (
+        shown[0]
+        if len(shown) == 1
+        else tr(language, "{first} and {second}", first=shown[0], second=shown[1])
+    )
     return text[0].upper() + text[1:]
+
+
+def _block_reason(language: str, reason: str | None) -> str:
+    """A block's reason as a moderator wrote it; the bot's own (from the queue) in `language`."""
+    if not reason:
+        return tr(language, "no reason given")
+    return tr(language, BLOCKED_FROM_QUEUE) if reason == BLOCKED_FROM_QUEUE else reason
 
 
 @app_commands.guild_only()
@@ -96,6 +118,10 @@ class Moderation(commands.GroupCog, group_name="mod"):
             details=details,
         )
 
+    async def _server(self, guild: discord.Guild) -> str:
+        """The language of the server's own channels, for what goes to the mod log."""
+        return await log_language(self.bot.db, guild)
+
     async def _reply(self, interaction: discord.Interaction[Any], content: str) -> None:
         await interaction.response.send_message(
             content, ephemeral=True, allowed_mentions=NO_MENTIONS
@@ -108,7 +134,9 @@ class Moderation(commands.GroupCog, group_name="mod"):
     ) -> None:
         """Tell the moderators about a message, without your name unless you want it there."""
         require_member(interaction)
-        await interaction.response.send_modal(ReportModal(ReportTarget.of(message)))
+        await interaction.response.send_modal(
+            ReportModal(ReportTarget.of(message), member_language(interaction))
+        )
 
     # the queue -----------------------------------------------------------------------------
 
@@ -116,6 +144,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
     async def queue(self, interaction: discord.Interaction[Any]) -> None:
         """Privately list held anonymous posts and open reports, oldest first, with buttons."""
         member = require_member(interaction)
+        language = member_language(interaction)
         config = await get_config(self.bot.db, member.guild.id)
         open_circles = {c.id: c for c in await circles.open_circles(self.bot.db, member.guild.id)}
         held = await anon.pending_reviews(self.bot.db, list(open_circles))
@@ -129,27 +158,38 @@ class Moderation(commands.GroupCog, group_name="mod"):
         items += [(r.created_at, r) for r in reports]
         items.sort(key=lambda item: item[0])
         if not items:
-            await self._reply(interaction, "Nothing is waiting: no held posts and no open reports.")
+            await self._reply(
+                interaction,
+                tr(language, "Nothing is waiting: no held posts and no open reports."),
+            )
             return
-        summary = f"{_waiting(held, reports)}, oldest first."
+        summary = tr(
+            language, "{waiting}, oldest first.", waiting=_waiting(language, held, reports)
+        )
         if len(items) > QUEUE_ITEMS_SHOWN:
-            summary += f" Showing the first {QUEUE_ITEMS_SHOWN}; decide those to see the rest."
+            summary += " " + tr(
+                language,
+                "Showing the first {count}; decide those to see the rest.",
+                count=QUEUE_ITEMS_SHOWN,
+            )
         await self._reply(interaction, summary)
         for _, item in items[:QUEUE_ITEMS_SHOWN]:
             if isinstance(item, Report):
                 await interaction.followup.send(
-                    embed=report_embed(item),
-                    view=report_view(item),
+                    embed=report_embed(item, language=language),
+                    view=report_view(item, language),
                     ephemeral=True,
                     allowed_mentions=NO_MENTIONS,
                 )
                 continue
             circle = open_circles[item.circle_id]
-            embed = post_embed(item.label, item.text or "", item.content_note, item.quote_link)
-            embed.title = f"Held for review · {circle.name}"
+            embed = post_embed(
+                item.label, item.text or "", item.content_note, item.quote_link, language
+            )
+            embed.title = tr(language, "Held for review · {circle}", circle=circle.name)
             await interaction.followup.send(
                 embed=embed,
-                view=held_view(item.token),
+                view=held_view(item.token, language),
                 ephemeral=True,
                 allowed_mentions=NO_MENTIONS,
             )
@@ -169,21 +209,33 @@ class Moderation(commands.GroupCog, group_name="mod"):
     ) -> None:
         """Remove an anonymous post; the bot deletes it, so no one learns who wrote it."""
         member = require_member(interaction)
+        language = member_language(interaction)
         cleaned = clean_input(reason, "The reason")
         found, circle = await find_post(self.bot, member.guild, post)
         if found.status == "removed":
-            raise UserFacingError("That post was already removed.")
+            raise UserFacingError(N_("That post was already removed."))
         await remove_post(self.bot, found, circle)
+        server = await self._server(member.guild)
         await self._log(
             interaction,
             "remove",
             target_label=found.label,
-            details=f"anonymous post in {circle.name}: {cleaned}",
+            details=tr(
+                server,
+                "anonymous post in {circle}: {reason}",
+                circle=circle.name,
+                reason=cleaned,
+            ),
         )
         await self._reply(
             interaction,
-            f"Removed the post by **{found.label}** in {circle.name}. Its author sees it as "
-            "removed in `/anon mine`; nobody learns who wrote it.",
+            tr(
+                language,
+                "Removed the post by **{label}** in {circle}. Its author sees it as removed in "
+                "`/anon mine`; nobody learns who wrote it.",
+                label=found.label,
+                circle=circle.name,
+            ),
         )
 
     @app_commands.command(name="block")
@@ -201,6 +253,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
     ) -> None:
         """Stop a post's anonymous author posting anonymously in that circle, unseen."""
         member = require_member(interaction)
+        language = member_language(interaction)
         cleaned = clean_input(reason, "The reason")
         found, circle = await find_post(self.bot, member.guild, post)
         now = discord.utils.utcnow()
@@ -214,47 +267,73 @@ class Moderation(commands.GroupCog, group_name="mod"):
             now=now,
             expires_at=expires_at,
         )
+        server = await self._server(member.guild)
         await self._log(
             interaction,
             "block",
             target_label=found.label,
-            details=f"in {circle.name} {until_text(expires_at)}: {cleaned}",
+            details=tr(
+                server,
+                "in {circle} {until}: {reason}",
+                circle=circle.name,
+                until=until_text(expires_at, server),
+                reason=cleaned,
+            ),
         )
         strict = (
-            " This is a strict circle, so the block also ends when the bot restarts."
+            " "
+            + tr(language, "This is a strict circle, so the block also ends when the bot restarts.")
             if circle.strict
             else ""
         )
         await self._reply(
             interaction,
-            f"Blocked **{found.label}** from anonymous posting in {circle.name} "
-            f"{until_text(expires_at)} (block #{block_id}). Nobody, you included, learns who this "
-            f"is. `/mod unblock {block_id}` lifts it.{strict}",
+            tr(
+                language,
+                "Blocked **{label}** from anonymous posting in {circle} {until} (block #{id}). "
+                "Nobody, you included, learns who this is. `/mod unblock {id}` lifts it.",
+                label=found.label,
+                circle=circle.name,
+                until=until_text(expires_at, language),
+                id=block_id,
+            )
+            + strict,
         )
 
     @app_commands.command(name="blocks")
     async def blocks(self, interaction: discord.Interaction[Any]) -> None:
         """Privately list active blocks on anonymous authors in this server's circles."""
         member = require_member(interaction)
+        language = member_language(interaction)
         names = {c.id: c.name for c in await circles.open_circles(self.bot.db, member.guild.id)}
         active = await anon.blocks(self.bot.db, list(names), now=discord.utils.utcnow())
         contact_blocks = await contact_service.blocks(self.bot.db, member.guild.id)
         if not active and not contact_blocks:
-            await self._reply(interaction, "No anonymous author is blocked in this server.")
+            await self._reply(
+                interaction, tr(language, "No anonymous author is blocked in this server.")
+            )
             return
         lines = [
-            f"`#{b.id}` · {names[b.circle_id]} · **{b.label}** · {until_text(b.expires_at)}"
-            f" · {b.reason or 'no reason given'}"
+            f"`#{b.id}` · {names[b.circle_id]} · **{b.label}** · "
+            f"{until_text(b.expires_at, language)} · {_block_reason(language, b.reason)}"
             for b in active
         ]
         # Contact blocks: by the conversation's pseudonym only; nobody can tell who it is or
         # which other conversations were theirs.
         lines += [
-            f"`#{c.id}` · contact conversation · **{c.pseudonym}** · until lifted"
-            f" (`/mod unblock {c.id} contact:True`)"
+            tr(
+                language,
+                "`#{id}` · contact conversation · **{pseudonym}** · until lifted"
+                " (`/mod unblock {id} contact:True`)",
+                id=c.id,
+                pseudonym=c.pseudonym,
+            )
             for c in contact_blocks
         ]
-        await self._reply(interaction, fit_lines(lines, "**Active blocks** (`/mod unblock id`):"))
+        await self._reply(
+            interaction,
+            fit_lines(lines, tr(language, "**Active blocks** (`/mod unblock id`):"), language),
+        )
 
     @app_commands.command(name="unblock")
     @app_commands.describe(
@@ -266,6 +345,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
     ) -> None:
         """Lift a block on an anonymous author."""
         member = require_member(interaction)
+        language = member_language(interaction)
         if contact:
             lifted = next(
                 (
@@ -279,13 +359,21 @@ class Moderation(commands.GroupCog, group_name="mod"):
                 self.bot.db, self.bot.contact.keys, member.guild.id, id
             ):
                 raise UserFacingError(
-                    f"There is no contact block #{id} in this server. `/mod blocks` lists them."
+                    tr(
+                        language,
+                        "There is no contact block #{id} in this server. `/mod blocks` lists them.",
+                        id=id,
+                    )
                 )
             await self._log(interaction, "contact unblock", target_label=lifted.pseudonym)
             await self._reply(
                 interaction,
-                f"Lifted the block on **{lifted.pseudonym}**: its member may contact the "
-                "moderators again (in a new conversation).",
+                tr(
+                    language,
+                    "Lifted the block on **{pseudonym}**: its member may contact the moderators "
+                    "again (in a new conversation).",
+                    pseudonym=lifted.pseudonym,
+                ),
             )
             return
         names = {c.id: c.name for c in await circles.open_circles(self.bot.db, member.guild.id)}
@@ -293,16 +381,27 @@ class Moderation(commands.GroupCog, group_name="mod"):
         found = next((b for b in active if b.id == id), None)
         if found is None or not await anon.unblock(self.bot.db, id, list(names)):
             raise UserFacingError(
-                f"There is no active block #{id} in this server. `/mod blocks` lists them."
+                tr(
+                    language,
+                    "There is no active block #{id} in this server. `/mod blocks` lists them.",
+                    id=id,
+                )
             )
+        server = await self._server(member.guild)
         await self._log(
             interaction,
             "unblock",
             target_label=found.label,
-            details=f"block #{id} in {names[found.circle_id]}",
+            details=tr(server, "block #{id} in {circle}", id=id, circle=names[found.circle_id]),
         )
         await self._reply(
-            interaction, f"Lifted block #{id}: **{found.label}** may post anonymously again."
+            interaction,
+            tr(
+                language,
+                "Lifted block #{id}: **{label}** may post anonymously again.",
+                id=id,
+                label=found.label,
+            ),
         )
 
     # named moderation ----------------------------------------------------------------------
@@ -319,13 +418,24 @@ class Moderation(commands.GroupCog, group_name="mod"):
     ) -> None:
         """Warn a member by direct message, and record it."""
         moderator = require_member(interaction)
+        language = member_language(interaction)
         cleaned = clean_input(reason, "The reason")
         if member.bot:
-            raise UserFacingError("Bots can't be warned.")
+            raise UserFacingError(N_("Bots can't be warned."))
+        server = await self._server(moderator.guild)
         try:
+            # A direct message answers no interaction of theirs: the server's language.
             await member.send(
-                f"**A message from the moderators of {moderator.guild.name}**\n\n{cleaned}\n\n"
-                "If you want to talk about it, you can reach the moderators in the server.",
+                tr(
+                    server,
+                    "**A message from the moderators of {server}**",
+                    server=moderator.guild.name,
+                )
+                + f"\n\n{cleaned}\n\n"
+                + tr(
+                    server,
+                    "If you want to talk about it, you can reach the moderators in the server.",
+                ),
                 allowed_mentions=NO_MENTIONS,
             )
             delivered = True
@@ -342,17 +452,32 @@ class Moderation(commands.GroupCog, group_name="mod"):
             now=discord.utils.utcnow(),
             dm_delivered=delivered,
         )
-        undelivered = "" if delivered else " (not delivered: their direct messages are closed)"
+        undelivered = (
+            ""
+            if delivered
+            else " " + tr(server, "(not delivered: their direct messages are closed)")
+        )
         await self._log(
             interaction, "warn", target_user_id=member.id, details=f"{cleaned}{undelivered}"
         )
         if delivered:
-            await self._reply(interaction, f"Warned {member.mention}; they got a direct message.")
+            await self._reply(
+                interaction,
+                tr(
+                    language,
+                    "Warned {member}; they got a direct message.",
+                    member=member.mention,
+                ),
+            )
         else:
             await self._reply(
                 interaction,
-                f"Recorded the warning for {member.mention}, but Discord wouldn't let me message "
-                "them (their direct messages are closed to me). Please let them know another way.",
+                tr(
+                    language,
+                    "Recorded the warning for {member}, but Discord wouldn't let me message them "
+                    "(their direct messages are closed to me). Please let them know another way.",
+                    member=member.mention,
+                ),
             )
 
     @app_commands.command(name="timeout")
@@ -370,6 +495,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
     ) -> None:
         """Time a member out: they can read but not talk or react for a while."""
         moderator = require_member(interaction)
+        language = member_language(interaction)
         cleaned = clean_input(reason, "The reason")
         guild = moderator.guild
         me = guild.me
@@ -388,12 +514,14 @@ class Moderation(commands.GroupCog, group_name="mod"):
             await member.timeout(timedelta(minutes=minutes), reason=cleaned)
         except discord.Forbidden:
             raise UserFacingError(
-                "Discord refused the timeout. Check that my role has Timeout Members and sits "
-                "above theirs. Nothing was changed."
+                N_(
+                    "Discord refused the timeout. Check that my role has Timeout Members and "
+                    "sits above theirs. Nothing was changed."
+                )
             ) from None
         except discord.HTTPException:
             raise UserFacingError(
-                "Discord had a problem with the timeout. Nothing was changed; please try again."
+                N_("Discord had a problem with the timeout. Nothing was changed; please try again.")
             ) from None
         now = discord.utils.utcnow()
         await mod.add_record(
@@ -406,11 +534,18 @@ class Moderation(commands.GroupCog, group_name="mod"):
             now=now,
             minutes=minutes,
         )
+        server = await self._server(guild)
         await self._log(
-            interaction, "timeout", target_user_id=member.id, details=f"{minutes} min: {cleaned}"
+            interaction,
+            "timeout",
+            target_user_id=member.id,
+            details=tr(server, "{minutes} min: {reason}", minutes=minutes, reason=cleaned),
         )
         until = discord.utils.format_dt(now + timedelta(minutes=minutes))
-        await self._reply(interaction, f"Timed out {member.mention} until {until}.")
+        await self._reply(
+            interaction,
+            tr(language, "Timed out {member} until {until}.", member=member.mention, until=until),
+        )
 
     @app_commands.command(name="note")
     @app_commands.describe(member="Who the note is about", text="The note (moderators only)")
@@ -433,9 +568,20 @@ class Moderation(commands.GroupCog, group_name="mod"):
             now=discord.utils.utcnow(),
         )
         # The note's text stays out of the mod-log channel: /mod notes shows it on request.
-        await self._log(interaction, "note", target_user_id=member.id, details="private note added")
+        server = await self._server(moderator.guild)
+        await self._log(
+            interaction,
+            "note",
+            target_user_id=member.id,
+            details=tr(server, "private note added"),
+        )
         await self._reply(
-            interaction, f"Noted. `/mod notes` shows the notes about {member.mention}."
+            interaction,
+            tr(
+                member_language(interaction),
+                "Noted. `/mod notes` shows the notes about {member}.",
+                member=member.mention,
+            ),
         )
 
     @app_commands.command(name="notes")
@@ -443,24 +589,39 @@ class Moderation(commands.GroupCog, group_name="mod"):
     async def notes(self, interaction: discord.Interaction[Any], member: discord.Member) -> None:
         """Privately show warnings, timeouts and notes about a member."""
         moderator = require_member(interaction)
+        language = member_language(interaction)
         records = await mod.records_about(self.bot.db, moderator.guild.id, member.id)
         if not records:
             await self._reply(
-                interaction, f"No warnings, timeouts or notes about {member.mention}."
+                interaction,
+                tr(
+                    language,
+                    "No warnings, timeouts or notes about {member}.",
+                    member=member.mention,
+                ),
             )
             return
         lines = []
         for r in records:
-            by = f" by <@{r.moderator_id}>" if r.moderator_id else ""
+            by = (
+                " " + tr(language, "by {moderator}", moderator=f"<@{r.moderator_id}>")
+                if r.moderator_id
+                else ""
+            )
             extra = f" ({r.minutes} min)" if r.minutes else ""
             if r.dm_delivered is False:
-                extra += " (direct message not delivered)"
+                extra += " " + tr(language, "(direct message not delivered)")
             lines.append(
-                f"• {discord.utils.format_dt(r.created_at, 'd')} **{RECORD_WORDS[r.kind]}**"
-                f"{extra}{by}: {r.text}"
+                f"• {discord.utils.format_dt(r.created_at, 'd')} "
+                f"**{tr(language, RECORD_WORDS[r.kind])}**{extra}{by}: {r.text}"
             )
         await self._reply(
-            interaction, fit_lines(lines, f"**About {member.mention}**, newest first:")
+            interaction,
+            fit_lines(
+                lines,
+                tr(language, "**About {member}**, newest first:", member=member.mention),
+                language,
+            ),
         )
 
     # threads and channels ------------------------------------------------------------------
@@ -468,30 +629,43 @@ class Moderation(commands.GroupCog, group_name="mod"):
     async def _circle_thread(self, interaction: discord.Interaction[Any]) -> discord.Thread:
         channel = interaction.channel
         if not isinstance(channel, discord.Thread):
-            raise UserFacingError("Use this inside a circle's thread.")
+            raise UserFacingError(N_("Use this inside a circle's thread."))
         circle = await circles.circle_for_thread(self.bot.db, channel.id)
         if circle is None:
-            raise UserFacingError("Use this inside a circle's thread.")
+            raise UserFacingError(N_("Use this inside a circle's thread."))
         if not circle.is_open:
-            raise UserFacingError("This circle is closed.")
+            raise UserFacingError(N_("This circle is closed."))
         return channel
 
     async def _set_lock(self, interaction: discord.Interaction[Any], locked: bool) -> None:
+        language = member_language(interaction)
         thread = await self._circle_thread(interaction)
-        word = "locked" if locked else "unlocked"
         if thread.locked == locked:
-            raise UserFacingError(f"This thread is already {word}.")
+            raise UserFacingError(
+                N_("This thread is already locked.")
+                if locked
+                else N_("This thread is already unlocked.")
+            )
         try:
             await thread.edit(locked=locked)
         except discord.Forbidden:
             raise UserFacingError(
-                "Discord wouldn't let me: I need Manage Threads here. Nothing was changed."
+                tr(
+                    language,
+                    "Discord wouldn't let me: I need {permission} here. Nothing was changed.",
+                    permission=tr(language, "Manage Threads"),
+                )
             ) from None
         await self._log(interaction, "lock" if locked else "unlock", details=thread.name)
-        more = (
-            "Only moderators can post until `/mod unlock`." if locked else "Members can post again."
+        await self._reply(
+            interaction,
+            tr(
+                language,
+                "Thread locked. Only moderators can post until `/mod unlock`."
+                if locked
+                else "Thread unlocked. Members can post again.",
+            ),
         )
-        await self._reply(interaction, f"Thread {word}. {more}")
 
     @app_commands.command(name="lock")
     async def lock(self, interaction: discord.Interaction[Any]) -> None:
@@ -511,19 +685,39 @@ class Moderation(commands.GroupCog, group_name="mod"):
         seconds: app_commands.Range[int, 0, 21600],
     ) -> None:
         """Set slow mode in this channel or thread."""
+        language = member_language(interaction)
+        member = require_member(interaction)
         channel = interaction.channel
         if not isinstance(channel, discord.TextChannel | discord.Thread):
-            raise UserFacingError("Use this in a text channel or a thread.")
+            raise UserFacingError(N_("Use this in a text channel or a thread."))
         try:
             await channel.edit(slowmode_delay=seconds)
         except discord.Forbidden:
-            need = "Manage Threads" if isinstance(channel, discord.Thread) else "Manage Channels"
+            need = tr(
+                language,
+                "Manage Threads" if isinstance(channel, discord.Thread) else "Manage Channels",
+            )
             raise UserFacingError(
-                f"Discord wouldn't let me: I need {need} here. Nothing was changed."
+                tr(
+                    language,
+                    "Discord wouldn't let me: I need {permission} here. Nothing was changed.",
+                    permission=need,
+                )
             ) from None
-        await self._log(interaction, "slowmode", details=f"{seconds} s in {channel.mention}")
-        state = f"{seconds} seconds between messages" if seconds else "off"
-        await self._reply(interaction, f"Slow mode here: {state}.")
+        server = await self._server(member.guild)
+        await self._log(
+            interaction,
+            "slowmode",
+            details=tr(
+                server, "{seconds} s in {channel}", seconds=seconds, channel=channel.mention
+            ),
+        )
+        await self._reply(
+            interaction,
+            tr(language, "Slow mode here: {seconds} seconds between messages.", seconds=seconds)
+            if seconds
+            else tr(language, "Slow mode here: off."),
+        )
 
     # housekeeping --------------------------------------------------------------------------
 

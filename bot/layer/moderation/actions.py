@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.i18n import N_
 from bot.layer.discord_utils import is_moderator, log_action, require_member
 from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.layer.i18n import member_language, server_language, tr
 from bot.layer.moderation.helpers import until_text
 from bot.layer.threads import get_thread
 from bot.services import anonymous as anon
@@ -18,7 +20,7 @@ from bot.services import circles
 from bot.services import moderation as mod
 from bot.services.anonymous import AnonPost
 from bot.services.circles import Circle
-from bot.services.config import describe_delay, get_config
+from bot.services.config import GuildConfig, get_config
 from bot.services.moderation import ModerationError
 
 if TYPE_CHECKING:
@@ -26,8 +28,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BLOCKED_FROM_QUEUE = "blocked from the review queue"
-REPORT_VERBS = {"removed": "message removed", "dismissed": "dismissed", "handled": "marked handled"}
+BLOCKED_FROM_QUEUE = N_("blocked from the review queue")
+REPORT_OUTCOMES = {
+    "removed": N_("Report #{id}: message removed by {moderator}."),
+    "dismissed": N_("Report #{id}: dismissed by {moderator}."),
+    "handled": N_("Report #{id}: marked handled by {moderator}."),
+}
+
+
+def _languages(
+    interaction: discord.Interaction[Any], config: GuildConfig, guild: discord.Guild
+) -> tuple[str, str]:
+    """The language of the decided message (a private `/mod queue` item reads the
+    moderator's, a queue-channel message the server's), and the server's, for the mod log and
+    the queue channel. An edit keeps the language the message was written in."""
+    server = server_language(config, guild)
+    message = interaction.message
+    private = message is not None and message.flags.ephemeral
+    return (member_language(interaction) if private else server), server
 
 
 async def _tidy(
@@ -69,8 +87,10 @@ async def remove_post(bot: CircleBot, post: AnonPost, circle: Circle) -> None:
             pass  # already gone from Discord; the record still says what happened
         except discord.HTTPException:
             raise UserFacingError(
-                "Discord wouldn't let me delete that post. Nothing was changed; please try "
-                "again, and check that I can manage messages in the circle's thread."
+                N_(
+                    "Discord wouldn't let me delete that post. Nothing was changed; please try "
+                    "again, and check that I can manage messages in the circle's thread."
+                )
             ) from None
     await anon.mark_removed(bot.db, post.id, now=discord.utils.utcnow())
 
@@ -82,15 +102,16 @@ async def decide_held_post(
     member = require_member(interaction)
     config = await get_config(bot.db, member.guild.id)
     if not is_moderator(member, config):
-        raise UserFacingError("Only moderators can decide on held posts.")
+        raise UserFacingError(N_("Only moderators can decide on held posts."))
     post = await anon.get_post(bot.db, token)
     circle = await circles.get_circle(bot.db, post.circle_id) if post else None
     if post is None or circle is None or circle.guild_id != member.guild.id:
-        raise UserFacingError("That post no longer exists (its circle may have closed).")
+        raise UserFacingError(N_("That post no longer exists (its circle may have closed)."))
     if post.status != "review":
-        raise UserFacingError("Another moderator already decided on this post.")
+        raise UserFacingError(N_("Another moderator already decided on this post."))
     if decision == "block" and not circle.is_open:
-        raise UserFacingError("That circle is closed, so there is nothing to block.")
+        raise UserFacingError(N_("That circle is closed, so there is nothing to block."))
+    language, server = _languages(interaction, config, member.guild)
     try:
         result = await anon.decide_held(
             bot.db,
@@ -98,27 +119,57 @@ async def decide_held_post(
             decision,
             now=discord.utils.utcnow(),
             delay_max_seconds=config.delay_max_seconds,
+            # Kept with the block as this English text; /mod blocks shows it in the reader's.
             block_reason=BLOCKED_FROM_QUEUE,
         )
     except anon.NotFound:
-        raise UserFacingError("Another moderator already decided on this post.") from None
+        raise UserFacingError(N_("Another moderator already decided on this post.")) from None
     post, decided, block_id = result.post, result.decided, result.block_id
     if decision == "block":
-        action, outcome = "block", f"Author blocked (block #{block_id}) and post rejected"
-        details = f"in {circle.name} {until_text(None)}: {BLOCKED_FROM_QUEUE}"
-        if not decided:
-            outcome = f"Author blocked (block #{block_id}); another moderator had decided the post"
+        action = "block"
+        details = tr(
+            server,
+            "in {circle} {until}: {reason}",
+            circle=circle.name,
+            until=until_text(None, server),
+            reason=tr(server, BLOCKED_FROM_QUEUE),
+        )
     else:
         action = decision
-        outcome = "Approved" if decision == "approve" else "Rejected"
-        details = f"held post in {circle.name}"
-    content = f"{outcome} by {member.mention}: a post by {post.label}."
-    if decision == "approve" and decided:
-        content += f" It appears {describe_delay(config.delay_max_seconds)}."
+        details = tr(server, "held post in {circle}", circle=circle.name)
+
+    def outcome(language: str) -> str:
+        """What happened, in `language`, for the message that showed the post."""
+        values = {"moderator": member.mention, "label": post.label, "id": block_id}
+        if decision == "block":
+            text = tr(
+                language,
+                "Author blocked (block #{id}) and post rejected by {moderator}: a post by {label}."
+                if decided
+                else "Author blocked (block #{id}); another moderator had decided the post by "
+                "{moderator}: a post by {label}.",
+                **values,
+            )
+        else:
+            text = tr(
+                language,
+                "Approved by {moderator}: a post by {label}."
+                if decision == "approve"
+                else "Rejected by {moderator}: a post by {label}.",
+                **values,
+            )
+        if decision == "approve" and decided:
+            # Imported here: the posting flow builds its views from this package.
+            from bot.layer.posting import delay_words
+
+            when = delay_words(language, config.delay_max_seconds)
+            text += " " + tr(language, "It appears {when}.", when=when)
+        return text
+
     # Answer first: the mod-log post below may wait on Discord's rate limit, and the
     # interaction must be answered within three seconds.
     await interaction.response.edit_message(
-        content=content, embed=None, view=None, allowed_mentions=NO_MENTIONS
+        content=outcome(language), embed=None, view=None, allowed_mentions=NO_MENTIONS
     )
     await log_action(
         bot.db,
@@ -134,7 +185,7 @@ async def decide_held_post(
         member.guild,
         config.queue_channel_id,
         post.review_message_id,
-        content,
+        outcome(server),
         unless=interaction.message,
     )
     if decision == "approve" and decided:
@@ -149,15 +200,16 @@ async def decide_report(
     config = await get_config(bot.db, member.guild.id)
     report = await mod.get_report(bot.db, token)
     if report is None or report.guild_id != member.guild.id:
-        raise UserFacingError("That report no longer exists.")
+        raise UserFacingError(N_("That report no longer exists."))
     # Reports about moderators go to the escalation channel, where admins decide them.
     allowed = is_moderator(member, config) or (
         report.escalated and member.guild_permissions.manage_guild
     )
     if not allowed:
-        raise UserFacingError("Only moderators can decide on reports.")
+        raise UserFacingError(N_("Only moderators can decide on reports."))
     if report.status != "open":
-        raise UserFacingError("Another moderator already handled this report.")
+        raise UserFacingError(N_("Another moderator already handled this report."))
+    language, server = _languages(interaction, config, member.guild)
     label = None
     removed_now = False
     if decision == "removed":
@@ -165,8 +217,10 @@ async def decide_report(
         circle = await circles.get_circle(bot.db, post.circle_id) if post else None
         if post is None or circle is None:
             raise UserFacingError(
-                "That post no longer exists (its author deleted it, or its circle closed). "
-                "Dismiss or mark the report handled instead."
+                N_(
+                    "That post no longer exists (its author deleted it, or its circle closed). "
+                    "Dismiss or mark the report handled instead."
+                )
             )
         label = post.label
         if post.status != "removed":
@@ -179,10 +233,11 @@ async def decide_report(
             raise
         # Another moderator closed the report meanwhile; the removal happened and is logged.
     if decision == "removed":
-        action, details = "remove", f"anonymous post removed after report #{report.id}"
+        action = "remove"
+        details = tr(server, "anonymous post removed after report #{id}", id=report.id)
     else:
-        action, details = f"report {decision}", f"report #{report.id}"
-    content = f"Report #{report.id}: {REPORT_VERBS[decision]} by {member.mention}."
+        action, details = f"report {decision}", tr(server, "report #{id}", id=report.id)
+    content = tr(language, REPORT_OUTCOMES[decision], id=report.id, moderator=member.mention)
     await interaction.response.edit_message(
         content=content, embed=None, view=None, allowed_mentions=NO_MENTIONS
     )
@@ -199,9 +254,12 @@ async def decide_report(
         member.guild,
         report.queue_channel_id,
         report.queue_message_id,
-        content,
+        tr(server, REPORT_OUTCOMES[decision], id=report.id, moderator=member.mention),
         unless=interaction.message,
     )
+
+
+CIRCLE_CLOSED = N_("That circle is closed: its anonymous posts and blocks ended with it.")
 
 
 async def find_post(bot: CircleBot, guild: discord.Guild, text: str) -> tuple[AnonPost, Circle]:
@@ -209,12 +267,14 @@ async def find_post(bot: CircleBot, guild: discord.Guild, text: str) -> tuple[An
     ref = mod.parse_message_ref(text)
     if ref is None:
         raise UserFacingError(
-            "That isn't a message link or id. Right-click the post (or long-press it), choose "
-            "Copy Message Link, and paste it here."
+            N_(
+                "That isn't a message link or id. Right-click the post (or long-press it), "
+                "choose Copy Message Link, and paste it here."
+            )
         )
     if ref.guild_id is not None and ref.guild_id != guild.id:
         raise UserFacingError(
-            "That link points to another server. I can only act on posts in this server."
+            N_("That link points to another server. I can only act on posts in this server.")
         )
     post = await anon.post_for_message(bot.db, ref.message_id)
     circle = await circles.get_circle(bot.db, post.circle_id) if post else None
@@ -222,15 +282,13 @@ async def find_post(bot: CircleBot, guild: discord.Guild, text: str) -> tuple[An
         if ref.channel_id is not None:
             closed = await circles.circle_for_thread(bot.db, ref.channel_id)
             if closed is not None and closed.guild_id == guild.id and not closed.is_open:
-                raise UserFacingError(
-                    "That circle is closed: its anonymous posts and blocks ended with it."
-                )
+                raise UserFacingError(CIRCLE_CLOSED)
         raise UserFacingError(
-            "That message isn't an anonymous post in one of this server's circles. "
-            "This only works on posts the bot made for anonymous authors."
+            N_(
+                "That message isn't an anonymous post in one of this server's circles. "
+                "This only works on posts the bot made for anonymous authors."
+            )
         )
     if not circle.is_open:
-        raise UserFacingError(
-            "That circle is closed: its anonymous posts and blocks ended with it."
-        )
+        raise UserFacingError(CIRCLE_CLOSED)
     return post, circle

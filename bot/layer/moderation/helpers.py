@@ -10,6 +10,7 @@ from datetime import datetime
 
 import discord
 
+from bot.i18n import ENGLISH, tr
 from bot.layer.errors import NO_MENTIONS
 from bot.services import moderation as mod
 from bot.services.config import GuildConfig
@@ -35,38 +36,49 @@ def quoted(text: str) -> str:
     return "\n".join(f"> {line}" for line in text.splitlines() or [""])
 
 
-def report_embed(report: Report, written_by: str | None = None) -> discord.Embed:
-    """A report as moderators see it: what was said, where, why — never who reported it
-    unless they asked to be contacted."""
-    title = "Report · about a moderator or keeper" if report.escalated else "Report"
+def report_embed(
+    report: Report, written_by: str | None = None, *, language: str = ENGLISH
+) -> discord.Embed:
+    """A report as moderators see it, in `language`: what was said, where, why — never who
+    reported it unless they asked to be contacted."""
+    title = tr(
+        language,
+        "Report · about a moderator or keeper" if report.escalated else "Report from a member",
+    )
     embed = discord.Embed(
         title=title, description=quoted(report.snapshot or "")[:4000], colour=REPORT_COLOUR
     )
-    embed.add_field(name="Message", value=report.jump_url, inline=False)
+    embed.add_field(name=tr(language, "Message"), value=report.jump_url, inline=False)
     if written_by:
-        embed.add_field(name="Written by", value=written_by[:1024], inline=True)
-    embed.add_field(name="Reason", value=(report.reason or "")[:1024], inline=False)
+        embed.add_field(name=tr(language, "Written by"), value=written_by[:1024], inline=True)
+    embed.add_field(name=tr(language, "Reason"), value=(report.reason or "")[:1024], inline=False)
     reporter = (
-        f"<@{report.contact_user_id}> (agreed to be contacted)"
+        tr(
+            language,
+            "{reporter} (agreed to be contacted)",
+            reporter=f"<@{report.contact_user_id}>",
+        )
         if report.contact_user_id is not None
-        else "Not named (did not ask to be contacted)"
+        else tr(language, "Not named (did not ask to be contacted)")
     )
-    embed.add_field(name="Reporter", value=reporter, inline=False)
-    embed.set_footer(text=f"Report #{report.id}")
+    embed.add_field(name=tr(language, "Reporter"), value=reporter, inline=False)
+    embed.set_footer(text=tr(language, "Report #{id}", id=report.id))
     embed.timestamp = report.created_at
     return embed
 
 
-def until_text(expires_at: datetime | None) -> str:
-    return "until lifted" if expires_at is None else f"until {discord.utils.format_dt(expires_at)}"
+def until_text(expires_at: datetime | None, language: str = ENGLISH) -> str:
+    if expires_at is None:
+        return tr(language, "until lifted")
+    return tr(language, "until {time}", time=discord.utils.format_dt(expires_at))
 
 
-def fit_lines(lines: list[str], header: str) -> str:
+def fit_lines(lines: list[str], header: str, language: str = ENGLISH) -> str:
     """`header` and as many `lines` as fit in one message, saying how many were left out."""
     text = header
     for shown, line in enumerate(lines):
         if len(text) + len(line) + 1 > LIST_LIMIT:
-            return f"{text}\n…and {len(lines) - shown} more."
+            return text + "\n" + tr(language, "…and {count} more.", count=len(lines) - shown)
         text += "\n" + line
     return text
 

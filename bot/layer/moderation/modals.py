@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.i18n import ENGLISH, N_, tr
 from bot.layer import custom_ids as ids
 from bot.layer.buttons import PersistentButton
 from bot.layer.discord_utils import require_member
 from bot.layer.errors import ErrorHandlingModal, UserFacingError
+from bot.layer.i18n import member_language
 from bot.layer.moderation.helpers import ReportTarget
 from bot.layer.moderation.reports import file_report
 from bot.services import moderation as mod
@@ -19,33 +21,43 @@ if TYPE_CHECKING:
 
 
 class ReportModal(ErrorHandlingModal):
-    """What is wrong, and whether moderators may contact the reporter (no by default)."""
+    """What is wrong, and whether moderators may contact the reporter (no by default), in the
+    reporter's `language`."""
 
-    def __init__(self, target: ReportTarget) -> None:
-        super().__init__(title="Report to moderators", timeout=900)
+    def __init__(self, target: ReportTarget, language: str = ENGLISH) -> None:
+        super().__init__(title=tr(language, "Report to moderators"), timeout=900)
         self.target = target
         self.reason: discord.ui.TextInput[ReportModal] = discord.ui.TextInput(
-            label="What's wrong?",
+            label=tr(language, "What's wrong?"),
             style=discord.TextStyle.paragraph,
             max_length=mod.MAX_REASON,
             custom_id="reason",
-            placeholder="Moderators see this, the message and a link to it — not your name.",
+            placeholder=tr(
+                language, "Moderators see this, the message and a link to it — not your name."
+            ),
         )
         # A real choice, not typed words: "no" is chosen until the reporter picks "yes".
         self.contact: discord.ui.Select[ReportModal] = discord.ui.Select(
             custom_id="contact",
             options=[
                 discord.SelectOption(
-                    label="No: keep my name out of the report", value="no", default=True
+                    label=tr(language, "No: keep my name out of the report"),
+                    value="no",
+                    default=True,
                 ),
-                discord.SelectOption(label="Yes: moderators may contact me", value="yes"),
+                discord.SelectOption(
+                    label=tr(language, "Yes: moderators may contact me"), value="yes"
+                ),
             ],
         )
         self.add_item(self.reason)
         self.add_item(
             discord.ui.Label(
-                text="May moderators contact you?",
-                description="With no, moderators see the message and your words, not your name.",
+                text=tr(language, "May moderators contact you?"),
+                description=tr(
+                    language,
+                    "With no, moderators see the message and your words, not your name.",
+                ),
                 component=self.contact,
             )
         )
@@ -61,16 +73,19 @@ class ReportModal(ErrorHandlingModal):
         )
 
 
-class ReportButton(PersistentButton, custom_id=ids.REPORT, label="Report"):
+class ReportButton(PersistentButton, custom_id=ids.REPORT, label=N_("Report")):
     """Report, on every anonymous post: the reported message is the one carrying the button."""
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         require_member(interaction)
         if interaction.message is None:
-            raise UserFacingError("That message is gone, so there is nothing to report.")
-        await interaction.response.send_modal(ReportModal(ReportTarget.of(interaction.message)))
+            raise UserFacingError(N_("That message is gone, so there is nothing to report."))
+        await interaction.response.send_modal(
+            ReportModal(ReportTarget.of(interaction.message), member_language(interaction))
+        )
 
 
-def add_post_buttons(view: discord.ui.View) -> None:
-    """Report, for every anonymous post (bot.layer.posting builds that view)."""
-    view.add_item(ReportButton())
+def add_post_buttons(view: discord.ui.View, language: str = ENGLISH) -> None:
+    """Report, for every anonymous post, in the circle's `language` (bot.layer.posting builds
+    that view)."""
+    view.add_item(ReportButton(label=tr(language, ReportButton.label)))

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.i18n import N_
 from bot.layer.discord_utils import is_moderator, require_member, text_channel
 from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.layer.i18n import member_language, server_language, tr
 from bot.layer.moderation.helpers import ReportTarget, queue_ping, report_embed
 from bot.layer.moderation.views import report_view
 from bot.services import anonymous as anon
@@ -56,6 +58,8 @@ async def file_report(
     member = require_member(interaction)
     guild = member.guild
     config = await get_config(bot.db, guild.id)
+    # The moderators' channels are the server's own: its language. The reporter's reply: theirs.
+    server = server_language(config, guild)
     me = bot.user
     post = None
     if me is not None and target.author_id == me.id:
@@ -63,7 +67,7 @@ async def file_report(
     escalated = False
     if post is not None:
         # Never ask who wrote an anonymous post: the label is all anyone learns.
-        written_by = f"Anonymous · {post.label}"
+        written_by = tr(server, "Anonymous · {label}", label=post.label)
     elif me is not None and target.author_id == me.id:
         written_by = "Circlekeeper"
     else:
@@ -75,8 +79,10 @@ async def file_report(
         destination = text_channel(guild, config.queue_channel_id)
     if destination is None:
         raise UserFacingError(
-            "This server hasn't set up a moderators' channel yet, so I can't pass reports on. "
-            "Nothing was sent; please contact a moderator directly."
+            N_(
+                "This server hasn't set up a moderators' channel yet, so I can't pass reports "
+                "on. Nothing was sent; please contact a moderator directly."
+            )
         )
     filed = await mod.file_report(
         bot.db,
@@ -96,23 +102,27 @@ async def file_report(
     try:
         sent = await destination.send(
             ping,
-            embed=report_embed(filed.report, written_by),
-            view=report_view(filed.report),
+            embed=report_embed(filed.report, written_by, language=server),
+            view=report_view(filed.report, server),
             allowed_mentions=mentions,
         )
     except discord.HTTPException as error:
         await mod.withdraw_report(bot.db, bot.report_limits, filed)
         log.warning("Could not deliver a report (HTTP %s)", error.status)
         raise UserFacingError(
-            "Discord wouldn't let me pass your report on. Nothing was kept; please try again "
-            "in a moment, or contact a moderator directly."
+            N_(
+                "Discord wouldn't let me pass your report on. Nothing was kept; please try "
+                "again in a moment, or contact a moderator directly."
+            )
         ) from None
     await mod.set_report_message(bot.db, filed.report.id, destination.id, sent.id)
-    who = (
-        "They can see it came from you and may contact you."
-        if contact
-        else "They won't see who sent it."
-    )
     await interaction.response.send_message(
-        f"Thank you. Your report is with the moderators. {who}", ephemeral=True
+        tr(
+            member_language(interaction),
+            "Thank you. Your report is with the moderators. They can see it came from you and "
+            "may contact you."
+            if contact
+            else "Thank you. Your report is with the moderators. They won't see who sent it.",
+        ),
+        ephemeral=True,
     )

@@ -6,20 +6,21 @@ from typing import Any
 
 import discord
 
+from bot.i18n import ENGLISH, N_, tr
 from bot.layer import custom_ids as ids
 from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.moderation.actions import decide_held_post, decide_report
 from bot.services.moderation import Report
 
 HELD_BUTTONS = {
-    "approve": ("Approve", discord.ButtonStyle.success),
-    "reject": ("Reject", discord.ButtonStyle.danger),
-    "block": ("Block author", discord.ButtonStyle.secondary),
+    "approve": (N_("Approve"), discord.ButtonStyle.success),
+    "reject": (N_("Reject"), discord.ButtonStyle.danger),
+    "block": (N_("Block author"), discord.ButtonStyle.secondary),
 }
 REPORT_BUTTONS = {
-    "removed": ("Remove message", discord.ButtonStyle.danger),
-    "dismissed": ("Dismiss", discord.ButtonStyle.secondary),
-    "handled": ("Mark handled", discord.ButtonStyle.success),
+    "removed": (N_("Remove message"), discord.ButtonStyle.danger),
+    "dismissed": (N_("Dismiss"), discord.ButtonStyle.secondary),
+    "handled": (N_("Mark handled"), discord.ButtonStyle.success),
 }
 
 
@@ -34,6 +35,11 @@ class HeldPostButton(PersistentButton, custom_id=ids.HELD_POST):
 
     def look(self) -> tuple[str, discord.ButtonStyle]:
         return HELD_BUTTONS[self.decision]
+
+    @classmethod
+    def made(cls, decision: str, token: str, language: str) -> HeldPostButton:
+        """The button with its label in `language`."""
+        return cls(decision, token, label=tr(language, HELD_BUTTONS[decision][0]))
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         await decide_held_post(interaction.client, interaction, self.token, self.decision)
@@ -60,19 +66,23 @@ class ReportDecisionButton(
         await decide_report(interaction.client, interaction, self.token, self.decision)
 
 
-def add_review_buttons(view: discord.ui.View, token: str) -> None:
-    """Block author, for the review queue's held posts (bot.layer.posting builds that view)."""
-    view.add_item(HeldPostButton("block", token))
+def add_review_buttons(view: discord.ui.View, token: str, language: str = ENGLISH) -> None:
+    """Approve, Reject and Block author, for the queue channel's held posts, in the server's
+    `language` (bot.layer.posting builds that view)."""
+    for decision in ("approve", "reject"):
+        view.add_item(ReviewButton.made(decision, token, language))
+    view.add_item(HeldPostButton.made("block", token, language))
 
 
-def held_view(token: str) -> discord.ui.View:
+def held_view(token: str, language: str = ENGLISH) -> discord.ui.View:
+    """A held post's buttons in `/mod queue`, in the moderator's `language`."""
     view = persistent_view()
     for decision in ("approve", "reject", "block"):
-        view.add_item(HeldPostButton(decision, token))
+        view.add_item(HeldPostButton.made(decision, token, language))
     return view
 
 
-def report_view(report: Report) -> discord.ui.View:
+def report_view(report: Report, language: str = ENGLISH) -> discord.ui.View:
     view = persistent_view()
     # Only the bot's own anonymous posts can be removed from here: a member's message is
     # theirs, and deleting it as the bot would hide who removed it.
@@ -80,5 +90,6 @@ def report_view(report: Report) -> discord.ui.View:
         ("removed", "dismissed", "handled") if report.anonymous else ("dismissed", "handled")
     )
     for decision in decisions:
-        view.add_item(ReportDecisionButton(decision, report.token))
+        label = tr(language, REPORT_BUTTONS[decision][0])
+        view.add_item(ReportDecisionButton(decision, report.token, label=label))
     return view
