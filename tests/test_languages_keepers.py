@@ -222,7 +222,7 @@ async def test_english_keeper_of_a_spanish_circle(world: World, locales: dict[in
     """The keeper reads English privately; the circle's public messages stay Spanish."""
     locales[world.alice.id] = "es-419"
     locales[world.carol.id] = "es-419"
-    thread, _, circle = await spanish_circle(world, world.alice, world.carol)
+    thread, _, _ = await spanish_circle(world, world.alice, world.carol)
 
     added = await world.mod.slash(thread, "circle agreements add", text="Sin prisas.")
     assert read(added).startswith("Added agreement")
@@ -291,3 +291,25 @@ async def test_anonymous_round_names_come_from_the_circles_words(
     nouns = {word for word, _ in label_words(language).nouns}
     assert name.split()[0] in nouns
     assert structure.round_alias(turn.holder_key) != name, "not the English words"
+
+
+async def test_join_gate_and_admit_in_the_readers_language(
+    world: World, locales: dict[int, str]
+) -> None:
+    """A Spanish-speaking member held back by the gate is told in Spanish how long to wait;
+    the Spanish-speaking keeper who admits her reads Spanish too."""
+    locales[world.alice.id] = "es-ES"
+    locales[world.mod.id] = "es-ES"
+    thread, card = await open_circle(world, language="es")
+    await world.admin.slash(world.general, "setup join_gate", account_days=7)
+    card = next(m for m in world.general.history() if m.id == card.id)
+    refused = await world.alice.click(card, label="Unirme")
+    assert refused.ephemeral
+    assert "Podrás unirte en unos 7 días." in read(refused)
+    assert "`/circle admit`" in read(refused)
+    admitted = await world.mod.slash(thread, "circle admit", member=world.alice)
+    assert "ya puede unirse a este círculo" in read(admitted)
+    again = await world.mod.slash(thread, "circle admit", member=world.alice)
+    assert "(Ya podía hacerlo.)" in read(again)
+    for reply in (refused, admitted, again):
+        assert not english_left(read(reply)), read(reply)
