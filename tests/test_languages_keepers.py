@@ -72,7 +72,7 @@ async def take_every_turn(
     world: World, thread: simcord.ChannelHandle, circle: circles.Circle
 ) -> list[simcord.InteractionResult]:
     """Whoever holds the piece passes it on, until the round ends; their private replies."""
-    replies = []
+    replies: list[simcord.InteractionResult] = []
     everyone = (world.alice, world.bob, world.carol, world.mod)
     for _ in range(len(everyone) + 1):
         turn = await structure.holder(world.db, circle.id)
@@ -313,3 +313,30 @@ async def test_join_gate_and_admit_in_the_readers_language(
     assert "(Ya podía hacerlo.)" in read(again)
     for reply in (refused, admitted, again):
         assert not english_left(read(reply)), read(reply)
+
+
+async def test_a_break_asks_the_keeper_in_the_circles_language(
+    world: World, locales: dict[int, str]
+) -> None:
+    """The card's I need a break is the circle's; what the member reads is theirs (here
+    English); the DM to the keeper about the circle is the circle's; the queue channel's
+    fallback is the server's."""
+    _, card, _ = await spanish_circle(world)
+    shown = await world.alice.click(card, label="Unirme")
+    await world.alice.click(shown.response.message, label="I agree")
+    card = next(m for m in world.general.history() if m.id == card.id)
+    assert "Necesito un descanso" in labels_of(card)
+    opened = await world.alice.click(card, label="Necesito un descanso")
+    assert read(opened).startswith("Only you can see this")
+    asked = await world.alice.click(
+        opened.response.message, label="Ask a keeper to check in with me"
+    )
+    assert read(asked).startswith("Thank you for saying so")
+    dm = world.mod.user.dm_channel.history()[-1].content
+    assert "pulsó **Necesito un descanso**" in dm and not english_left(dm)
+
+    dms = world.mod.user.dm_channel
+    world.env.inject_error("POST", f"/channels/{dms.id}/messages", status=403, code=50007)
+    again = await world.alice.click(card, label="Necesito un descanso")
+    await world.alice.click(again.response.message, label="Ask a keeper to check in with me")
+    assert "pressed **I need a break**" in world.queue.history()[-1].content, "the server's"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import discord
 
 from bot.decks import Prompt
-from bot.i18n import N_
+from bot.i18n import N_, translate_known
 from bot.layer import custom_ids as ids
 from bot.layer.access import Here, NeedsAgreement, circle_here, keeper_here
 from bot.layer.automod import channel_ids, check_member_text
@@ -262,7 +262,7 @@ class ShareModal(ErrorHandlingModal):
                 now=discord.utils.utcnow(),
             )
         except AnonError as error:
-            raise UserFacingError(f"{lead} {error.message}") from None
+            raise UserFacingError(f"{lead} {translate_known(lang, error.message)}") from None
         view = persistent_view()
         view.add_item(EditDraftButton(draft.token, label=tr(lang, "Edit")))
         await interaction.response.send_message(
