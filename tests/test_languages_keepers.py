@@ -14,6 +14,7 @@ import discord
 import pytest
 import simcord
 
+from bot.i18n import tr
 from bot.services import circles, structure
 from bot.services.wordlists import label_words
 from tests.conftest import World
@@ -195,8 +196,8 @@ async def test_spanish_keeper_runs_a_spanish_circle_in_spanish(
     assert read(checkout) == "Cierre publicado."
     replies.append(checkout)
     posted = thread.last_message
-    assert posted.content.startswith("**Cierre** · ") and labels_of(posted) == ["Cerrar"]
-    form = await world.alice.click(posted, label="Cerrar")
+    assert posted.content.startswith("**Cierre** · ") and labels_of(posted) == ["Hacer el cierre"]
+    form = await world.alice.click(posted, label="Hacer el cierre")
     assert form.modal is not None and "Algo que te llevas de hoy" in str(form.modal)
     done = await world.alice.submit_modal(
         form, {"takeaway": "Me llevo calma.", "care": "Dormir.", "share": ["no"]}
@@ -255,8 +256,8 @@ async def test_english_keeper_of_a_spanish_circle(world: World, locales: dict[in
 
     checkout = await world.mod.slash(thread, "circle checkout")
     assert read(checkout) == "Check-out posted."
-    assert labels_of(thread.last_message) == ["Cerrar"]
-    form = await world.mod.click(thread.last_message, label="Cerrar")
+    assert labels_of(thread.last_message) == ["Hacer el cierre"]
+    form = await world.mod.click(thread.last_message, label="Hacer el cierre")
     assert "One takeaway from today" in str(form.modal), "the form is the reader's"
 
     mine = world.bot.user
@@ -340,3 +341,26 @@ async def test_a_break_asks_the_keeper_in_the_circles_language(
     again = await world.alice.click(card, label="Necesito un descanso")
     await world.alice.click(again.response.message, label="Ask a keeper to check in with me")
     assert "pressed **I need a break**" in world.queue.history()[-1].content, "the server's"
+
+
+# Discord's limits for where these texts appear: button labels, a form's title, its fields
+# and a select's options.
+LIMITS = {
+    "Close poll": 80,
+    "Check out": 45,
+    "Edit": 80,
+    "I need a break": 80,
+    "Ask a keeper to check in with me": 80,
+    "One takeaway from today (optional)": 45,
+    "One way you'll look after yourself (optional)": 45,
+    "Share your takeaway?": 45,
+    "No, keep it private": 100,
+    "Yes, share my takeaway anonymously": 100,
+}
+
+
+@pytest.mark.parametrize("language", ["es", "pt-BR"])
+def test_labels_fit_discords_limits(language: str) -> None:
+    for text, limit in LIMITS.items():
+        translated = tr(language, text)
+        assert translated != text and len(translated) <= limit, (language, text, translated)

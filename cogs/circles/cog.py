@@ -224,7 +224,7 @@ class Circles(commands.GroupCog, group_name="circle"):
     ) -> list[app_commands.Choice[str]]:
         return [
             app_commands.Choice(name=deck.title[:100], value=deck.id)
-            for deck in self.bot.library.decks.values()
+            for deck in self.bot.library_for(member_language(interaction)).decks.values()
             if current.lower() in deck.id or current.lower() in deck.title.lower()
         ][:25]
 
