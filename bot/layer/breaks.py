@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.i18n import N_
 from bot.layer import custom_ids as ids
 from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.discord_utils import require_member, text_channel
 from bot.layer.errors import NO_MENTIONS, UserFacingError
-from bot.layer.i18n import member_language
+from bot.layer.i18n import circle_language, member_language, server_language, tr
 from bot.layer.resource_card import resource_embed
 from bot.services import circles
 from bot.services.circles import Circle
@@ -66,22 +67,20 @@ class AskKeeperButton(
         member = require_member(interaction)
         circle = await circles.get_circle(bot.db, self.circle_id)
         if circle is None or not circle.is_open:
-            raise UserFacingError("This circle has closed. /resources lists support elsewhere.")
+            raise UserFacingError(N_("This circle has closed. /resources lists support elsewhere."))
         if not await _in_circle(bot, circle, member.id):
-            raise UserFacingError("Keepers check in with members of this circle only.")
+            raise UserFacingError(N_("Keepers check in with members of this circle only."))
         await interaction.response.defer()
         reached = await tell_keepers(bot, circle, member)
-        if reached:
-            text = (
-                "Thank you for saying so. A keeper has been asked to check in with you "
-                "privately. You don't need to explain anything. Take your time."
-            )
-        else:
-            text = (
-                "I couldn't reach a keeper just now (their direct messages are closed and this "
-                "server has no moderators' queue channel). You could message a keeper directly; "
-                "/resources lists support outside the server."
-            )
+        text = tr(
+            member_language(interaction),
+            "Thank you for saying so. A keeper has been asked to check in with you "
+            "privately. You don't need to explain anything. Take your time."
+            if reached
+            else "I couldn't reach a keeper just now (their direct messages are closed and this "
+            "server has no moderators' queue channel). You could message a keeper directly; "
+            "/resources lists support outside the server.",
+        )
         await interaction.edit_original_response(content=text, view=None)
 
 
@@ -106,14 +105,17 @@ async def show_break(
 
     No other request is made: nobody learns that the break was taken.
     """
+    lang = member_language(interaction)
     view: discord.ui.View | None = None
     if circle is not None and circle.is_open and await _in_circle(bot, circle, interaction.user.id):
         view = persistent_view()
-        view.add_item(AskKeeperButton(circle.id))
-    text = "Only you can see this. Nobody has been told anything."
+        view.add_item(
+            AskKeeperButton(circle.id, label=tr(lang, "Ask a keeper to check in with me"))
+        )
+    text = tr(lang, "Only you can see this. Nobody has been told anything.")
     if view is not None:
-        text += " If you'd like, a keeper can check in with you privately."
-    embeds = await break_embeds(bot, interaction.guild_id, member_language(interaction))
+        text += " " + tr(lang, "If you'd like, a keeper can check in with you privately.")
+    embeds = await break_embeds(bot, interaction.guild_id, lang)
     if view is None:
         await interaction.response.send_message(text, embeds=embeds, ephemeral=True)
     else:
@@ -131,11 +133,20 @@ async def tell_keepers(bot: CircleBot, circle: Circle, member: discord.Member) -
     channel when a keeper can't be reached. True if anyone was told."""
     keeper_ids = [k for k in await circles.keepers(bot.db, circle.id) if k != member.id]
     where = f" (<#{circle.thread_id}>)" if circle.thread_id else ""
-    text = (
-        f"{member.mention} (**{member.display_name}**) in the circle “{circle.name}”{where} "
-        "pressed **I need a break** and asked a keeper to check in with them. They don't need "
-        "to explain anything; a short, private hello is enough."
-    )
+
+    def asked(language: str) -> str:
+        return tr(
+            language,
+            "{member} (**{name}**) in the circle “{circle}”{where} pressed **I need a break** "
+            "and asked a keeper to check in with them. They don't need to explain anything; a "
+            "short, private hello is enough.",
+            member=member.mention,
+            name=member.display_name,
+            circle=circle.name,
+            where=where,
+        )
+
+    text = asked(circle_language(circle))  # a DM about the circle: the circle's language
     told = 0
     for keeper_id in keeper_ids:
         try:
@@ -153,13 +164,15 @@ async def tell_keepers(bot: CircleBot, circle: Circle, member: discord.Member) -
     channel = text_channel(guild, config.queue_channel_id) if guild else None
     if channel is None:
         return told > 0
-    reason = (
+    lang = server_language(config, guild)  # the server's own channel: the server's language
+    reason = tr(
+        lang,
         "Not every keeper could be reached by direct message."
         if keeper_ids
-        else "The circle has no other keeper to ask."
+        else "The circle has no other keeper to ask.",
     )
     try:
-        await channel.send(f"{text}\n{reason}", allowed_mentions=NO_MENTIONS)
+        await channel.send(f"{asked(lang)}\n{reason}", allowed_mentions=NO_MENTIONS)
     except discord.HTTPException as error:
         log.warning("Could not post a check-in request to the queue (HTTP %s)", error.status)
         return told > 0

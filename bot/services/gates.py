@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.db import Database
+from bot.i18n import tr
 from bot.services.config import GuildConfig
 from bot.services.errors import Refusal
 
@@ -52,29 +53,32 @@ def gate_wait(
     return GateWait(longest) if longest > timedelta(0) else None
 
 
-def describe_wait(wait: timedelta) -> str:
+def describe_wait(wait: timedelta, language: str = "en") -> str:
     """ "in about 3 days", rounded up so a member who comes back then is let in."""
     if wait <= timedelta(hours=1):
-        return "within the hour"
+        return tr(language, "within the hour")
     if wait < DAY:
         hours = math.ceil(wait / timedelta(hours=1))
-        return f"in about {hours} hours"
+        return tr(language, "in about {hours} hours", hours=hours)
     days = math.ceil(wait / DAY)
-    return "in about 1 day" if days == 1 else f"in about {days} days"
+    return tr(language, "in about 1 day" if days == 1 else "in about {days} days", days=days)
 
 
-def refusal_text(waiting: GateWait) -> str:
-    """What a member held back by the gate is told, privately."""
+def refusal_text(waiting: GateWait, language: str = "en") -> str:
+    """What a member held back by the gate is told, privately (in their `language`)."""
     if waiting.wait is None:
-        when = (
-            "Discord did not tell me when you joined this server, so I can't let you in by myself."
+        when = tr(
+            language,
+            "Discord did not tell me when you joined this server, so I can't let you in by myself.",
         )
     else:
-        when = f"You can join {describe_wait(waiting.wait)}."
-    return (
+        when = tr(language, "You can join {when}.", when=describe_wait(waiting.wait, language))
+    return tr(
+        language,
         "This server asks that accounts and server memberships be a little older before they "
-        f"join a circle, to keep out people who join only to watch. {when} If a keeper of "
-        "the circle knows you, they can let you in sooner with `/circle admit`."
+        "join a circle, to keep out people who join only to watch. {when} If a keeper of the "
+        "circle knows you, they can let you in sooner with `/circle admit`.",
+        when=when,
     )
 
 

@@ -39,6 +39,7 @@ from bot.db import Database
 from bot.services import times
 from bot.services.anonymous import label_candidates
 from bot.services.errors import Refusal
+from bot.services.wordlists import ENGLISH_WORDS, LabelWords
 
 TOKEN_BYTES = 9  # 12 URL-safe characters: ample for a token that lives for one turn
 PAUSE_MINUTES = (1, 120)
@@ -236,14 +237,14 @@ def holder_key(round_salt: bytes | None, circle_key: bytes, user_id: int) -> byt
     return hmac.new(round_key, b"holder:" + str(user_id).encode(), hashlib.sha256).digest()
 
 
-def round_alias(holder: bytes) -> str:
-    """The name an anonymous round gives a holder (from their holder key): fixed for this
-    round, new in the next.
+def round_alias(holder: bytes, words: LabelWords = ENGLISH_WORDS) -> str:
+    """The name an anonymous round gives a holder (from their holder key), made from the
+    circle language's label `words`: fixed for this round, new in the next.
 
     Not the circle label: a list of every member's label, compared across a join or a
     leave between two rounds, would show whose label is whose.
     """
-    return next(label_candidates(hashlib.sha256(b"alias:" + holder).digest()))
+    return next(label_candidates(hashlib.sha256(b"alias:" + holder).digest(), words))
 
 
 def _round(r: sqlite3.Row) -> Round:

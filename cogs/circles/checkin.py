@@ -153,12 +153,12 @@ async def end_checkins(bot: CircleBot, circle_id: int) -> None:
         await _publish(bot, tally, ended=True)
 
 
-def _reflection(takeaway: str, care: str) -> str:
+def _reflection(takeaway: str, care: str, language: str = "en") -> str:
     parts = []
     if takeaway:
-        parts.append(quote_block(takeaway, "Your takeaway"))
+        parts.append(quote_block(takeaway, tr(language, "Your takeaway")))
     if care:
-        parts.append(quote_block(care, "Looking after yourself"))
+        parts.append(quote_block(care, tr(language, "Looking after yourself")))
     return "\n".join(parts)[:1800]
 
 
@@ -212,18 +212,21 @@ def checkin_view(bot: CircleBot, token: str, language: str = "en") -> discord.ui
 class CheckoutModal(ErrorHandlingModal):
     """Private reflection: echoed back and never stored; the takeaway is shared only on yes."""
 
-    def __init__(self, circle_id: int) -> None:
-        super().__init__(title="Check out", timeout=900)
+    def __init__(self, circle_id: int, language: str = "en", public: str = "en") -> None:
+        """`language`: the member's, for the form; `public`: the circle's, for a shared
+        takeaway's opening words."""
+        super().__init__(title=tr(language, "Check out"), timeout=900)
         self.circle_id = circle_id
+        self.public = public
         self.takeaway: discord.ui.TextInput[CheckoutModal] = discord.ui.TextInput(
-            label="One takeaway from today (optional)",
+            label=tr(language, "One takeaway from today (optional)"),
             style=discord.TextStyle.paragraph,
             max_length=anon.MAX_TEXT - 40,
             required=False,
             custom_id="takeaway",
         )
         self.care: discord.ui.TextInput[CheckoutModal] = discord.ui.TextInput(
-            label="One way you'll look after yourself (optional)",
+            label=tr(language, "One way you'll look after yourself (optional)"),
             style=discord.TextStyle.paragraph,
             max_length=500,
             required=False,
@@ -233,26 +236,33 @@ class CheckoutModal(ErrorHandlingModal):
         self.share: discord.ui.Select[CheckoutModal] = discord.ui.Select(
             custom_id="share",
             options=[
-                discord.SelectOption(label="No, keep it private", value="no", default=True),
-                discord.SelectOption(label="Yes, share my takeaway anonymously", value="yes"),
+                discord.SelectOption(
+                    label=tr(language, "No, keep it private"), value="no", default=True
+                ),
+                discord.SelectOption(
+                    label=tr(language, "Yes, share my takeaway anonymously"), value="yes"
+                ),
             ],
         )
         self.add_item(self.takeaway)
         self.add_item(self.care)
-        self.add_item(discord.ui.Label(text="Share your takeaway?", component=self.share))
+        self.add_item(
+            discord.ui.Label(text=tr(language, "Share your takeaway?"), component=self.share)
+        )
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client
         takeaway = self.takeaway.value.strip()
         care = self.care.value.strip()
         choice = self.share.values == ["yes"]
-        echo = _reflection(takeaway, care)
+        lang = member_language(interaction)
+        echo = _reflection(takeaway, care, lang)
         if choice and takeaway:
             await submit_post(
                 bot,
                 interaction,
                 self.circle_id,
-                text=f"Check-out takeaway: {takeaway}",
+                text=tr(self.public, "Check-out takeaway: {takeaway}", takeaway=takeaway),
                 note=None,
                 reply_to_message_id=None,
                 quote_link=None,
@@ -261,15 +271,19 @@ class CheckoutModal(ErrorHandlingModal):
             )
             if care:
                 await interaction.followup.send(
-                    "Only your takeaway is shared. For you alone:\n"
-                    + quote_block(care, "Looking after yourself"),
+                    tr(lang, "Only your takeaway is shared. For you alone:")
+                    + "\n"
+                    + quote_block(care, tr(lang, "Looking after yourself")),
                     ephemeral=True,
                 )
             return
         notes = []
         if choice and not takeaway:
-            notes.append("There was no takeaway to share, so nothing was posted.")
-        text = "Thank you for checking out. This is only for you; nothing was stored or shared."
+            notes.append(tr(lang, "There was no takeaway to share, so nothing was posted."))
+        text = tr(
+            lang,
+            "Thank you for checking out. This is only for you; nothing was stored or shared.",
+        )
         await interaction.response.send_message(
             "\n\n".join([text, *([echo] if echo else []), *notes]), ephemeral=True
         )
@@ -286,7 +300,11 @@ class CheckoutButton(
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         bot: CircleBot = interaction.client
         here = await member_or_keeper_here(bot, interaction)
-        await interaction.response.send_modal(CheckoutModal(here.circle.id))
+        await interaction.response.send_modal(
+            CheckoutModal(
+                here.circle.id, member_language(interaction), circle_language(here.circle)
+            )
+        )
 
 
 async def start_checkin(bot: CircleBot, interaction: discord.Interaction[Any]) -> None:
@@ -310,12 +328,18 @@ async def start_checkin(bot: CircleBot, interaction: discord.Interaction[Any]) -
     except discord.HTTPException:
         registry.end(token)
         raise UserFacingError(
-            "Discord would not let me post the check-in here. Nothing was started; please try "
-            "again, or check that I can send messages in this thread."
+            N_(
+                "Discord would not let me post the check-in here. Nothing was started; please "
+                "try again, or check that I can send messages in this thread."
+            )
         ) from None
     await interaction.response.send_message(
-        f"Check-in posted. Totals show once {PUBLISH_FROM} people have answered; it ends when "
-        "you start the check-out or a new check-in, or if the bot restarts.",
+        tr(
+            member_language(interaction),
+            "Check-in posted. Totals show once {least} people have answered; it ends when you "
+            "start the check-out or a new check-in, or if the bot restarts.",
+            least=PUBLISH_FROM,
+        ),
         ephemeral=True,
     )
 
@@ -324,19 +348,27 @@ async def start_checkout(bot: CircleBot, interaction: discord.Interaction[Any]) 
     """`/circle checkout`: post the check-out message with its button."""
     here = await keeper_here(bot, interaction)
     await end_checkins(bot, here.circle.id)  # moving on to the check-out ends the check-in
+    public = circle_language(here.circle)
     view = persistent_view()
-    view.add_item(CheckoutButton())
+    view.add_item(CheckoutButton(label=tr(public, "Check out")))
     try:
         await here.thread.send(
-            "**Check-out** · Before we close: press **Check out** to note one takeaway and one "
-            "way you'll look after yourself. Your answers stay private unless you choose to share "
-            "your takeaway anonymously. Skipping this is fine too.",
+            tr(
+                public,
+                "**Check-out** · Before we close: press **Check out** to note one takeaway and "
+                "one way you'll look after yourself. Your answers stay private unless you choose "
+                "to share your takeaway anonymously. Skipping this is fine too.",
+            ),
             view=view,
             allowed_mentions=NO_MENTIONS,
         )
     except discord.HTTPException:
         raise UserFacingError(
-            "Discord would not let me post the check-out here. Please try again, or check that "
-            "I can send messages in this thread."
+            N_(
+                "Discord would not let me post the check-out here. Please try again, or check "
+                "that I can send messages in this thread."
+            )
         ) from None
-    await interaction.response.send_message("Check-out posted.", ephemeral=True)
+    await interaction.response.send_message(
+        tr(member_language(interaction), "Check-out posted."), ephemeral=True
+    )

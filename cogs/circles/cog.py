@@ -15,11 +15,18 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import CircleBot
+from bot.i18n import N_
 from bot.layer.access import circle_here, keeper_here
 from bot.layer.buttons import persistent_view
 from bot.layer.discord_utils import delete_queue_messages, is_moderator, log_action, require_member
 from bot.layer.errors import NO_MENTIONS, UserFacingError
-from bot.layer.i18n import language_choices, server_language
+from bot.layer.i18n import (
+    circle_language,
+    language_choices,
+    member_language,
+    server_language,
+    tr,
+)
 from bot.layer.resource_card import resource_embed
 from bot.services import circles, gates
 from bot.services.circles import Circle
@@ -47,13 +54,20 @@ BULK_DELETE_CHUNK = 100
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _explain_http(error: discord.HTTPException, doing: str) -> str:
+def _explain_http(error: discord.HTTPException, language: str) -> str:
+    """Why the circle could not open, in the keeper's language."""
     if isinstance(error, discord.Forbidden):
-        return (
-            f"Discord would not let me {doing}: I need Create Private Threads (or Create Public "
-            "Threads), Manage Threads, Send Messages in Threads and Embed Links in this channel."
+        return tr(
+            language,
+            "Discord would not let me open the circle: I need Create Private Threads (or Create "
+            "Public Threads), Manage Threads, Send Messages in Threads and Embed Links in this "
+            "channel.",
         )
-    return f"Discord had a problem while I tried to {doing}. Nothing was created; please try again."
+    return tr(
+        language,
+        "Discord had a problem while I tried to open the circle. Nothing was created; please "
+        "try again.",
+    )
 
 
 @app_commands.guild_only()
@@ -106,19 +120,22 @@ class Circles(commands.GroupCog, group_name="circle"):
     ) -> None:
         """Open a new circle in this channel. You become its first keeper."""
         member = require_member(interaction)
+        mine = member_language(interaction)
         channel = interaction.channel
         if not isinstance(channel, discord.TextChannel):
-            raise UserFacingError("Create circles in a text channel (not in a thread or DM).")
+            raise UserFacingError(N_("Create circles in a text channel (not in a thread or DM)."))
         config = await get_config(self.bot.db, member.guild.id)
         if not (member.guild_permissions.manage_threads or is_moderator(member, config)):
             raise UserFacingError(
-                "Creating circles needs the moderator role or the Manage Threads permission."
+                N_("Creating circles needs the moderator role or the Manage Threads permission.")
             )
         chosen = language.value if language else server_language(config, member.guild)
         library = self.bot.library_for(chosen)
         deck_id = deck or "essay"
         if library.deck(deck_id) is None:
-            raise UserFacingError(f"There is no deck called “{deck_id}”. See `/prompt decks`.")
+            raise UserFacingError(
+                tr(mine, "There is no deck called “{deck}”. See `/prompt decks`.", deck=deck_id)
+            )
         circle = await circles.create_circle(
             self.bot.db,
             guild_id=member.guild.id,
@@ -135,18 +152,26 @@ class Circles(commands.GroupCog, group_name="circle"):
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
-            circle = await self._make_thread_and_card(circle, channel, member)
+            circle = await self._make_thread_and_card(circle, channel, member, mine)
         except BaseException:
             await circles.discard_circle(self.bot.db, circle.id)
             raise
         await interaction.followup.send(
-            f"Your circle is open: <#{circle.thread_id}>. Members join with the button on its "
-            "card. Use `/prompt next` in the thread to post the first prompt.",
+            tr(
+                mine,
+                "Your circle is open: {thread}. Members join with the button on its card. Use "
+                "`/prompt next` in the thread to post the first prompt.",
+                thread=f"<#{circle.thread_id}>",
+            ),
             ephemeral=True,
         )
 
     async def _make_thread_and_card(
-        self, circle: Circle, channel: discord.TextChannel, keeper: discord.Member
+        self,
+        circle: Circle,
+        channel: discord.TextChannel,
+        keeper: discord.Member,
+        language: str = "en",
     ) -> Circle:
         thread: discord.Thread | None = None
         try:
@@ -181,7 +206,7 @@ class Circles(commands.GroupCog, group_name="circle"):
                     await thread.delete()
                 except discord.HTTPException:
                     log.warning("Could not delete the thread of a circle that failed to open")
-            raise UserFacingError(_explain_http(error, "open the circle")) from None
+            raise UserFacingError(_explain_http(error, language)) from None
         circle = await circles.attach_thread(
             self.bot.db, circle.id, thread_id=thread.id, card_message_id=card.id
         )
@@ -199,7 +224,7 @@ class Circles(commands.GroupCog, group_name="circle"):
     ) -> list[app_commands.Choice[str]]:
         return [
             app_commands.Choice(name=deck.title[:100], value=deck.id)
-            for deck in self.bot.library.decks.values()
+            for deck in self.bot.library_for(member_language(interaction)).decks.values()
             if current.lower() in deck.id or current.lower() in deck.title.lower()
         ][:25]
 
@@ -212,7 +237,13 @@ class Circles(commands.GroupCog, group_name="circle"):
         member = require_member(interaction)
         circle = await circles.open_circle_by_name(self.bot.db, member.guild.id, name)
         if circle is None:
-            raise UserFacingError(f"There is no open circle called “{name}”. See `/circle list`.")
+            raise UserFacingError(
+                tr(
+                    member_language(interaction),
+                    "There is no open circle called “{name}”. See `/circle list`.",
+                    name=name,
+                )
+            )
         await show_agreements(self.bot, interaction, circle)
 
     @app_commands.command(name="leave")
@@ -226,25 +257,36 @@ class Circles(commands.GroupCog, group_name="circle"):
         except discord.HTTPException:
             log.warning("Could not remove a leaving member from circle %s", here.circle.id)
         await refresh_card(self.bot, here.circle)
-        text = "You've left this circle." if was_member else "You weren't a member of this circle."
+        text = tr(
+            member_language(interaction),
+            "You've left this circle." if was_member else "You weren't a member of this circle.",
+        )
         await interaction.response.send_message(text, ephemeral=True)
 
     @app_commands.command(name="list")
     async def list_circles(self, interaction: discord.Interaction[Any]) -> None:
         """The open circles in this server."""
         member = require_member(interaction)
+        lang = member_language(interaction)
         found = await circles.open_circles(self.bot.db, member.guild.id)
         if not found:
             await interaction.response.send_message(
-                "There are no open circles right now.", ephemeral=True
+                tr(lang, "There are no open circles right now."), ephemeral=True
             )
             return
         lines = [
-            f"• **{c.name}**" + (" (private)" if c.private else "") + f" — in <#{c.channel_id}>"
+            tr(
+                lang,
+                "• **{name}** (private) — in {channel}"
+                if c.private
+                else "• **{name}** — in {channel}",
+                name=c.name,
+                channel=f"<#{c.channel_id}>",
+            )
             for c in found
         ]
         await interaction.response.send_message(
-            "Open circles:\n" + "\n".join(lines)[:1900], ephemeral=True
+            tr(lang, "Open circles:") + "\n" + "\n".join(lines)[:1900], ephemeral=True
         )
 
     # close ---------------------------------------------------------------------------------
@@ -258,6 +300,7 @@ class Circles(commands.GroupCog, group_name="circle"):
     ) -> None:
         """Close this circle: lock and archive it and destroy its anonymous records."""
         here = await keeper_here(self.bot, interaction)
+        mine = member_language(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         if delete_bot_messages:
             await self._delete_own_messages(interaction, here.thread)
@@ -270,18 +313,21 @@ class Circles(commands.GroupCog, group_name="circle"):
         problems = []
         try:
             await here.thread.send(
-                "This circle is now closed. Thank you for what you shared and for how you "
-                "listened. Anonymous labels from this circle can no longer be linked to anyone. "
-                "Take care of yourself; these services are there if you need them.",
+                tr(
+                    circle_language(here.circle),
+                    "This circle is now closed. Thank you for what you shared and for how you "
+                    "listened. Anonymous labels from this circle can no longer be linked to "
+                    "anyone. Take care of yourself; these services are there if you need them.",
+                ),
                 embed=await resource_embed(self.bot, here.circle.guild_id),
                 allowed_mentions=NO_MENTIONS,
             )
         except discord.HTTPException:
-            problems.append("post the closing message")
+            problems.append(tr(mine, "post the closing message"))
         try:
             await here.thread.edit(locked=True, archived=True)
         except discord.HTTPException:
-            problems.append("lock and archive the thread (I need Manage Threads)")
+            problems.append(tr(mine, "lock and archive the thread (I need Manage Threads)"))
         await refresh_card(self.bot, closed)
         assert interaction.guild is not None
         await log_action(
@@ -291,9 +337,14 @@ class Circles(commands.GroupCog, group_name="circle"):
             action="circle close",
             details=closed.name,
         )
-        message = "The circle is closed and its anonymous records are gone."
+        message = tr(mine, "The circle is closed and its anonymous records are gone.")
         if problems:
-            message += " But I couldn't " + " or ".join(problems) + "."
+            things = (
+                problems[0]
+                if len(problems) == 1
+                else tr(mine, "{first} or {second}", first=problems[0], second=problems[1])
+            )
+            message += " " + tr(mine, "But I couldn't {things}.", things=things)
         await interaction.followup.send(message, ephemeral=True)
 
     async def _delete_own_messages(
@@ -313,7 +364,12 @@ class Circles(commands.GroupCog, group_name="circle"):
         async def progress() -> None:
             with contextlib.suppress(discord.HTTPException):
                 await interaction.edit_original_response(
-                    content=f"Deleting my messages: {done} of {total}…"
+                    content=tr(
+                        member_language(interaction),
+                        "Deleting my messages: {done} of {total}…",
+                        done=done,
+                        total=total,
+                    )
                 )
 
         for start in range(0, len(recent), BULK_DELETE_CHUNK):
@@ -349,7 +405,7 @@ class Circles(commands.GroupCog, group_name="circle"):
         """Take a member out of this circle and keep them from rejoining it."""
         here = await keeper_here(self.bot, interaction)
         if member.id == here.member.id:
-            raise UserFacingError("To leave the circle yourself, use `/circle leave`.")
+            raise UserFacingError(N_("To leave the circle yourself, use `/circle leave`."))
         await circles.remove_member(
             self.bot.db,
             here.circle.id,
@@ -363,8 +419,10 @@ class Circles(commands.GroupCog, group_name="circle"):
             pass
         except discord.HTTPException:
             raise UserFacingError(
-                "They can no longer rejoin, but Discord would not let me take them out of the "
-                "thread: I need Manage Threads."
+                N_(
+                    "They can no longer rejoin, but Discord would not let me take them out of "
+                    "the thread: I need Manage Threads."
+                )
             ) from None
         await refresh_card(self.bot, here.circle)
         await log_action(
@@ -376,7 +434,11 @@ class Circles(commands.GroupCog, group_name="circle"):
             details=f"{here.circle.name}: {reason or 'no reason given'}",
         )
         await interaction.response.send_message(
-            f"{member.mention} is out of this circle and can't rejoin it.",
+            tr(
+                member_language(interaction),
+                "{member} is out of this circle and can't rejoin it.",
+                member=member.mention,
+            ),
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
@@ -389,14 +451,14 @@ class Circles(commands.GroupCog, group_name="circle"):
         """Let one member join this circle despite the server's join gate. Logged."""
         here = await keeper_here(self.bot, interaction)
         if member.bot:
-            raise UserFacingError("Bots can't join circles.")
+            raise UserFacingError(N_("Bots can't join circles."))
         if not (await get_config(self.bot.db, member.guild.id)).gated:
             raise UserFacingError(
-                "This server has no join gate, so they can join already (`/setup join_gate`)."
+                N_("This server has no join gate, so they can join already (`/setup join_gate`).")
             )
         barred = circles.removal_key(self.bot.settings.secret, member.id)
         if await circles.was_removed(self.bot.db, here.circle.id, barred):
-            raise UserFacingError("That member was removed from this circle.")
+            raise UserFacingError(N_("That member was removed from this circle."))
         added = await gates.admit(self.bot.db, here.circle.id, member.id)
         if added:
             await log_action(
@@ -407,9 +469,14 @@ class Circles(commands.GroupCog, group_name="circle"):
                 target_user_id=member.id,
                 details=f"{here.circle.name}: let in despite the join gate",
             )
+        lang = member_language(interaction)
         await interaction.response.send_message(
-            f"{member.mention} can join this circle now, with the **Join** button on its card."
-            + ("" if added else " (They already could.)"),
+            tr(
+                lang,
+                "{member} can join this circle now, with the **Join** button on its card.",
+                member=member.mention,
+            )
+            + ("" if added else " " + tr(lang, "(They already could.)")),
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
@@ -423,7 +490,8 @@ class Circles(commands.GroupCog, group_name="circle"):
         if await circles.has_current_agreement(self.bot.db, here.circle.id, here.member.id):
             current = await circles.agreements(self.bot.db, here.circle.id)
             await interaction.response.send_message(
-                embed=agreements_embed(here.circle, current), ephemeral=True
+                embed=agreements_embed(here.circle, current, member_language(interaction)),
+                ephemeral=True,
             )
             return
         await show_agreements(self.bot, interaction, here.circle)
@@ -435,15 +503,25 @@ class Circles(commands.GroupCog, group_name="circle"):
         here = await keeper_here(self.bot, interaction)
         added = await circles.add_agreement(self.bot.db, here.circle.id, text)
         await refresh_card(self.bot, here.circle)
+        public = circle_language(here.circle)
         view = persistent_view()
-        view.add_item(JoinButton(here.circle.id, label="Read and accept"))
+        view.add_item(JoinButton(here.circle.id, label=tr(public, "Read and accept")))
         await interaction.response.send_message(
-            f"Added agreement {added.position}.", ephemeral=True
+            tr(
+                member_language(interaction),
+                "Added agreement {number}.",
+                number=added.position,
+            ),
+            ephemeral=True,
         )
         try:
             await here.thread.send(
-                f"A new agreement was added: **{added.text}**\nPlease read and accept it "
-                "before you next take part.",
+                tr(
+                    public,
+                    "A new agreement was added: **{text}**\nPlease read and accept it before "
+                    "you next take part.",
+                    text=added.text,
+                ),
                 view=view,
                 allowed_mentions=NO_MENTIONS,
             )
@@ -460,10 +538,10 @@ class Circles(commands.GroupCog, group_name="circle"):
         """Make a member a keeper of this circle."""
         here = await keeper_here(self.bot, interaction)
         if member.bot:
-            raise UserFacingError("Bots can't be keepers.")
+            raise UserFacingError(N_("Bots can't be keepers."))
         barred = circles.removal_key(self.bot.settings.secret, member.id)
         if await circles.was_removed(self.bot.db, here.circle.id, barred):
-            raise UserFacingError("That member was removed from this circle.")
+            raise UserFacingError(N_("That member was removed from this circle."))
         added = await circles.add_keeper(self.bot.db, here.circle.id, member.id)
         if added:
             try:
@@ -479,7 +557,11 @@ class Circles(commands.GroupCog, group_name="circle"):
                 target_user_id=member.id,
                 details=here.circle.name,
             )
-        text = f"{member.mention} is a keeper." if added else f"{member.mention} already was one."
+        text = tr(
+            member_language(interaction),
+            "{member} is a keeper." if added else "{member} already was one.",
+            member=member.mention,
+        )
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @keeper_group.command(name="remove")
@@ -491,7 +573,13 @@ class Circles(commands.GroupCog, group_name="circle"):
         here = await keeper_here(self.bot, interaction)
         removed = await circles.remove_keeper(self.bot.db, here.circle.id, member.id)
         if not removed:
-            raise UserFacingError(f"{member.display_name} is not a keeper of this circle.")
+            raise UserFacingError(
+                tr(
+                    member_language(interaction),
+                    "{name} is not a keeper of this circle.",
+                    name=member.display_name,
+                )
+            )
         await refresh_card(self.bot, here.circle)
         await log_action(
             self.bot.db,
@@ -502,9 +590,14 @@ class Circles(commands.GroupCog, group_name="circle"):
             details=here.circle.name,
         )
         remaining = await circles.keepers(self.bot.db, here.circle.id)
-        note = "" if remaining else " The circle has no keepers now; moderators can run it."
+        lang = member_language(interaction)
+        note = (
+            ""
+            if remaining
+            else " " + tr(lang, "The circle has no keepers now; moderators can run it.")
+        )
         await interaction.response.send_message(
-            f"{member.mention} is no longer a keeper.{note}",
+            tr(lang, "{member} is no longer a keeper.", member=member.mention) + note,
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )

@@ -16,8 +16,11 @@ if TYPE_CHECKING:
     from bot.client import CircleBot
 
 
-async def check_join_gate(bot: CircleBot, member: discord.Member, circle: Circle) -> None:
-    """UserFacingError, saying how long to wait, when the server's gate holds the member back.
+async def check_join_gate(
+    bot: CircleBot, member: discord.Member, circle: Circle, language: str = "en"
+) -> None:
+    """UserFacingError, saying how long to wait (in the member's `language`), when the
+    server's gate holds the member back.
 
     The circle's keepers and moderators, and members a keeper admitted, are never held back.
     Both ages come from the interaction: the id's creation time and `member.joined_at`.
@@ -35,4 +38,4 @@ async def check_join_gate(bot: CircleBot, member: discord.Member, circle: Circle
         return
     if await gates.is_admitted(bot.db, circle.id, member.id) or await can_keep(bot, circle, member):
         return
-    raise UserFacingError(gates.refusal_text(waiting))
+    raise UserFacingError(gates.refusal_text(waiting, language))

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.i18n import N_
 from bot.layer.access import keeper_here
 from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.layer.i18n import circle_language, member_language, tr
 from bot.layer.threads import get_thread
 from bot.services import circles, structure
 from cogs.circles.common import STRUCTURE_COLOUR, local_time
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NO_MANAGE_THREADS = (
+NO_MANAGE_THREADS = N_(
     "I can't lock this thread: I need the Manage Threads permission here. "
     "A server admin can grant it in the channel or role settings. Nothing was changed."
 )
@@ -35,8 +37,10 @@ async def pause(bot: CircleBot, interaction: discord.Interaction[Any], minutes: 
     previous = await structure.get_pause(bot.db, here.circle.id)
     if here.thread.locked and previous is None:
         raise UserFacingError(
-            "This thread is locked already, and not by a pause. Unlock it first if you want to "
-            "pause, so the pause doesn't unlock it when it ends."
+            N_(
+                "This thread is locked already, and not by a pause. Unlock it first if you want "
+                "to pause, so the pause doesn't unlock it when it ends."
+            )
         )
     me = here.thread.guild.me
     if me is not None and not here.thread.permissions_for(me).manage_threads:
@@ -50,13 +54,19 @@ async def pause(bot: CircleBot, interaction: discord.Interaction[Any], minutes: 
         if isinstance(error, discord.Forbidden):
             raise UserFacingError(NO_MANAGE_THREADS) from None
         raise UserFacingError(
-            "Discord had a problem locking the thread. Nothing was changed; please try again."
+            N_("Discord had a problem locking the thread. Nothing was changed; please try again.")
         ) from None
     bot.clock.wake(scheduled.ends_at)
+    public = circle_language(here.circle)
     text = random.choice(bot.library_for(here.circle.language).grounding.pause_texts)
+    ends = local_time(scheduled.ends_at)
     embed = discord.Embed(
-        title=f"A pause of {minutes} minute{'s' if minutes != 1 else ''}",
-        description=f"{text}\n\nThe thread opens again at {local_time(scheduled.ends_at)}.",
+        title=tr(
+            public,
+            "A pause of 1 minute" if minutes == 1 else "A pause of {minutes} minutes",
+            minutes=minutes,
+        ),
+        description=text + "\n\n" + tr(public, "The thread opens again at {time}.", time=ends),
         colour=STRUCTURE_COLOUR,
     )
     try:
@@ -66,8 +76,11 @@ async def pause(bot: CircleBot, interaction: discord.Interaction[Any], minutes: 
             "Could not post the pause text in circle %s (HTTP %s)", here.circle.id, error.status
         )
     await interaction.response.send_message(
-        f"The thread is locked until {local_time(scheduled.ends_at)}; "
-        "I'll unlock it then by myself.",
+        tr(
+            member_language(interaction),
+            "The thread is locked until {time}; I'll unlock it then by myself.",
+            time=ends,
+        ),
         ephemeral=True,
     )
 
@@ -93,7 +106,10 @@ async def end_pause(bot: CircleBot, circle_id: int) -> None:
     await structure.restart_turn_clock(bot.db, circle_id, now=now)
     try:
         await thread.send(
-            "The pause is over and the thread is open again. Welcome back; take your time.",
+            tr(
+                circle_language(circle),
+                "The pause is over and the thread is open again. Welcome back; take your time.",
+            ),
             allowed_mentions=NO_MENTIONS,
         )
     except discord.HTTPException as error:

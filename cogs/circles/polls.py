@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord.ext import tasks
 
+from bot.i18n import N_
 from bot.layer import custom_ids as ids
 from bot.layer.access import can_keep, keeper_here, member_or_keeper_here
 from bot.layer.automod import refuse_what_rules_stop
 from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.errors import NO_MENTIONS, UserFacingError
+from bot.layer.i18n import circle_language, member_language, tr
 from bot.layer.timing import DueLoop, sleep_until_due
 from bot.services import circles, polls
 from bot.services.circles import Circle
@@ -34,52 +36,76 @@ POLL_COLOUR = discord.Colour.from_rgb(120, 150, 140)
 CLOSER_SECONDS = 60  # only its first interval: then it sleeps until the next poll closes
 
 
-def poll_text(poll: Poll, *, restarted: bool = False) -> str:
-    """The public poll message: the question and choices; at close, the results if allowed."""
-    title = "Poll" if poll.is_open else "Poll (closed)"
+def poll_text(poll: Poll, language: str = "en", *, restarted: bool = False) -> str:
+    """The public poll message (in the circle's `language`): the question and choices; at
+    close, the results if allowed."""
+    lang = language
+    title = tr(lang, "Poll" if poll.is_open else "Poll (closed)")
     lines = [f"**{title}** · {poll.question}", ""]
     for index, option in enumerate(poll.options):
         shown = ""
         if poll.results is not None:
             count = poll.results[index]
-            shown = f": **{count}**" if count is not None else f": fewer than {polls.SMALL_UNDER}"
+            shown = (
+                f": **{count}**"
+                if count is not None
+                else ": " + tr(lang, "fewer than {least}", least=polls.SMALL_UNDER)
+            )
         lines.append(f"{index + 1}. {option}{shown}")
     lines.append("")
     if poll.is_open:
-        how = "as many choices as you like" if poll.multi else "one choice"
+        how = tr(lang, "as many choices as you like" if poll.multi else "one choice")
         lines.append(
-            f"Vote with the buttons ({how}; you can change your vote until it closes, "
-            f"<t:{int(poll.closes_at.timestamp())}:R> at the latest). Nothing about the count "
-            "shows while the poll is open, and nobody, keepers included, can see who voted for "
-            f"what. At the end results are shown only if at least {polls.SHOW_FROM} people "
-            f"voted, and a choice with fewer than {polls.SMALL_UNDER} votes says so instead of "
-            "its number."
+            tr(
+                lang,
+                "Vote with the buttons ({how}; you can change your vote until it closes, "
+                "{closes} at the latest). Nothing about the count shows while the poll is open, "
+                "and nobody, keepers included, can see who voted for what. At the end results "
+                "are shown only if at least {show_from} people voted, and a choice with fewer "
+                "than {small_under} votes says so instead of its number.",
+                how=how,
+                closes=f"<t:{int(poll.closes_at.timestamp())}:R>",
+                show_from=polls.SHOW_FROM,
+                small_under=polls.SMALL_UNDER,
+            )
         )
     else:
         if restarted:
             lines.append(
-                "The bot restarted, and in a strict circle the keys that count each vote once "
-                "live only in memory, so this poll closed."
+                tr(
+                    lang,
+                    "The bot restarted, and in a strict circle the keys that count each vote "
+                    "once live only in memory, so this poll closed.",
+                )
             )
         if poll.enough:
             lines.append(
-                f"At least {polls.SHOW_FROM} people voted. Choices with fewer than "
-                f"{polls.SMALL_UNDER} votes show that instead of a number; the total is not "
-                "shown. Who voted for what was never shown and is now deleted."
+                tr(
+                    lang,
+                    "At least {show_from} people voted. Choices with fewer than {small_under} "
+                    "votes show that instead of a number; the total is not shown. Who voted for "
+                    "what was never shown and is now deleted.",
+                    show_from=polls.SHOW_FROM,
+                    small_under=polls.SMALL_UNDER,
+                )
             )
         else:
             lines.append(
-                f"Fewer than {polls.SHOW_FROM} people voted, so no results are shown: with so "
-                "few, they would show how each person voted. The votes are deleted."
+                tr(
+                    lang,
+                    "Fewer than {show_from} people voted, so no results are shown: with so few, "
+                    "they would show how each person voted. The votes are deleted.",
+                    show_from=polls.SHOW_FROM,
+                )
             )
     return "\n".join(lines)
 
 
-def poll_view(poll: Poll) -> discord.ui.View:
+def poll_view(poll: Poll, language: str = "en") -> discord.ui.View:
     view = persistent_view()
     for index, option in enumerate(poll.options):
         view.add_item(PollVoteButton(poll.token, index, label=option[: polls.MAX_OPTION]))
-    view.add_item(ClosePollButton(poll.token))
+    view.add_item(ClosePollButton(poll.token, label=tr(language, "Close poll")))
     return view
 
 
@@ -90,7 +116,7 @@ async def _show_closed(
     if circle is None or circle.thread_id is None:
         return
     channel = bot.get_partial_messageable(circle.thread_id)
-    text = poll_text(poll, restarted=restarted)
+    text = poll_text(poll, circle_language(circle), restarted=restarted)
     try:
         if poll.message_id is not None:
             await channel.get_partial_message(poll.message_id).edit(
@@ -136,10 +162,10 @@ class PollVoteButton(PersistentButton, custom_id=ids.POLL_VOTE):
         bot: CircleBot = interaction.client
         poll = await polls.poll_by_token(bot.db, self.token)
         if poll is None:
-            raise UserFacingError("This poll is gone.")
+            raise UserFacingError(N_("This poll is gone."))
         here = await member_or_keeper_here(bot, interaction)
         if here.circle.id != poll.circle_id:
-            raise UserFacingError("This poll belongs to another circle.")
+            raise UserFacingError(N_("This poll belongs to another circle."))
         if not poll.is_open:
             raise polls.PollClosed()
         key = polls.poll_key(bot.circle_keys.circle_key(here.circle), poll.id)
@@ -150,15 +176,26 @@ class PollVoteButton(PersistentButton, custom_id=ids.POLL_VOTE):
         except PollKeyLost:
             await close(bot, poll.id, restarted=True)
             raise
-        chosen = ", ".join(f"**{poll.options[i]}**" for i in vote.choices) or "nothing"
+        lang = member_language(interaction)
+        chosen = ", ".join(f"**{poll.options[i]}**" for i in vote.choices) or tr(lang, "nothing")
         if not vote.changed:
-            words = f"That is already your vote: {chosen}."
+            words = tr(lang, "That is already your vote: {chosen}.", chosen=chosen)
         elif poll.multi:
-            words = f"Your choices now: {chosen}. Press a choice again to take it back."
+            words = tr(
+                lang,
+                "Your choices now: {chosen}. Press a choice again to take it back.",
+                chosen=chosen,
+            )
         else:
-            words = f"Your vote is counted: {chosen}. You can change it until the poll closes."
+            words = tr(
+                lang,
+                "Your vote is counted: {chosen}. You can change it until the poll closes.",
+                chosen=chosen,
+            )
         await interaction.response.send_message(
-            f"{words} Only you can see this; nobody, keepers included, can see how you voted.",
+            words
+            + " "
+            + tr(lang, "Only you can see this; nobody, keepers included, can see how you voted."),
             ephemeral=True,
         )
 
@@ -177,14 +214,19 @@ class ClosePollButton(
         bot: CircleBot = interaction.client
         poll = await polls.poll_by_token(bot.db, self.token)
         if poll is None or not poll.is_open:
-            raise UserFacingError("This poll has already closed.")
+            raise UserFacingError(N_("This poll has already closed."))
         here = await member_or_keeper_here(bot, interaction)
         if here.circle.id != poll.circle_id or not await can_keep(bot, here.circle, here.member):
-            raise UserFacingError("Only this circle's keepers or a moderator can close the poll.")
+            raise UserFacingError(
+                N_("Only this circle's keepers or a moderator can close the poll.")
+            )
         await interaction.response.defer(ephemeral=True, thinking=True)
         closed = await close(bot, poll.id)
         await interaction.followup.send(
-            "The poll is closed." if closed is not None else "This poll had already closed.",
+            tr(
+                member_language(interaction),
+                "The poll is closed." if closed is not None else "This poll had already closed.",
+            ),
             ephemeral=True,
         )
 
@@ -200,6 +242,7 @@ async def start_poll(
 ) -> Poll:
     """`/circle poll`: check everything, store the poll, post it; nothing half-made."""
     here = await keeper_here(bot, interaction)
+    public = circle_language(here.circle)
     await refuse_what_rules_stop(
         bot,
         here.member.guild,
@@ -220,19 +263,25 @@ async def start_poll(
     )
     try:
         posted = await here.thread.send(
-            poll_text(poll), view=poll_view(poll), allowed_mentions=NO_MENTIONS
+            poll_text(poll, public), view=poll_view(poll, public), allowed_mentions=NO_MENTIONS
         )
     except discord.HTTPException:
         await polls.discard_poll(bot.db, poll.id)
         raise UserFacingError(
-            "Discord would not let me post the poll here. Nothing was started; please try "
-            "again, or check that I can send messages in this thread."
+            N_(
+                "Discord would not let me post the poll here. Nothing was started; please try "
+                "again, or check that I can send messages in this thread."
+            )
         ) from None
     await polls.set_message(bot.db, poll.id, posted.id)
     await interaction.response.send_message(
-        f"Poll posted. It closes <t:{int(poll.closes_at.timestamp())}:R>, or when a keeper "
-        f"presses **Close poll**. Results show then, only if at least {polls.SHOW_FROM} people "
-        "voted.",
+        tr(
+            member_language(interaction),
+            "Poll posted. It closes {closes}, or when a keeper presses **Close poll**. Results "
+            "show then, only if at least {show_from} people voted.",
+            closes=f"<t:{int(poll.closes_at.timestamp())}:R>",
+            show_from=polls.SHOW_FROM,
+        ),
         ephemeral=True,
     )
     return poll

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import discord
 
 from bot.decks import Prompt
-from bot.i18n import N_
+from bot.i18n import N_, translate_known
 from bot.layer import custom_ids as ids
 from bot.layer.access import Here, NeedsAgreement, circle_here, keeper_here
 from bot.layer.automod import channel_ids, check_member_text, verdict_notice
@@ -30,6 +30,7 @@ from bot.services import prompts as prompt_service
 from bot.services.anonymous import AnonError
 from bot.services.circles import Circle
 from bot.services.structure import Moved, Round, Turn
+from bot.services.wordlists import label_words
 from cogs.circles.common import (
     STRUCTURE_COLOUR,
     local_time,
@@ -55,24 +56,40 @@ LEFT_HOLDING = N_(
 )
 
 
-def round_intro(rnd: Round, prompt: Prompt | None, people: int) -> str:
+def round_intro(rnd: Round, prompt: Prompt | None, people: int, language: str = "en") -> str:
+    """The public start of a round, in the circle's `language`."""
+    lang = language
     minutes = rnd.turn_seconds // 60
-    lines = ["**A round is starting.**"]
+    lines = [tr(lang, "**A round is starting.**")]
     if prompt is not None:
         if prompt.content_notes:
-            lines.append(f"**Content note:** {', '.join(prompt.content_notes)}")
+            lines.append(tr(lang, "**Content note:** {note}", note=", ".join(prompt.content_notes)))
         lines.append(f"> {prompt.text}")
-    how = (
+    how = tr(
+        lang,
         "This round is anonymous: each person is shown by their anonymous label, and shares "
         "are posted without names."
         if rnd.anonymous
-        else "Each person is named when the talking piece comes to them."
+        else "Each person is named when the talking piece comes to them.",
     )
-    lines.append(
-        f"{how} The piece goes round {people} {'person' if people == 1 else 'people'} in a "
-        f"random order, up to {minutes} minute{'s' if minutes != 1 else ''} each. When it "
-        "comes to you, you can share, pass (no reason needed), or ask to come back at the end."
+    who = tr(
+        lang,
+        "The piece goes round 1 person" if people == 1 else "The piece goes round {count} people",
+        count=people,
     )
+    each = tr(
+        lang,
+        "in a random order, up to 1 minute each."
+        if minutes == 1
+        else "in a random order, up to {minutes} minutes each.",
+        minutes=minutes,
+    )
+    after = tr(
+        lang,
+        "When it comes to you, you can share, pass (no reason needed), or ask to come back at "
+        "the end.",
+    )
+    lines.append(f"{how} {who} {each} {after}")
     return "\n".join(lines)[:2000]
 
 
@@ -196,7 +213,7 @@ class ShareModal(ErrorHandlingModal):
             ),
         )
         self.note: discord.ui.TextInput[ShareModal] = discord.ui.TextInput(
-            label="Content note (optional)",
+            label=tr(language, "Content note (optional)"),
             style=discord.TextStyle.short,
             max_length=anon.MAX_NOTE,
             required=False,
@@ -220,11 +237,13 @@ class ShareModal(ErrorHandlingModal):
             await self._share_named(bot, interaction, here, rnd)
 
     async def _give_back(self, bot: CircleBot, interaction: discord.Interaction[Any]) -> None:
-        lead = "Your turn ended before this arrived, so it wasn't posted."
+        lang = member_language(interaction)
+        lead = tr(lang, "Your turn ended before this arrived, so it wasn't posted.")
         if not self.anonymous:
-            text = f"{lead} Here is what you wrote, so it isn't lost:\n"
+            text = lead + " " + tr(lang, "Here is what you wrote, so it isn't lost:") + "\n"
             await interaction.response.send_message(
-                (text + quote_block(self.text.value, "Your share"))[:2000], ephemeral=True
+                (text + quote_block(self.text.value, tr(lang, "Your share")))[:2000],
+                ephemeral=True,
             )
             return
         # Anonymous words never travel in an interaction response: keep them as a draft the
@@ -243,12 +262,17 @@ class ShareModal(ErrorHandlingModal):
                 now=discord.utils.utcnow(),
             )
         except AnonError as error:
-            raise UserFacingError(f"{lead} {error.message}") from None
+            raise UserFacingError(f"{lead} {translate_known(lang, error.message)}") from None
         view = persistent_view()
-        view.add_item(EditDraftButton(draft.token))
+        view.add_item(EditDraftButton(draft.token, label=tr(lang, "Edit")))
         await interaction.response.send_message(
-            f"{lead} It is kept for 15 minutes: **Edit** opens it again, and you can post it "
-            "anonymously from there.",
+            lead
+            + " "
+            + tr(
+                lang,
+                "It is kept for 15 minutes: **Edit** opens it again, and you can post it "
+                "anonymously from there.",
+            ),
             view=view,
             ephemeral=True,
         )
@@ -256,14 +280,17 @@ class ShareModal(ErrorHandlingModal):
     async def _share_named(
         self, bot: CircleBot, interaction: discord.Interaction[Any], here: Here, rnd: Round
     ) -> None:
+        lang = member_language(interaction)
         if not await circles.has_current_agreement(bot.db, here.circle.id, here.member.id):
             # A new agreement was added while they wrote: keep the text rather than lose it.
-            text = (
+            text = tr(
+                lang,
                 "This circle has a new agreement, so your share wasn't posted. Please accept "
-                "it (`/circle agreements show`) and share again. Here is what you wrote:\n"
+                "it (`/circle agreements show`) and share again. Here is what you wrote:",
             )
             await interaction.response.send_message(
-                (text + quote_block(self.text.value, "Your share"))[:2000], ephemeral=True
+                (text + "\n" + quote_block(self.text.value, tr(lang, "Your share")))[:2000],
+                ephemeral=True,
             )
             return
         text = anon.clean_text(self.text.value, what="Your share")
@@ -284,25 +311,26 @@ class ShareModal(ErrorHandlingModal):
                 (
                     verdict_notice(verdict, interaction.locale)
                     + "\n"
-                    + quote_block(self.text.value, "Your share")
+                    + quote_block(self.text.value, tr(lang, "Your share"))
                 )[:2000]
             )
-        parts = [f"**Content note:** {note}"] if note else []
+        public = circle_language(here.circle)
+        parts = [tr(public, "**Content note:** {note}", note=note)] if note else []
         embed = discord.Embed(description="\n\n".join([*parts, text]), colour=STRUCTURE_COLOUR)
         embed.set_author(name=here.member.display_name)
         try:
             await here.thread.send(embed=embed, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException:
             raise UserFacingError(
-                "Discord would not let me post your share. The piece is still with you; "
-                "please try again."
+                N_(
+                    "Discord would not let me post your share. The piece is still with you; "
+                    "please try again."
+                )
             ) from None
         moved = await structure.finish_turn(
             bot.db, here.circle.id, self.token, now=discord.utils.utcnow()
         )
-        await interaction.response.send_message(
-            tr(member_language(interaction), "Thank you for sharing."), ephemeral=True
-        )
+        await interaction.response.send_message(tr(lang, "Thank you for sharing."), ephemeral=True)
         if moved is not None:
             await move_on(bot, here.thread, rnd, moved)
 
@@ -339,15 +367,17 @@ class ShareModal(ErrorHandlingModal):
 
 
 async def _holder_name(
-    bot: CircleBot, rnd: Round, turn: Turn
+    bot: CircleBot, rnd: Round, turn: Turn, language: str = "en"
 ) -> tuple[str, discord.AllowedMentions]:
-    """How the holder is named in public, and the mentions that message may make."""
+    """How the holder is named in public (an anonymous round's name from the circle's
+    `language`), and the mentions that message may make."""
     if turn.user_id is not None:
         return f"<@{turn.user_id}>", discord.AllowedMentions(
             everyone=False, roles=False, users=[discord.Object(turn.user_id)]
         )
     assert turn.holder_key is not None
-    return f"**{structure.round_alias(turn.holder_key)}** (this round's name)", NO_MENTIONS
+    alias = structure.round_alias(turn.holder_key, label_words(language))
+    return tr(language, "**{name}** (this round's name)", name=alias), NO_MENTIONS
 
 
 async def holder_here(
@@ -373,8 +403,10 @@ async def holder_here(
         mine = structure.is_holder(turn, user_id=here.member.id)
     if not mine:
         raise UserFacingError(
-            "It isn't your turn right now. When the talking piece comes to you, the message "
-            "will say so, and you can share or pass then."
+            N_(
+                "It isn't your turn right now. When the talking piece comes to you, the message "
+                "will say so, and you can share or pass then."
+            )
         )
     return here, rnd
 
@@ -384,10 +416,10 @@ async def announce_turn(bot: CircleBot, thread: discord.Thread, rnd: Round) -> N
     turn = await structure.holder(bot.db, rnd.circle_id)
     if turn is None:
         return
-    who, mentions = await _holder_name(bot, rnd, turn)
-    after = await structure.waiting(bot.db, rnd.circle_id)
     circle = await circles.get_circle(bot.db, rnd.circle_id)
     lang = circle_language(circle) if circle is not None else "en"  # public: the circle's
+    who, mentions = await _holder_name(bot, rnd, turn, lang)
+    after = await structure.waiting(bot.db, rnd.circle_id)
     queue = (
         tr(lang, "{count} after you.", count=after)
         if after
@@ -491,6 +523,8 @@ async def start_round(
 ) -> None:
     """`/circle round start`."""
     here = await keeper_here(bot, interaction)
+    mine = member_language(interaction)
+    public = circle_language(here.circle)
     prompt = None
     if prompt_id:
         prompt = await prompt_service.find_prompt(
@@ -498,7 +532,11 @@ async def start_round(
         )
         if prompt is None:
             raise UserFacingError(
-                f"There is no prompt with the id “{prompt_id}”. `/prompt list` shows them."
+                tr(
+                    mine,
+                    "There is no prompt with the id “{prompt_id}”. `/prompt list` shows them.",
+                    prompt_id=prompt_id,
+                )
             )
     # Every member, not only those who accepted the newest agreements: that narrower set is
     # exactly who can post anonymously, and the round would show it to everyone.
@@ -518,19 +556,27 @@ async def start_round(
     bot.clock.wake(rnd.turn_ends_at)
     try:
         await here.thread.send(
-            round_intro(rnd, prompt, len(member_ids)), allowed_mentions=NO_MENTIONS
+            round_intro(rnd, prompt, len(member_ids), public), allowed_mentions=NO_MENTIONS
         )
         await announce_turn(bot, here.thread, rnd)
     except discord.HTTPException:
         await structure.end_round(bot.db, here.circle.id)
         raise UserFacingError(
-            "Discord would not let me post the round here, so it was not started. Please try "
-            "again, or check that I can send messages in this thread."
+            N_(
+                "Discord would not let me post the round here, so it was not started. Please "
+                "try again, or check that I can send messages in this thread."
+            )
         ) from None
     await interaction.response.send_message(
-        f"The round has started with {len(member_ids)} "
-        f"{'person' if len(member_ids) == 1 else 'people'}. `/circle round next` moves the "
-        "piece on; `/circle round end` ends the round.",
+        tr(
+            mine,
+            "The round has started with 1 person."
+            if len(member_ids) == 1
+            else "The round has started with {count} people.",
+            count=len(member_ids),
+        )
+        + " "
+        + tr(mine, "`/circle round next` moves the piece on; `/circle round end` ends the round."),
         ephemeral=True,
     )
 
@@ -540,13 +586,17 @@ async def next_turn(bot: CircleBot, interaction: discord.Interaction[Any]) -> No
     here = await keeper_here(bot, interaction)
     rnd = await structure.get_round(bot.db, here.circle.id)
     if rnd is None:
-        raise UserFacingError("There's no round running here. `/circle round start` starts one.")
+        raise UserFacingError(
+            N_("There's no round running here. `/circle round start` starts one.")
+        )
     moved = await structure.finish_turn(
         bot.db, here.circle.id, rnd.turn_token, now=discord.utils.utcnow()
     )
     if moved is None:
-        raise UserFacingError("The piece moved on just now; nothing else was changed.")
-    await interaction.response.send_message("The piece has moved on.", ephemeral=True)
+        raise UserFacingError(N_("The piece moved on just now; nothing else was changed."))
+    await interaction.response.send_message(
+        tr(member_language(interaction), "The piece has moved on."), ephemeral=True
+    )
     await move_on(bot, here.thread, rnd, moved)
 
 
@@ -555,8 +605,10 @@ async def end_round(bot: CircleBot, interaction: discord.Interaction[Any]) -> No
     here = await keeper_here(bot, interaction)
     ended = await structure.end_round(bot.db, here.circle.id)
     if ended is None:
-        raise UserFacingError("There's no round running here.")
-    await interaction.response.send_message("The round has ended.", ephemeral=True)
+        raise UserFacingError(N_("There's no round running here."))
+    await interaction.response.send_message(
+        tr(member_language(interaction), "The round has ended."), ephemeral=True
+    )
     lang = circle_language(here.circle)
     await _retire_turn_message(here.thread, ended, lang)
     try:

@@ -175,7 +175,7 @@ def card_view(circle: Circle) -> discord.ui.View:
     view = persistent_view()
     if circle.is_open:
         view.add_item(JoinButton(circle.id, label=tr(circle_language(circle), "Join")))
-        view.add_item(BreakButton(circle.id))
+        view.add_item(BreakButton(circle.id, label=tr(circle_language(circle), "I need a break")))
         view.add_item(ContactButton())
     return view
 
@@ -190,7 +190,9 @@ async def agreements_to_show(
     if await circles.was_removed(bot.db, circle.id, barred):
         raise UserFacingError(REMOVED)
     if await circles.membership(bot.db, circle.id, interaction.user.id) is None:
-        await check_join_gate(bot, require_member(interaction), circle)
+        await check_join_gate(
+            bot, require_member(interaction), circle, member_language(interaction)
+        )
     return current
 
 
@@ -287,7 +289,7 @@ async def _agree(
     existing = await circles.membership(bot.db, circle.id, member.id)
     if existing is None:
         # Agreements shown before the gate was turned on still meet it here.
-        await check_join_gate(bot, member, circle)
+        await check_join_gate(bot, member, circle, member_language(interaction))
     await circles.accept_agreements(
         bot.db,
         circle.id,
