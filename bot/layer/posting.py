@@ -723,7 +723,7 @@ async def _accept(
     # Blocks, rate limits and a closed circle are checked by save_draft and submit.
     cleaned = anon.clean_text(text)
     cleaned_note = (
-        anon.clean_text(note, limit=anon.MAX_NOTE, what="The content note")
+        anon.clean_text(note, limit=anon.MAX_NOTE, what=N_("The content note"))
         if (note and note.strip())
         else None
     )

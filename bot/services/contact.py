@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.db import Database
+from bot.i18n import N_
 from bot.services import times
 from bot.services.anonymous.rules import KEY_BYTES, MAX_TEXT, TOKEN_BYTES
 from bot.services.anonymous.text import clean_text
@@ -63,8 +64,10 @@ class ContactError(Refusal):
 class ContactClosed(ContactError):
     def __init__(self) -> None:
         super().__init__(
-            "This conversation is closed, so nothing more can be sent in it. "
-            "`/anon contact` opens a new one."
+            N_(
+                "This conversation is closed, so nothing more can be sent in it. "
+                "`/anon contact` opens a new one."
+            )
         )
 
 
@@ -72,22 +75,31 @@ class ContactBlocked(ContactError):
     # Worded not to accuse, as for circle blocks.
     def __init__(self) -> None:
         super().__init__(
-            "Contacting the moderators through Circlekeeper isn't available to you right now. "
-            "`/resources` lists services outside this server."
+            N_(
+                "Contacting the moderators through Circlekeeper isn't available to you right "
+                "now. `/resources` lists services outside this server."
+            )
         )
 
 
 class ContactNotFound(ContactError):
     def __init__(self) -> None:
-        super().__init__("That conversation no longer exists or isn't yours.")
+        super().__init__(N_("That conversation no longer exists or isn't yours."))
 
 
 class TooManyConversations(ContactError):
     def __init__(self, minutes: int) -> None:
-        unit = "minute" if minutes == 1 else "minutes"
         super().__init__(
-            f"You have opened several conversations just now. You can open another in "
-            f"{minutes} {unit}, or answer in one you have from `/anon inbox`."
+            N_(
+                "You have opened several conversations just now. You can open another in "
+                "1 minute, or answer in one you have from `/anon inbox`."
+            )
+            if minutes == 1
+            else N_(
+                "You have opened several conversations just now. You can open another in "
+                "{minutes} minutes, or answer in one you have from `/anon inbox`."
+            ),
+            minutes=minutes,
         )
 
 
@@ -276,7 +288,7 @@ async def set_retention(db: Database, guild_id: int, days: int) -> ContactSettin
     """Idempotent. ContactError outside 1-365. Applies to conversations opened from now."""
     low, high = DAYS_RANGE
     if not low <= days <= high:
-        raise ContactError(f"Days must be between {low} and {high}.")
+        raise ContactError(N_("Days must be between {low} and {high}."), low=low, high=high)
     return await _set(db, guild_id, "retention_days", days)
 
 
@@ -290,7 +302,7 @@ async def set_memory_keyed(db: Database, guild_id: int, enabled: bool) -> Contac
 
 def clean_message(text: str) -> str:
     """The message as stored; ContactError-like InvalidText when empty or too long."""
-    return clean_text(text, limit=MAX_TEXT, what="Your message")
+    return clean_text(text, limit=MAX_TEXT, what=N_("Your message"))
 
 
 def _random_delay(delay_max_seconds: int, rng: random.Random | None) -> timedelta:
@@ -368,7 +380,7 @@ async def open_conversation(
             except sqlite3.IntegrityError:
                 continue
         if conversation_id is None:
-            raise ContactError("Too many conversations are open at once. Please try again.")
+            raise ContactError(N_("Too many conversations are open at once. Please try again."))
         message_id = await _add_message(
             db, conversation_id, "member", cleaned, now, delay_max_seconds, rng
         )
@@ -487,11 +499,13 @@ async def block(db: Database, token: str) -> Conversation:
         if conversation is None:
             raise ContactNotFound()
         if conversation.state == "blocked":
-            raise ContactError("That conversation is blocked already.")
+            raise ContactError(N_("That conversation is blocked already."))
         if conversation.member_key is None:
             raise ContactError(
-                "That conversation is closed: nobody can tell any more whose it was, so it "
-                "cannot be blocked."
+                N_(
+                    "That conversation is closed: nobody can tell any more whose it was, so it "
+                    "cannot be blocked."
+                )
             )
         await db.execute(
             "UPDATE contact_conversations SET state = 'blocked' WHERE id = ?", (conversation.id,)

@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.client import CircleBot
+from bot.i18n import N_
 from bot.layer.discord_utils import log_action, require_member, require_moderator
 from bot.layer.errors import NO_MENTIONS, UserFacingError
 from bot.layer.moderation.actions import find_post, remove_post
@@ -169,7 +170,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
     ) -> None:
         """Remove an anonymous post; the bot deletes it, so no one learns who wrote it."""
         member = require_member(interaction)
-        cleaned = clean_input(reason, "The reason")
+        cleaned = clean_input(reason, N_("The reason"))
         found, circle = await find_post(self.bot, member.guild, post)
         if found.status == "removed":
             raise UserFacingError("That post was already removed.")
@@ -201,7 +202,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
     ) -> None:
         """Stop a post's anonymous author posting anonymously in that circle, unseen."""
         member = require_member(interaction)
-        cleaned = clean_input(reason, "The reason")
+        cleaned = clean_input(reason, N_("The reason"))
         found, circle = await find_post(self.bot, member.guild, post)
         now = discord.utils.utcnow()
         expires_at = mod.block_expiry(now, days)
@@ -319,7 +320,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
     ) -> None:
         """Warn a member by direct message, and record it."""
         moderator = require_member(interaction)
-        cleaned = clean_input(reason, "The reason")
+        cleaned = clean_input(reason, N_("The reason"))
         if member.bot:
             raise UserFacingError("Bots can't be warned.")
         try:
@@ -370,7 +371,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
     ) -> None:
         """Time a member out: they can read but not talk or react for a while."""
         moderator = require_member(interaction)
-        cleaned = clean_input(reason, "The reason")
+        cleaned = clean_input(reason, N_("The reason"))
         guild = moderator.guild
         me = guild.me
         refusal = mod.timeout_refusal(
@@ -422,7 +423,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
     ) -> None:
         """Add a private note about a member, for moderators only."""
         moderator = require_member(interaction)
-        cleaned = clean_input(text, "The note", mod.MAX_NOTE)
+        cleaned = clean_input(text, N_("The note"), mod.MAX_NOTE)
         await mod.add_record(
             self.bot.db,
             guild_id=moderator.guild.id,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.db import Database
+from bot.i18n import N_
 from bot.services import times
 from bot.services.anonymous.labels import label_for
 from bot.services.anonymous.rules import (
@@ -157,7 +158,7 @@ async def check_can_post(db: Database, circle: Circle, label_key: bytes, *, now:
 def _clean_note(content_note: str | None) -> str | None:
     if content_note is None or not content_note.strip():
         return None
-    return clean_text(content_note, limit=MAX_NOTE, what="The content note")
+    return clean_text(content_note, limit=MAX_NOTE, what=N_("The content note"))
 
 
 async def save_draft(
@@ -294,7 +295,7 @@ async def submit(
                 (*values, draft_token, circle.id, label_key, times.stored(now - DRAFT_TTL)),
             )
             if row is None:
-                raise NotFound("That draft has expired. Please write your post again.")
+                raise NotFound(N_("That draft has expired. Please write your post again."))
         assert row is not None
         return _post(row)
 
@@ -425,7 +426,7 @@ async def reject(db: Database, token: str, *, now: datetime) -> AnonPost:
 async def _decided(db: Database, token: str, changed: int) -> AnonPost:
     post = await get_post(db, token) if changed else None
     if post is None:
-        raise NotFound("That post was already handled or no longer exists.")
+        raise NotFound(N_("That post was already handled or no longer exists."))
     return post
 
 
@@ -600,17 +601,17 @@ async def delete_own(
         db, "token = ? AND circle_id = ? AND label_key = ?", (token, circle_id, label_key)
     )
     if post is None:
-        raise NotFound("That isn't one of your posts, or it no longer exists.")
+        raise NotFound(N_("That isn't one of your posts, or it no longer exists."))
     if post.status == "sending" and not checked_not_sent:
         # Deleting now would leave the message that is on its way with no record to
         # delete it by.
-        raise AnonError("That post is being delivered right now. Please try again in a moment.")
+        raise AnonError(N_("That post is being delivered right now. Please try again in a moment."))
     deleted = await db.execute(
         "DELETE FROM anon_posts WHERE id = ? AND (status != 'sending' OR ?)",
         (post.id, checked_not_sent),
     )
     if not deleted:  # delivery began between the read and the delete
-        raise AnonError("That post is being delivered right now. Please try again in a moment.")
+        raise AnonError(N_("That post is being delivered right now. Please try again in a moment."))
     await db.scrub()
     return post
 
