@@ -9,6 +9,7 @@ from typing import Any
 import discord
 
 from bot.db import Database
+from bot.i18n import N_
 from bot.layer.errors import NO_MENTIONS, NotPermitted, UserFacingError
 from bot.services import modlog
 from bot.services.config import GuildConfig, get_config
@@ -28,7 +29,7 @@ def is_moderator(member: discord.Member, config: GuildConfig) -> bool:
 def require_member(interaction: discord.Interaction[Any]) -> discord.Member:
     """The invoking member; UserFacingError outside a server."""
     if interaction.guild is None or not isinstance(interaction.user, discord.Member):
-        raise UserFacingError("This only works inside a server.")
+        raise UserFacingError(N_("This only works inside a server."))
     return interaction.user
 
 
@@ -37,7 +38,7 @@ async def require_moderator(db: Database, interaction: discord.Interaction[Any])
     member = require_member(interaction)
     config = await get_config(db, member.guild.id)
     if not is_moderator(member, config):
-        raise NotPermitted("Only moderators can do that.")
+        raise NotPermitted(N_("Only moderators can do that."))
     return config
 
 
