@@ -99,10 +99,18 @@ def language_of_locale(locale: object) -> str:
 
 class Phrase(str):
     """One of our own English texts given as a value of another ("{what} is empty", with
-    `what=Phrase(N_("Your message"))`): `tr` translates it along with the text it fills.
-    Members' own words are given as plain strings and never translated."""
+    `what=Phrase(N_("Your message"))`): `tr` translates it along with the text it fills,
+    with values of its own if it has some. As a string it is the finished English. Members'
+    own words are given as plain strings and never translated."""
 
-    __slots__ = ()
+    template: str
+    values: Mapping[str, object]
+
+    def __new__(cls, message: str, /, **values: object) -> Phrase:
+        phrase = super().__new__(cls, message.format(**values) if values else message)
+        phrase.template = message
+        phrase.values = values
+        return phrase
 
 
 def N_(message: str) -> str:
@@ -119,7 +127,9 @@ def tr(language: str, message: str, /, **values: object) -> str:
         return text
     return text.format(
         **{
-            name: messages.get(value, str(value)) if isinstance(value, Phrase) else value
+            name: tr(language, value.template, **value.values)
+            if isinstance(value, Phrase)
+            else value
             for name, value in values.items()
         }
     )

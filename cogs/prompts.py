@@ -19,6 +19,7 @@ from discord.ext import commands, tasks
 
 from bot.client import CircleBot
 from bot.decks import MAX_CONTENT_NOTE, MAX_PROMPT_TEXT, Prompt, Session
+from bot.i18n import N_
 from bot.layer import custom_ids as ids
 from bot.layer.access import Here, keeper_here, open_circle, participant_here
 from bot.layer.automod import refuse_what_rules_stop
@@ -247,7 +248,7 @@ class SuggestModal(ErrorHandlingModal):
                 guild,
                 await get_thread(bot, circle),
                 f"{cleaned}\n{self.note.value}",
-                what="your suggestion",
+                what=N_("your suggestion"),
             )
         findings = anon.find_identifying_details(cleaned)
         if findings:
@@ -573,7 +574,7 @@ class Prompts(commands.GroupCog, group_name="prompt"):
             here.member.guild,
             here.thread,
             text if content_note is None else f"{text}\n{content_note}",
-            what="the prompt",
+            what=N_("the prompt"),
         )
         added = await prompt_service.add_custom_prompt(
             self.bot.db, here.circle.id, text, content_note, discord.utils.utcnow()

@@ -21,6 +21,7 @@ from bot.services import circles, config, polls, structure, textchecks
 from bot.services.errors import Refusal
 from tests.conftest import World
 from tests.languages import english_left, everything_in
+from tests.test_automod import keyword_rule
 from tests.test_circles import join, open_circle
 from tests.test_moderation import mod_command
 
@@ -283,3 +284,22 @@ def test_every_refusal_a_service_raises_is_marked() -> None:
         for line in unmarked_refusals(path.read_text(encoding="utf-8"), names)
     }
     assert not found, f"mark these with N_(...) and pass values as keywords: {sorted(found)}"
+
+
+async def test_a_server_rule_stops_a_poll_in_the_keepers_language(
+    world: World, locales: dict[int, str]
+) -> None:
+    """The rule's own message is the server's words, shown as its moderators wrote them; the
+    rest of the refusal is ours, in Spanish."""
+    locales[world.mod.id] = "es-ES"
+    world.env.backend.create_auto_mod_rule(world.guild.id, world.admin.id, keyword_rule())
+    thread, card = await open_circle(world, "Tuesday circle")
+    await join(world, world.alice, card)
+    poll = await world.mod.slash(
+        thread, "circle poll", question="Meet on zorblat day?", options="Yes|No"
+    )
+    assert said(poll) == (
+        "Please keep zorblat out.\n\nNo se publicó nada; puedes editar tu mensaje.\n"
+        "No se guardó nada: cambia la encuesta y vuelve a intentarlo."
+    )
+    assert await world.db.fetchval("SELECT count(*) FROM polls") == 0

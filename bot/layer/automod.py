@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.i18n import N_, Phrase
 from bot.services import automod
 from bot.services.automod import Rule, RuleSet, Verdict
 from bot.services.errors import Refusal
@@ -172,8 +173,12 @@ async def refuse_what_rules_stop(
     own, so a rule that would only hold them stops them too, as for a named round share."""
     verdict = await check_member_text(bot, guild, channel_ids(channel), text)
     if verdict is not None:
-        reason = verdict.message or f"This server's rule “{verdict.rule_name}” does not allow it."
-        raise Refusal(f"{reason}\nNothing was saved: please change {what} and try again.")
+        # The verdict's words are ours, around any message the server's moderators wrote.
+        raise Refusal(
+            N_("{reason}\nNothing was saved: please change {what} and try again."),
+            reason=verdict.message,
+            what=Phrase(what),
+        )
 
 
 def channel_ids(channel: object) -> list[int]:

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import re2
 
 from bot.db import Database
-from bot.i18n import N_
+from bot.i18n import N_, Phrase
 from bot.services.errors import Refusal
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,8 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """What a rule decided about a text; `message` is for its author (block only)."""
+    """What a rule decided about a text; `message` is for its author (block only), a
+    `Phrase` the layer can show in the author's language."""
 
     action: Action
     rule_name: str
@@ -161,17 +162,26 @@ class RuleSet:
         return False
 
 
-def _message(rule: Rule) -> str:
+def _message(rule: Rule) -> Phrase:
+    """The server's own message, as its moderators wrote it, or ours naming the rule."""
     if rule.custom_message:
-        return f"{rule.custom_message}\n\nNothing was posted; you can edit your message."
-    source = (
-        f"This server's rule **{rule.name}**"
-        if rule.rule_id is not None
-        else "This server's word list"
-    )
-    return (
-        f"{source} does not allow something in your message, so nothing was posted. "
-        "You can edit it and try again."
+        return Phrase(
+            N_("{message}\n\nNothing was posted; you can edit your message."),
+            message=rule.custom_message,
+        )
+    if rule.rule_id is not None:
+        return Phrase(
+            N_(
+                "This server's rule **{rule}** does not allow something in your message, so "
+                "nothing was posted. You can edit it and try again."
+            ),
+            rule=rule.name,
+        )
+    return Phrase(
+        N_(
+            "This server's word list does not allow something in your message, so nothing "
+            "was posted. You can edit it and try again."
+        )
     )
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord.ext import tasks
 
+from bot.i18n import N_
 from bot.layer import custom_ids as ids
 from bot.layer.access import can_keep, keeper_here, member_or_keeper_here
 from bot.layer.automod import refuse_what_rules_stop
@@ -201,7 +202,7 @@ async def start_poll(
     """`/circle poll`: check everything, store the poll, post it; nothing half-made."""
     here = await keeper_here(bot, interaction)
     await refuse_what_rules_stop(
-        bot, here.member.guild, here.thread, f"{question}\n{options}", what="the poll"
+        bot, here.member.guild, here.thread, f"{question}\n{options}", what=N_("the poll")
     )
     poll = await polls.create_poll(
         bot.db,
