@@ -31,7 +31,7 @@ from bot.db import DatabaseError
 from bot.decks import DeckError
 from bot.files import use_private_umask
 from bot.logs import configure_logging
-from bot.services.safety import SafetyError, backup_database, default_backup_path
+from bot.services.safety import BackupError, backup_database, default_backup_path
 from bot.settings import Settings, SettingsError, read_environment
 
 log = logging.getLogger("bot")
@@ -76,7 +76,7 @@ def _backup(settings: Settings, path: str | None) -> int:
     target = Path(path) if path else default_backup_path(settings.database_path, datetime.now(UTC))
     try:
         written = backup_database(settings.database_path, target)
-    except SafetyError as error:
+    except BackupError as error:
         print(f"Backup failed: {error}", file=sys.stderr)
         return EXIT_CONFIG
     print(f"Backed up {settings.database_path} to {written}.")

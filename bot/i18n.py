@@ -97,15 +97,42 @@ def language_of_locale(locale: object) -> str:
     return supported(LOCALE_LANGUAGES.get(code, ENGLISH))
 
 
+class Phrase(str):
+    """One of our own English texts given as a value of another ("{what} is empty", with
+    `what=Phrase(N_("Your message"))`): `tr` translates it along with the text it fills,
+    with values of its own if it has some. As a string it is the finished English. Members'
+    own words are given as plain strings and never translated."""
+
+    template: str
+    values: Mapping[str, object]
+
+    def __new__(cls, message: str, /, **values: object) -> Phrase:
+        phrase = super().__new__(cls, message.format(**values) if values else message)
+        phrase.template = message
+        phrase.values = values
+        return phrase
+
+
 def N_(message: str) -> str:
     """Mark a text for the catalogues where it is defined; `tr` translates it where it is used."""
     return message
 
 
 def tr(language: str, message: str, /, **values: object) -> str:
-    """`message` in `language` (English when it has no translation), placeholders filled in."""
-    text = catalogue(supported(language)).messages.get(message, message)
-    return text.format(**values) if values else text
+    """`message` in `language` (English when it has no translation), placeholders filled in;
+    a `Phrase` value is translated too, any other value is used as it is."""
+    messages = catalogue(supported(language)).messages
+    text = messages.get(message, message)
+    if not values:
+        return text
+    return text.format(
+        **{
+            name: tr(language, value.template, **value.values)
+            if isinstance(value, Phrase)
+            else value
+            for name, value in values.items()
+        }
+    )
 
 
 def translate_known(language: str, text: str) -> str:

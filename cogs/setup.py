@@ -407,7 +407,7 @@ class Setup(commands.GroupCog, group_name="setup"):
                 self.bot.db, interaction.guild.id, data, now=discord.utils.utcnow()
             )
         except safety.SafetyError as error:
-            raise UserFacingError(str(error)) from None
+            raise UserFacingError(error.template, **error.values) from None
         await self._record(interaction, f"resource added: {added.name}")
         await interaction.response.send_message(
             f"Added **{added.name}** to the resource card (`/resources`).", ephemeral=True

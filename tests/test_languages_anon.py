@@ -281,7 +281,7 @@ async def test_contact_channel_and_mod_log_follow_the_servers_language(world: Wo
     assert "is waiting: Circlekeeper can't post" in (results[1].response.content or "")
     await world.env.advance_time(60)
     lines = [line for line in modlog_lines(world) if "no puede publicar en" in line]
-    assert len(lines) == 1 and "Send Messages in Threads" in lines[0], modlog_lines(world)
+    assert len(lines) == 1 and "Enviar mensajes en hilos" in lines[0], modlog_lines(world)
     assert not english_left(lines[0].split("**", 2)[-1]), lines[0]
     clear_faults(world)
     await world.env.advance_time(310)

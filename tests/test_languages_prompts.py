@@ -119,7 +119,7 @@ async def test_spanish_keeper_reads_prompt_in_spanish_and_the_thread_stays_spani
     first = spanish.sessions[0]
     assert f"**Nueva sesión: {first.title}**" in (message.embeds[0].description or "")
     assert message.embeds[0].title == "Una pregunta para el círculo"
-    assert labels(message) == ["Responder de forma anónima", "Necesito una pausa"]
+    assert labels(message) == ["Responder de forma anónima", "Necesito un descanso"]
     assert not english_left(public(message)), public(message)
 
     again = await world.mod.slash(thread, "prompt post", id=first.prompts[0].id)

@@ -299,7 +299,7 @@ def test_backup_to_unwritable_path_is_refused(tmp_path: Path) -> None:
     before = live.read_bytes()
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    with pytest.raises(safety.SafetyError, match="Cannot"):
+    with pytest.raises(safety.BackupError, match="Cannot"):
         safety.backup_database(live, blocker / "copy.db")
     assert live.read_bytes() == before
 

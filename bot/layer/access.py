@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.i18n import N_
 from bot.layer.discord_utils import is_moderator, require_member
 from bot.layer.errors import UserFacingError
 from bot.services import circles
@@ -19,7 +20,7 @@ from bot.services.config import get_config
 if TYPE_CHECKING:
     from bot.client import CircleBot
 
-NOT_IN_CIRCLE = "Use this inside a circle's thread."
+NOT_IN_CIRCLE = N_("Use this inside a circle's thread.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +40,12 @@ async def circle_here(bot: CircleBot, interaction: discord.Interaction[Any]) -> 
     if circle is None:
         raise UserFacingError(NOT_IN_CIRCLE)
     if not circle.is_open:
-        raise UserFacingError("This circle is closed.")
+        raise UserFacingError(N_("This circle is closed."))
     return Here(circle, channel, member)
 
 
 async def open_circle(
-    bot: CircleBot, circle_id: int, *, closed: str = "This circle has closed."
+    bot: CircleBot, circle_id: int, *, closed: str = N_("This circle has closed.")
 ) -> Circle:
     """The circle a button or form points at, if still open; UserFacingError(`closed`) if not."""
     circle = await circles.get_circle(bot.db, circle_id)
@@ -64,7 +65,7 @@ async def keeper_here(bot: CircleBot, interaction: discord.Interaction[Any]) -> 
     """Like `circle_here`, but only for the circle's keepers and moderators."""
     here = await circle_here(bot, interaction)
     if not await can_keep(bot, here.circle, here.member):
-        raise UserFacingError("Only this circle's keepers or a moderator can do that.")
+        raise UserFacingError(N_("Only this circle's keepers or a moderator can do that."))
     return here
 
 
@@ -76,8 +77,10 @@ async def member_or_keeper_here(bot: CircleBot, interaction: discord.Interaction
     if await can_keep(bot, here.circle, here.member):
         return here
     raise UserFacingError(
-        "Please join this circle and accept its agreements first (the **Join** button on its "
-        "card, or `/circle agreements show`)."
+        N_(
+            "Please join this circle and accept its agreements first (the **Join** button on "
+            "its card, or `/circle agreements show`)."
+        )
     )
 
 
@@ -85,17 +88,18 @@ class NeedsAgreement(UserFacingError):
     """The member has not accepted the circle's current agreements."""
 
     def __init__(self, circle: Circle, joined: bool) -> None:
-        if joined:
-            message = (
+        message = (
+            N_(
                 "This circle has a new agreement. Please read and accept the agreements "
                 "(`/circle agreements show`, then **I agree**) before taking part."
             )
-        else:
-            message = (
-                f"You haven't joined “{circle.name}” yet. Use the **Join** button on its card "
-                f"or `/circle join {circle.name}`."
+            if joined
+            else N_(
+                "You haven't joined “{name}” yet. Use the **Join** button on its card "
+                "or `/circle join {name}`."
             )
-        super().__init__(message)
+        )
+        super().__init__(message, name=circle.name)
         self.circle = circle
 
 

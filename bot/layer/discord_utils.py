@@ -30,7 +30,7 @@ def is_moderator(member: discord.Member, config: GuildConfig) -> bool:
 def require_member(interaction: discord.Interaction[Any]) -> discord.Member:
     """The invoking member; UserFacingError outside a server."""
     if interaction.guild is None or not isinstance(interaction.user, discord.Member):
-        raise UserFacingError("This only works inside a server.")
+        raise UserFacingError(N_("This only works inside a server."))
     return interaction.user
 
 
@@ -39,7 +39,7 @@ async def require_moderator(db: Database, interaction: discord.Interaction[Any])
     member = require_member(interaction)
     config = await get_config(db, member.guild.id)
     if not is_moderator(member, config):
-        raise NotPermitted("Only moderators can do that.")
+        raise NotPermitted(N_("Only moderators can do that."))
     return config
 
 

@@ -2,8 +2,9 @@
 
 A refusal (`bot.services.errors.Refusal`, which every service error and `UserFacingError`
 are) is an answer, not a failure: `answers_refusals` wraps every command, context menu,
-button and form callback, so the refusal is answered privately and the callback ends
-normally; the command tree's error handler never sees it. Failed checks become plain-language
+button and form callback, so the refusal is answered privately, in the member's language
+(`refusal_text`), and the callback ends normally; the command tree's error handler never
+sees it. Failed checks become plain-language
 replies; anything unexpected reaches the tree (or the view's `on_error`), is logged with a
 short error id and the user is told that id, never a traceback.
 """
@@ -19,7 +20,7 @@ from typing import Any, TypeVar, cast
 import discord
 from discord import app_commands
 
-from bot.i18n import language_of_locale, translate_known
+from bot.i18n import ENGLISH, N_, language_of_locale, tr
 from bot.services.errors import Refusal
 
 log = logging.getLogger(__name__)
@@ -37,68 +38,118 @@ class NotPermitted(UserFacingError, app_commands.CheckFailure):
     runs, it is a failed check: the tree answers it (with this message) like any other."""
 
 
+# The names Discord's own settings give these permissions, in each language's client.
 _PERMISSION_NAMES = {
-    "manage_guild": "Manage Server",
-    "manage_messages": "Manage Messages",
-    "manage_threads": "Manage Threads",
-    "moderate_members": "Timeout Members",
-    "create_private_threads": "Create Private Threads",
-    "create_public_threads": "Create Public Threads",
-    "send_messages_in_threads": "Send Messages in Threads",
+    "manage_guild": N_("Manage Server"),
+    "manage_messages": N_("Manage Messages"),
+    "manage_threads": N_("Manage Threads"),
+    "moderate_members": N_("Timeout Members"),
+    "create_private_threads": N_("Create Private Threads"),
+    "create_public_threads": N_("Create Public Threads"),
+    "send_messages_in_threads": N_("Send Messages in Threads"),
 }
 
 
-def permission_names(permissions: list[str]) -> str:
-    return ", ".join(_PERMISSION_NAMES.get(p, p.replace("_", " ").title()) for p in permissions)
+def permission_names(permissions: list[str], language: str = ENGLISH) -> str:
+    return ", ".join(
+        tr(language, _PERMISSION_NAMES[p])
+        if p in _PERMISSION_NAMES
+        else p.replace("_", " ").title()
+        for p in permissions
+    )
 
 
-def describe_error(error: BaseException) -> tuple[str, str | None]:
-    """The message to show for `error`, and an error id when it was unexpected."""
+def refusal_text(language: str, refusal: Refusal) -> str:
+    """What a refusal says, in `language`: its English template translated, then filled with
+    its values. Our own words among them (`Phrase`) are translated too; members' own words
+    (a circle's name, a poll choice) are shown exactly as they wrote them."""
+    return tr(language, refusal.template, **refusal.values)
+
+
+def describe_error(error: BaseException, language: str = ENGLISH) -> tuple[str, str | None]:
+    """The message to show for `error` in `language`, and an error id when it was
+    unexpected."""
     original = getattr(error, "original", None) or error
     if isinstance(original, Refusal):
-        return original.message, None
+        return refusal_text(language, original), None
     if isinstance(error, app_commands.NoPrivateMessage):
-        return "This command only works inside a server.", None
+        return tr(language, "This command only works inside a server."), None
     if isinstance(error, app_commands.MissingPermissions):
         return (
-            f"You need the {permission_names(error.missing_permissions)} permission for this.",
+            tr(
+                language,
+                "You need the {permissions} permission for this.",
+                permissions=permission_names(error.missing_permissions, language),
+            ),
             None,
         )
     if isinstance(error, app_commands.BotMissingPermissions):
         return (
-            "I am missing the "
-            f"{permission_names(error.missing_permissions)} permission here. "
-            "A server admin can grant it in the channel or role settings.",
+            tr(
+                language,
+                "I am missing the {permissions} permission here. "
+                "A server admin can grant it in the channel or role settings.",
+                permissions=permission_names(error.missing_permissions, language),
+            ),
             None,
         )
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Slow down a little: try again in {error.retry_after:.0f} seconds.", None
+        return (
+            tr(
+                language,
+                "Slow down a little: try again in {seconds} seconds.",
+                seconds=f"{error.retry_after:.0f}",
+            ),
+            None,
+        )
     if isinstance(error, app_commands.CheckFailure):
-        return "You can't use this here.", None
+        return tr(language, "You can't use this here."), None
     if isinstance(error, app_commands.TransformerError):
-        return "That value could not be understood; please check it and try again.", None
+        return (
+            tr(language, "That value could not be understood; please check it and try again."),
+            None,
+        )
     if isinstance(original, discord.Forbidden):
         return (
-            "Discord refused: I don't have the permission to do that here. "
-            "A server admin can check my role and the channel's permissions.",
+            tr(
+                language,
+                "Discord refused: I don't have the permission to do that here. "
+                "A server admin can check my role and the channel's permissions.",
+            ),
             None,
         )
     if isinstance(original, discord.NotFound):
-        return "That no longer exists on Discord (it may have been deleted).", None
+        return tr(language, "That no longer exists on Discord (it may have been deleted)."), None
     if isinstance(original, discord.DiscordServerError):
-        return "Discord is having trouble right now. Nothing was changed; please try again.", None
+        return (
+            tr(
+                language,
+                "Discord is having trouble right now. Nothing was changed; please try again.",
+            ),
+            None,
+        )
     error_id = secrets.token_hex(4)
     return (
-        f"Something went wrong (error id {error_id}). Please try again; if it keeps "
-        "happening, tell a moderator this error id.",
+        tr(
+            language,
+            "Something went wrong (error id {error_id}). Please try again; if it keeps "
+            "happening, tell a moderator this error id.",
+            error_id=error_id,
+        ),
         error_id,
     )
 
 
+async def answer_refusal(interaction: discord.Interaction[Any], refusal: Refusal) -> None:
+    """Answer a refusal privately, in the language of the member's own Discord client."""
+    await reply_privately(
+        interaction, refusal_text(language_of_locale(interaction.locale), refusal)
+    )
+
+
 async def reply_privately(interaction: discord.Interaction[Any], content: str) -> None:
-    """Answer ephemerally whether or not the interaction was already answered or deferred,
-    in the member's language when the catalogue holds the text as it stands."""
-    content = translate_known(language_of_locale(interaction.locale), content)
+    """Answer ephemerally whether or not the interaction was already answered or deferred.
+    `content` is already in the member's language."""
     try:
         if interaction.response.is_done():
             await interaction.followup.send(content, ephemeral=True, allowed_mentions=NO_MENTIONS)
@@ -114,7 +165,7 @@ async def handle_interaction_error(
     interaction: discord.Interaction[Any], error: BaseException, where: str
 ) -> None:
     """Turn `error` into a private reply; log unexpected ones with their error id."""
-    message, error_id = describe_error(error)
+    message, error_id = describe_error(error, language_of_locale(interaction.locale))
     if error_id is not None:
         original = getattr(error, "original", None) or error
         log.error(
@@ -142,7 +193,7 @@ def answers_refusals(callback: Callback) -> Callback:
             interaction = next(
                 a for a in (*args, *kwargs.values()) if isinstance(a, discord.Interaction)
             )
-            await reply_privately(interaction, refusal.message)
+            await answer_refusal(interaction, refusal)
             return None
 
     answering.__answers_refusals__ = True  # type: ignore[attr-defined]
@@ -225,6 +276,6 @@ class GuardedItem:
         try:
             await self.run(interaction)
         except Refusal as refusal:
-            await reply_privately(interaction, refusal.message)
+            await answer_refusal(interaction, refusal)
         except Exception as error:
             await handle_interaction_error(interaction, error, f"the {type(self).__name__}")

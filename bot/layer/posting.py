@@ -238,12 +238,13 @@ def failure_cause(error: Exception) -> tuple[Cause, float | None]:
     return "server", None
 
 
+# The names Discord's own settings give these permissions (translated like Discord's client).
 PERMISSION_NAMES = {
-    "view_channel": "View Channel",
-    "send_messages": "Send Messages",
-    "send_messages_in_threads": "Send Messages in Threads",
-    "embed_links": "Embed Links",
-    "read_message_history": "Read Message History",
+    "view_channel": N_("View Channel"),
+    "send_messages": N_("Send Messages"),
+    "send_messages_in_threads": N_("Send Messages in Threads"),
+    "embed_links": N_("Embed Links"),
+    "read_message_history": N_("Read Message History"),
 }
 
 
@@ -253,13 +254,19 @@ def needed_permissions(channel: discord.abc.GuildChannel | discord.Thread) -> li
     return ["view_channel", send, "embed_links", "read_message_history"]
 
 
-def missing_permissions(channel: discord.abc.GuildChannel | discord.Thread) -> list[str]:
-    """The needed permissions the bot lacks there, as Discord names them."""
+def missing_permissions(
+    channel: discord.abc.GuildChannel | discord.Thread, language: str = "en"
+) -> list[str]:
+    """The needed permissions the bot lacks there, as Discord names them in `language`."""
     me = channel.guild.me
     perms = channel.permissions_for(me)
-    missing = [PERMISSION_NAMES[p] for p in needed_permissions(channel) if not getattr(perms, p)]
+    missing = [
+        tr(language, PERMISSION_NAMES[p])
+        for p in needed_permissions(channel)
+        if not getattr(perms, p)
+    ]
     if isinstance(channel, discord.Thread) and channel.locked and not perms.manage_threads:
-        missing.append("Manage Threads (the thread is locked)")
+        missing.append(tr(language, "Manage Threads (the thread is locked)"))
     return missing
 
 
@@ -271,8 +278,8 @@ def problem_entry(
     language: str = "en",
 ) -> str:
     """The mod-log text for a channel the bot cannot post in: the channel and the cause,
-    never which post or whose (in the server's `language`; Discord's permission names as
-    they are)."""
+    never which post or whose (in the server's `language`, Discord's permission names as
+    its client shows them)."""
     place = f"<#{channel_id}> ({where})"
     if cause == "gone":
         return tr(
@@ -287,12 +294,12 @@ def problem_entry(
             "nothing is lost.",
             place=place,
         )
-    missing = missing_permissions(channel) if channel is not None else []
+    missing = missing_permissions(channel, language) if channel is not None else []
     if missing:
         lacks = tr(language, "it lacks {permissions}", permissions=", ".join(missing))
     else:
         needed = ", ".join(
-            PERMISSION_NAMES[p]
+            tr(language, PERMISSION_NAMES[p])
             for p in (needed_permissions(channel) if channel is not None else ["view_channel"])
         )
         lacks = tr(
@@ -763,7 +770,7 @@ async def _accept(
     # Blocks, rate limits and a closed circle are checked by save_draft and submit.
     cleaned = anon.clean_text(text)
     cleaned_note = (
-        anon.clean_text(note, limit=anon.MAX_NOTE, what="The content note")
+        anon.clean_text(note, limit=anon.MAX_NOTE, what=N_("The content note"))
         if (note and note.strip())
         else None
     )

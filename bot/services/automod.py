@@ -26,7 +26,7 @@ from typing import Any, Literal
 import re2
 
 from bot.db import Database
-from bot.i18n import ENGLISH, tr
+from bot.i18n import ENGLISH, N_, tr
 from bot.services.errors import Refusal
 
 log = logging.getLogger(__name__)
@@ -205,13 +205,17 @@ def clean_word(word: str) -> str:
     """A word-list entry as stored (lower case, trimmed), or FilterError saying what to fix."""
     cleaned = " ".join(word.split()).lower()
     if not cleaned.strip("*"):
-        raise FilterError("Please give a word or phrase (a `*` alone matches nothing).")
+        raise FilterError(N_("Please give a word or phrase (a `*` alone matches nothing)."))
     if len(cleaned) > MAX_WORD:
-        raise FilterError(f"An entry can be at most {MAX_WORD} characters, as in AutoMod.")
+        raise FilterError(
+            N_("An entry can be at most {limit} characters, as in AutoMod."), limit=MAX_WORD
+        )
     if "*" in cleaned.strip("*"):
         raise FilterError(
-            "`*` can only stand at the start or the end: `cat*` (words starting with cat), "
-            "`*cat` (ending with it), `*cat*` (anywhere), or a bare word for the whole word."
+            N_(
+                "`*` can only stand at the start or the end: `cat*` (words starting with cat), "
+                "`*cat` (ending with it), `*cat*` (anywhere), or a bare word for the whole word."
+            )
         )
     return cleaned
 
@@ -224,7 +228,9 @@ async def add_word(db: Database, guild_id: int, word: str, action: Action) -> tu
         "SELECT 1 FROM filter_words WHERE guild_id = ? AND word = ?", (guild_id, cleaned)
     )
     if existing is None and count >= MAX_WORDS:
-        raise FilterError(f"The word list is full ({MAX_WORDS} entries). Remove some first.")
+        raise FilterError(
+            N_("The word list is full ({limit} entries). Remove some first."), limit=MAX_WORDS
+        )
     await db.execute(
         "INSERT INTO filter_words (guild_id, word, action) VALUES (?, ?, ?)"
         " ON CONFLICT (guild_id, word) DO UPDATE SET action = excluded.action",

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from bot.db import Database
 from bot.decks import Agreement
+from bot.i18n import N_
 from bot.services import times
 from bot.services.errors import Refusal
 
@@ -27,7 +28,7 @@ SALT_BYTES = 32
 # post has too few possible authors to hide among, and the bot says so instead of promising
 # anonymity.
 SMALL_CIRCLE = 5
-REMOVED = "A keeper removed you from this circle, so you can't rejoin it."
+REMOVED = N_("A keeper removed you from this circle, so you can't rejoin it.")
 
 
 class CircleError(Refusal):
@@ -96,9 +97,9 @@ def clean_name(name: str) -> str:
     """A circle name, stripped; CircleError when empty or too long."""
     cleaned = " ".join(name.split())
     if not cleaned:
-        raise CircleError("A circle needs a name.")
+        raise CircleError(N_("A circle needs a name."))
     if len(cleaned) > MAX_NAME:
-        raise CircleError(f"Circle names can be at most {MAX_NAME} characters.")
+        raise CircleError(N_("Circle names can be at most {limit} characters."), limit=MAX_NAME)
     return cleaned
 
 
@@ -267,8 +268,10 @@ async def create_circle(
         )
         if taken is not None:
             if taken["thread_id"] is None:
-                raise CircleError(f"A circle called “{cleaned}” is being created right now.")
-            raise CircleError(f"There is already an open circle called “{cleaned}”.")
+                raise CircleError(
+                    N_("A circle called “{name}” is being created right now."), name=cleaned
+                )
+            raise CircleError(N_("There is already an open circle called “{name}”."), name=cleaned)
         circle_id = await db.insert(
             "INSERT INTO circles (guild_id, channel_id, name, deck_id, private, review, strict,"
             " salt, created_at, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -430,9 +433,9 @@ async def add_agreement(db: Database, circle_id: int, text: str) -> CircleAgreem
     """Append an agreement; members who agreed earlier must accept it before taking part."""
     cleaned = " ".join(text.split())
     if not cleaned:
-        raise CircleError("An agreement needs some text.")
+        raise CircleError(N_("An agreement needs some text."))
     if len(cleaned) > MAX_AGREEMENT:
-        raise CircleError(f"Agreements can be at most {MAX_AGREEMENT} characters.")
+        raise CircleError(N_("Agreements can be at most {limit} characters."), limit=MAX_AGREEMENT)
     async with db.transaction():
         position = (
             await db.fetchval(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.db import Database
+from bot.i18n import N_, Phrase
 from bot.services.errors import Refusal
 
 RETENTION_RANGE = (1, 365)
@@ -92,18 +93,20 @@ class OutOfRange(Refusal, ValueError):
 def _check_range(value: int, bounds: tuple[int, int], what: str) -> None:
     low, high = bounds
     if not low <= value <= high:
-        raise OutOfRange(f"{what} must be between {low} and {high}.")
+        raise OutOfRange(
+            N_("{what} must be between {low} and {high}."), what=Phrase(what), low=low, high=high
+        )
 
 
 async def set_retention(db: Database, guild_id: int, days: int) -> GuildConfig:
     """Idempotent; ValueError outside 1-365."""
-    _check_range(days, RETENTION_RANGE, "Retention days")
+    _check_range(days, RETENTION_RANGE, N_("Retention days"))
     return await _set(db, guild_id, "retention_days", days)
 
 
 async def set_delay(db: Database, guild_id: int, max_seconds: int) -> GuildConfig:
     """Idempotent; ValueError outside 0-600."""
-    _check_range(max_seconds, DELAY_RANGE, "The delay")
+    _check_range(max_seconds, DELAY_RANGE, N_("The delay"))
     return await _set(db, guild_id, "delay_max_seconds", max_seconds)
 
 
@@ -112,8 +115,8 @@ async def set_join_gate(
 ) -> GuildConfig:
     """Set both join-gate ages at once (0 = that age is not checked). Idempotent; OutOfRange
     outside 0-3650 days, and then neither is changed."""
-    _check_range(account_days, GATE_RANGE, "The account age gate, in days,")
-    _check_range(server_days, GATE_RANGE, "The time-in-server gate, in days,")
+    _check_range(account_days, GATE_RANGE, N_("The account age gate, in days,"))
+    _check_range(server_days, GATE_RANGE, N_("The time-in-server gate, in days,"))
     await db.execute(
         "INSERT INTO guild_config (guild_id, gate_account_days, gate_server_days) VALUES (?, ?, ?)"
         " ON CONFLICT (guild_id) DO UPDATE SET gate_account_days = excluded.gate_account_days,"

@@ -89,10 +89,17 @@ class ContactNotFound(ContactError):
 
 class TooManyConversations(ContactError):
     def __init__(self, minutes: int) -> None:
-        unit = "minute" if minutes == 1 else "minutes"
         super().__init__(
-            f"You have opened several conversations just now. You can open another in "
-            f"{minutes} {unit}, or answer in one you have from `/anon inbox`."
+            N_(
+                "You have opened several conversations just now. You can open another in "
+                "1 minute, or answer in one you have from `/anon inbox`."
+            )
+            if minutes == 1
+            else N_(
+                "You have opened several conversations just now. You can open another in "
+                "{minutes} minutes, or answer in one you have from `/anon inbox`."
+            ),
+            minutes=minutes,
         )
 
 
@@ -281,7 +288,7 @@ async def set_retention(db: Database, guild_id: int, days: int) -> ContactSettin
     """Idempotent. ContactError outside 1-365. Applies to conversations opened from now."""
     low, high = DAYS_RANGE
     if not low <= days <= high:
-        raise ContactError(f"Days must be between {low} and {high}.")
+        raise ContactError(N_("Days must be between {low} and {high}."), low=low, high=high)
     return await _set(db, guild_id, "retention_days", days)
 
 
@@ -295,7 +302,7 @@ async def set_memory_keyed(db: Database, guild_id: int, enabled: bool) -> Contac
 
 def clean_message(text: str) -> str:
     """The message as stored; ContactError-like InvalidText when empty or too long."""
-    return clean_text(text, limit=MAX_TEXT, what="Your message")
+    return clean_text(text, limit=MAX_TEXT, what=N_("Your message"))
 
 
 def _random_delay(delay_max_seconds: int, rng: random.Random | None) -> timedelta:
@@ -492,11 +499,13 @@ async def block(db: Database, token: str) -> Conversation:
         if conversation is None:
             raise ContactNotFound()
         if conversation.state == "blocked":
-            raise ContactError("That conversation is blocked already.")
+            raise ContactError(N_("That conversation is blocked already."))
         if conversation.member_key is None:
             raise ContactError(
-                "That conversation is closed: nobody can tell any more whose it was, so it "
-                "cannot be blocked."
+                N_(
+                    "That conversation is closed: nobody can tell any more whose it was, so it "
+                    "cannot be blocked."
+                )
             )
         await db.execute(
             "UPDATE contact_conversations SET state = 'blocked' WHERE id = ?", (conversation.id,)

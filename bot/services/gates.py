@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.db import Database
-from bot.i18n import tr
+from bot.i18n import N_, tr
 from bot.services.config import GuildConfig
 from bot.services.errors import Refusal
 
@@ -99,7 +99,7 @@ async def admit(db: Database, circle_id: int, user_id: int) -> bool:
             "SELECT 1 FROM memberships WHERE circle_id = ? AND user_id = ?", (circle_id, user_id)
         )
         if member is not None:
-            raise GateError("They are in this circle already; there is nothing to admit.")
+            raise GateError(N_("They are in this circle already; there is nothing to admit."))
         added = await db.execute(
             "INSERT INTO circle_admissions (circle_id, user_id) VALUES (?, ?)"
             " ON CONFLICT DO NOTHING",

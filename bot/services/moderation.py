@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.db import Database
-from bot.i18n import N_
+from bot.i18n import N_, Phrase
 from bot.services import times
 from bot.services.errors import Refusal
 
@@ -50,8 +50,8 @@ class ReportLimited(ModerationError):
     def __init__(self) -> None:
         super().__init__(
             N_(
-                "You have sent several reports in the last hour, which is the most I accept "
-                "for now. If something is urgent, please contact a moderator directly."
+                "You have sent several reports in the last hour, which is the most I accept for "
+                "now. If something is urgent, please contact a moderator directly."
             )
         )
 
@@ -63,10 +63,13 @@ def clean_text(text: str, *, what: str, limit: int) -> str:
     """`text` stripped, or ModerationError when it is empty or longer than `limit`."""
     cleaned = text.replace("\r\n", "\n").strip()
     if not cleaned:
-        raise ModerationError(f"{what} is empty. Please write a few words.")
+        raise ModerationError(N_("{what} is empty. Please write a few words."), what=Phrase(what))
     if len(cleaned) > limit:
         raise ModerationError(
-            f"{what} is {len(cleaned)} characters long; the limit is {limit}. Please shorten it."
+            N_("{what} is {count} characters long; the limit is {limit}. Please shorten it."),
+            what=Phrase(what),
+            count=len(cleaned),
+            limit=limit,
         )
     return cleaned
 
@@ -118,7 +121,9 @@ def block_expiry(now: datetime, days: int | None) -> datetime | None:
         return None
     low, high = BLOCK_DAYS
     if not low <= days <= high:
-        raise ModerationError(f"A block lasts between {low} and {high} days.")
+        raise ModerationError(
+            N_("A block lasts between {low} and {high} days."), low=low, high=high
+        )
     return now + timedelta(days=days)
 
 
@@ -289,7 +294,7 @@ async def file_report(
     to be contacted. Raises ReportLimited after REPORT_LIMIT reports in REPORT_WINDOW, and
     ModerationError for an empty or too long reason; neither stores or counts anything.
     """
-    cleaned = clean_text(reason, what="The reason", limit=MAX_REASON)
+    cleaned = clean_text(reason, what=N_("The reason"), limit=MAX_REASON)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     limits.take(reporter, now)
     try:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.db import Database
+from bot.i18n import N_
 from bot.services import times
 from bot.services.errors import Refusal
 
@@ -47,7 +48,7 @@ class PollError(Refusal):
 
 class PollClosed(PollError):
     def __init__(self) -> None:
-        super().__init__("This poll has closed, so votes are no longer taken.")
+        super().__init__(N_("This poll has closed, so votes are no longer taken."))
 
 
 class PollKeyLost(PollError):
@@ -55,8 +56,10 @@ class PollKeyLost(PollError):
 
     def __init__(self) -> None:
         super().__init__(
-            "This poll closed when the bot restarted: in a strict circle the keys that keep "
-            "each vote counted once live only in memory, so they were gone."
+            N_(
+                "This poll closed when the bot restarted: in a strict circle the keys that keep "
+                "each vote counted once live only in memory, so they were gone."
+            )
         )
 
 
@@ -111,37 +114,51 @@ def parse_options(text: str) -> list[str]:
     options = [" ".join(part.split()) for part in text.split(SEPARATOR)]
     if any(not option for option in options):
         raise PollError(
-            "One of the choices is empty. Separate 2 to 5 choices with `|`, for example "
-            "`Mornings | Evenings | Weekends`."
+            N_(
+                "One of the choices is empty. Separate 2 to 5 choices with `|`, for example "
+                "`Mornings | Evenings | Weekends`."
+            )
         )
     if len(options) < MIN_OPTIONS:
         raise PollError(
-            f"A poll needs at least {MIN_OPTIONS} choices, separated by `|`, for example "
-            "`Yes | No | Not sure`."
+            N_(
+                "A poll needs at least {count} choices, separated by `|`, for example "
+                "`Yes | No | Not sure`."
+            ),
+            count=MIN_OPTIONS,
         )
     if len(options) > MAX_OPTIONS:
         raise PollError(
-            f"A poll can have at most {MAX_OPTIONS} choices; this one has {len(options)}."
+            N_("A poll can have at most {limit} choices; this one has {count}."),
+            limit=MAX_OPTIONS,
+            count=len(options),
         )
     long = next((o for o in options if len(o) > MAX_OPTION), None)
     if long is not None:
         raise PollError(
-            f"Each choice can be at most {MAX_OPTION} characters; “{long[:30]}…” has {len(long)}."
+            N_("Each choice can be at most {limit} characters; “{choice}…” has {count}."),
+            limit=MAX_OPTION,
+            choice=long[:30],
+            count=len(long),
         )
     folded = [o.casefold() for o in options]
     repeated = next((o for o, f in zip(options, folded, strict=True) if folded.count(f) > 1), None)
     if repeated is not None:
-        raise PollError(f"“{repeated}” is there twice; each choice must be different.")
+        raise PollError(
+            N_("“{choice}” is there twice; each choice must be different."), choice=repeated
+        )
     return options
 
 
 def clean_question(text: str) -> str:
     question = " ".join(text.split())
     if not question:
-        raise PollError("A poll needs a question.")
+        raise PollError(N_("A poll needs a question."))
     if len(question) > MAX_QUESTION:
         raise PollError(
-            f"The question can be at most {MAX_QUESTION} characters; this one has {len(question)}."
+            N_("The question can be at most {limit} characters; this one has {count}."),
+            limit=MAX_QUESTION,
+            count=len(question),
         )
     return question
 
@@ -149,7 +166,9 @@ def clean_question(text: str) -> str:
 def check_hours(hours: int | None) -> int:
     chosen = DEFAULT_HOURS if hours is None else hours
     if not HOURS[0] <= chosen <= HOURS[1]:
-        raise PollError(f"A poll can stay open between {HOURS[0]} and {HOURS[1]} hours.")
+        raise PollError(
+            N_("A poll can stay open between {low} and {high} hours."), low=HOURS[0], high=HOURS[1]
+        )
     return chosen
 
 
@@ -247,7 +266,7 @@ async def vote(
     the key the poll was opened with.
     """
     if not 0 <= option < len(poll.options):
-        raise PollError("That choice isn't part of this poll.")
+        raise PollError(N_("That choice isn't part of this poll."))
     if not hmac.compare_digest(key_check(key), poll.key_check):
         raise PollKeyLost()
     voter = voter_key(key, user_id)

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from bot.db import Database
 from bot.decks import MAX_CONTENT_NOTE, MAX_PROMPT_TEXT, Library, Prompt, Session
-from bot.i18n import N_
+from bot.i18n import N_, Phrase
 from bot.services import times
 from bot.services.circles import Circle
 from bot.services.errors import Refusal
@@ -26,10 +26,11 @@ CUSTOM_PREFIX = "c"
 CUSTOM_INTENSITY = "moderate"
 MIN_EVERY_HOURS = 1
 MAX_EVERY_HOURS = 720  # 30 days, the schema's limit
-FIRST_AT_EXAMPLE = "2026-12-01T18:00:00+01:00"
-FIRST_AT_FORMAT = (
-    "Give the start time as an ISO 8601 date and time with its UTC offset, for example "
-    f"{FIRST_AT_EXAMPLE} (or 2026-12-01T17:00:00Z for UTC)."
+FIRST_AT_FORMAT = Phrase(
+    N_(
+        "Give the start time as an ISO 8601 date and time with its UTC offset, for example "
+        "2026-12-01T18:00:00+01:00 (or 2026-12-01T17:00:00Z for UTC)."
+    )
 )
 
 _CUSTOM_ID = re.compile(r"c([0-9]+)")
@@ -184,13 +185,19 @@ async def add_custom_prompt(
         raise PromptError(N_("A prompt needs some text."))
     if len(cleaned) > MAX_PROMPT_TEXT:
         raise PromptError(
-            f"Prompts can be at most {MAX_PROMPT_TEXT} characters; this one has {len(cleaned)}."
+            N_("Prompts can be at most {limit} characters; this one has {count}."),
+            limit=MAX_PROMPT_TEXT,
+            count=len(cleaned),
         )
     note = " ".join((content_note or "").split())
     if len(note) > MAX_CONTENT_NOTE:
         raise PromptError(
-            f"A content note can be at most {MAX_CONTENT_NOTE} characters (a few words, like "
-            f"“police violence”); this one has {len(note)}."
+            N_(
+                "A content note can be at most {limit} characters (a few words, like "
+                "“police violence”); this one has {count}."
+            ),
+            limit=MAX_CONTENT_NOTE,
+            count=len(note),
         )
     row_id = await db.insert(
         "INSERT INTO custom_prompts (circle_id, text, content_note, created_at)"
@@ -209,11 +216,14 @@ def parse_first_at(text: str) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise PromptError(
-            f"“{text.strip()[:60]}” is not a time I understand. {FIRST_AT_FORMAT}"
+            N_("“{text}” is not a time I understand. {format}"),
+            text=text.strip()[:60],
+            format=FIRST_AT_FORMAT,
         ) from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise PromptError(
-            f"That time has no UTC offset, so I can't tell when it is. {FIRST_AT_FORMAT}"
+            N_("That time has no UTC offset, so I can't tell when it is. {format}"),
+            format=FIRST_AT_FORMAT,
         )
     return moment
 
@@ -249,12 +259,14 @@ async def set_schedule(
     """
     if not MIN_EVERY_HOURS <= every_hours <= MAX_EVERY_HOURS:
         raise PromptError(
-            f"Choose between {MIN_EVERY_HOURS} and {MAX_EVERY_HOURS} hours between prompts."
+            N_("Choose between {low} and {high} hours between prompts."),
+            low=MIN_EVERY_HOURS,
+            high=MAX_EVERY_HOURS,
         )
     if first_at is None:
         first_at = now + timedelta(hours=every_hours)
     elif first_at.tzinfo is None:
-        raise PromptError(f"That time has no UTC offset. {FIRST_AT_FORMAT}")
+        raise PromptError(N_("That time has no UTC offset. {format}"), format=FIRST_AT_FORMAT)
     elif first_at <= now:
         raise PromptError(N_("The first prompt's time has already passed; choose a later one."))
     await db.execute(

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from bot.db import Database
 from bot.decks import Resource, ResourceError, parse_resource
 from bot.files import PRIVATE_FILE, create_private_file, make_private_folders
+from bot.i18n import N_
 from bot.services import times
 from bot.services.errors import Refusal
 
@@ -54,7 +55,12 @@ _IN_GUILD = {
 
 
 class SafetyError(Refusal):
-    """A refusal whose `message` is shown to the user as it is."""
+    """A refusal of a request made in Discord, answered in the reader's language."""
+
+
+class BackupError(Exception):
+    """A backup that cannot be made, told to whoever runs `python -m bot backup` (never
+    shown in Discord, so in English)."""
 
 
 # --- server resources --------------------------------------------------------------------
@@ -73,7 +79,8 @@ async def add_resource(
     )
     if count >= MAX_SERVER_RESOURCES:
         raise SafetyError(
-            f"This server already has {MAX_SERVER_RESOURCES} resources; remove one first."
+            N_("This server already has {count} resources; remove one first."),
+            count=MAX_SERVER_RESOURCES,
         )
     await db.insert(
         "INSERT INTO guild_resources (guild_id, name, contact, url, region, confidentiality,"
@@ -385,17 +392,17 @@ def backup_database(source: Path, target: Path) -> Path:
     Writes to a temporary file beside `target` and renames it, so a failed backup never leaves
     a half-written file. The source is opened read-only and never changed. The copy is 0600
     and a folder made for it 0700: it holds what the database held when it was taken. Raises
-    SafetyError with a plain message when the source is missing or the target cannot be
+    BackupError with a plain message when the source is missing or the target cannot be
     written.
     """
     if not source.exists():
-        raise SafetyError(f"There is no database at {source}.")
+        raise BackupError(f"There is no database at {source}.")
     try:
         make_private_folders(target.parent)
     except OSError as error:
-        raise SafetyError(f"Cannot create {target.parent}: {error.strerror}.") from None
+        raise BackupError(f"Cannot create {target.parent}: {error.strerror}.") from None
     if target.resolve() == source.resolve():
-        raise SafetyError("The backup must go to a different file from the live database.")
+        raise BackupError("The backup must go to a different file from the live database.")
     partial = target.with_name(target.name + ".partial")
     try:
         partial.unlink(missing_ok=True)
@@ -413,7 +420,7 @@ def backup_database(source: Path, target: Path) -> Path:
         os.replace(partial, target)
     except (OSError, sqlite3.Error) as error:
         partial.unlink(missing_ok=True)
-        raise SafetyError(f"Cannot write the backup to {target}: {error}.") from None
+        raise BackupError(f"Cannot write the backup to {target}: {error}.") from None
     return target
 
 

@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from bot.db import Database
+from bot.i18n import N_
 from bot.services import times
 from bot.services.anonymous import label_candidates
 from bot.services.errors import Refusal
@@ -106,7 +107,7 @@ class CheckinTally:
         Only *that* someone was counted is remembered, never which option they chose.
         """
         if option not in self.counts:
-            raise StructureError("That answer isn't part of this check-in.")
+            raise StructureError(N_("That answer isn't part of this check-in."))
         seen = hmac.new(self._key, str(user_id).encode(), hashlib.sha256).digest()
         if seen in self._seen:
             return False
@@ -232,7 +233,7 @@ def holder_key(round_salt: bytes | None, circle_key: bytes, user_id: int) -> byt
     so the master secret (or a strict circle's in-memory key); it is new in every round and
     unrelated to the member's label key."""
     if round_salt is None:
-        raise StructureError("This round has no anonymous holders.")
+        raise StructureError(N_("This round has no anonymous holders."))
     round_key = hmac.new(circle_key, b"round:" + round_salt, hashlib.sha256).digest()
     return hmac.new(round_key, b"holder:" + str(user_id).encode(), hashlib.sha256).digest()
 
@@ -264,7 +265,9 @@ def _round(r: sqlite3.Row) -> Round:
 def check_turn_minutes(minutes: int) -> int:
     low, high = TURN_MINUTES
     if not low <= minutes <= high:
-        raise StructureError(f"Each turn can last from {low} to {high} minutes.")
+        raise StructureError(
+            N_("Each turn can last from {low} to {high} minutes."), low=low, high=high
+        )
     return minutes
 
 
@@ -325,11 +328,14 @@ async def start_round(
     already running in the circle.
     """
     if mode not in MODES:
-        raise StructureError("A round is either named or anonymous.")
+        raise StructureError(N_("A round is either named or anonymous."))
     seconds = check_turn_minutes(turn_minutes) * 60
     if not member_ids:
         raise StructureError(
-            "Nobody has joined this circle yet, so there is nobody to pass the talking piece to."
+            N_(
+                "Nobody has joined this circle yet, so there is nobody to pass the talking "
+                "piece to."
+            )
         )
     salt = secrets.token_bytes(ROUND_SALT_BYTES)
     order: list[int | bytes] = list(member_ids)
@@ -342,7 +348,7 @@ async def start_round(
     async with db.transaction():
         if await db.fetchval("SELECT 1 FROM rounds WHERE circle_id = ?", (circle_id,)):
             raise StructureError(
-                "A round is already running here. Use `/circle round end` to end it first."
+                N_("A round is already running here. Use `/circle round end` to end it first.")
             )
         await db.execute(
             "INSERT INTO rounds (circle_id, mode, prompt_id, turn_seconds, turn_token,"
@@ -438,8 +444,10 @@ async def defer_turn(db: Database, circle_id: int, token: str, *, now: datetime)
         )
         if row is None or row["n"] < 2:
             raise StructureError(
-                "You're the last one in this round, so there's nobody to go before you. "
-                "Share or pass whenever you're ready; either is fine."
+                N_(
+                    "You're the last one in this round, so there's nobody to go before you. "
+                    "Share or pass whenever you're ready; either is fine."
+                )
             )
         await db.execute(
             "UPDATE round_turns SET position = ? WHERE circle_id = ? AND position = ?",
@@ -561,7 +569,7 @@ class Pause:
 def check_pause_minutes(minutes: int) -> int:
     low, high = PAUSE_MINUTES
     if not low <= minutes <= high:
-        raise StructureError(f"A pause lasts from {low} to {high} minutes.")
+        raise StructureError(N_("A pause lasts from {low} to {high} minutes."), low=low, high=high)
     return minutes
 
 

@@ -84,12 +84,16 @@ def _suggestion(row: sqlite3.Row) -> Suggestion:
 
 def clean_suggestion(text: str, content_note: str | None) -> tuple[str, str]:
     """The text and note as a circle prompt would keep them; SuggestionError if they can't be."""
-    cleaned = clean_text(text, limit=MAX_PROMPT_TEXT, what="Your suggestion")
+    cleaned = clean_text(text, limit=MAX_PROMPT_TEXT, what=N_("Your suggestion"))
     note = " ".join((content_note or "").split())
     if len(note) > MAX_CONTENT_NOTE:
         raise SuggestionError(
-            f"A content note can be at most {MAX_CONTENT_NOTE} characters (a few words, like "
-            f"“police violence”); this one has {len(note)}."
+            N_(
+                "A content note can be at most {limit} characters (a few words, like "
+                "“police violence”); this one has {count}."
+            ),
+            limit=MAX_CONTENT_NOTE,
+            count=len(note),
         )
     return cleaned, note
 
@@ -122,8 +126,12 @@ async def suggest(
         )
         if waiting >= MAX_WAITING:
             raise SuggestionError(
-                f"You already have {waiting} suggestions waiting for this circle's keepers. "
-                "Please wait until they have looked at one (`/anon mine` shows where they are)."
+                N_(
+                    "You already have {count} suggestions waiting for this circle's keepers. "
+                    "Please wait until they have looked at one (`/anon mine` shows where they "
+                    "are)."
+                ),
+                count=waiting,
             )
         row_id = await db.insert(
             "INSERT INTO prompt_suggestions (circle_id, token, author_key, text, content_note,"
@@ -211,7 +219,9 @@ async def decline(
     cleaned = " ".join((reason or "").split()) or None
     if cleaned is not None and len(cleaned) > MAX_REASON:
         raise SuggestionError(
-            f"A reason can be at most {MAX_REASON} characters; this one has {len(cleaned)}."
+            N_("A reason can be at most {limit} characters; this one has {count}."),
+            limit=MAX_REASON,
+            count=len(cleaned),
         )
     async with db.atomic():
         found = await _waiting_in(db, token, circle_id, now)

@@ -20,6 +20,7 @@ import phonenumbers
 import regex
 import tldextract
 
+from bot.i18n import N_, Phrase
 from bot.services.errors import Refusal
 
 MAX_TEXT = 2000  # Discord's limit for a message
@@ -63,33 +64,46 @@ def _hidden_characters(text: str) -> bool:
     return bool(_INVISIBLE.search(rest))
 
 
-def clean_text(text: str, *, limit: int = MAX_TEXT, what: str = "Your message") -> str:
+def clean_text(text: str, *, limit: int = MAX_TEXT, what: str = N_("Your message")) -> str:
     """The text stripped of surrounding whitespace, or InvalidText saying what to change.
 
     Windows line endings become plain newlines; other control characters, invisible
     characters outside emoji, text over `limit` and text made only of mentions are refused.
     """
     cleaned = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    field = Phrase(what)
     if not cleaned:
-        raise InvalidText(f"{what} is empty. Please write something first.")
+        raise InvalidText(N_("{what} is empty. Please write something first."), what=field)
     if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in cleaned):
         raise InvalidText(
-            f"{what} contains invisible control characters. "
-            "Please retype it or paste it as plain text."
+            N_(
+                "{what} contains invisible control characters. "
+                "Please retype it or paste it as plain text."
+            ),
+            what=field,
         )
     if _hidden_characters(cleaned):
         raise InvalidText(
-            f"{what} contains invisible characters (such as zero-width spaces or "
-            "text-direction marks). Please remove them and try again."
+            N_(
+                "{what} contains invisible characters (such as zero-width spaces or "
+                "text-direction marks). Please remove them and try again."
+            ),
+            what=field,
         )
     if len(cleaned) > limit:
         raise InvalidText(
-            f"{what} is {len(cleaned)} characters long; the limit is {limit}. Please shorten it."
+            N_("{what} is {count} characters long; the limit is {limit}. Please shorten it."),
+            what=field,
+            count=len(cleaned),
+            limit=limit,
         )
     if not _MASS_MENTION.sub("", _MENTION.sub("", cleaned)).strip():
         raise InvalidText(
-            f"{what} has only mentions in it. Anonymous posts never notify anyone, "
-            "so please add some words."
+            N_(
+                "{what} has only mentions in it. Anonymous posts never notify anyone, "
+                "so please add some words."
+            ),
+            what=field,
         )
     return cleaned
 

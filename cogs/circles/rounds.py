@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import discord
 
 from bot.decks import Prompt
-from bot.i18n import N_, translate_known
+from bot.i18n import N_
 from bot.layer import custom_ids as ids
 from bot.layer.access import Here, NeedsAgreement, circle_here, keeper_here
 from bot.layer.automod import channel_ids, check_member_text, verdict_notice
 from bot.layer.buttons import PersistentButton, persistent_view
-from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
+from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError, refusal_text
 from bot.layer.i18n import circle_language, member_language, tr
 from bot.layer.posting import EditDraftButton, submit_post
 from bot.layer.threads import get_thread
@@ -262,7 +262,8 @@ class ShareModal(ErrorHandlingModal):
                 now=discord.utils.utcnow(),
             )
         except AnonError as error:
-            raise UserFacingError(f"{lead} {translate_known(lang, error.message)}") from None
+            refused = refusal_text(member_language(interaction), error)
+            raise UserFacingError(f"{lead} {refused}") from None
         view = persistent_view()
         view.add_item(EditDraftButton(draft.token, label=tr(lang, "Edit")))
         await interaction.response.send_message(
@@ -293,9 +294,9 @@ class ShareModal(ErrorHandlingModal):
                 ephemeral=True,
             )
             return
-        text = anon.clean_text(self.text.value, what="Your share")
+        text = anon.clean_text(self.text.value, what=N_("Your share"))
         note = (
-            anon.clean_text(self.note.value, limit=anon.MAX_NOTE, what="The content note")
+            anon.clean_text(self.note.value, limit=anon.MAX_NOTE, what=N_("The content note"))
             if self.note.value.strip()
             else None
         )

@@ -210,7 +210,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
         """Remove an anonymous post; the bot deletes it, so no one learns who wrote it."""
         member = require_member(interaction)
         language = member_language(interaction)
-        cleaned = clean_input(reason, "The reason")
+        cleaned = clean_input(reason, N_("The reason"))
         found, circle = await find_post(self.bot, member.guild, post)
         if found.status == "removed":
             raise UserFacingError(N_("That post was already removed."))
@@ -254,7 +254,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
         """Stop a post's anonymous author posting anonymously in that circle, unseen."""
         member = require_member(interaction)
         language = member_language(interaction)
-        cleaned = clean_input(reason, "The reason")
+        cleaned = clean_input(reason, N_("The reason"))
         found, circle = await find_post(self.bot, member.guild, post)
         now = discord.utils.utcnow()
         expires_at = mod.block_expiry(now, days)
@@ -419,7 +419,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
         """Warn a member by direct message, and record it."""
         moderator = require_member(interaction)
         language = member_language(interaction)
-        cleaned = clean_input(reason, "The reason")
+        cleaned = clean_input(reason, N_("The reason"))
         if member.bot:
             raise UserFacingError(N_("Bots can't be warned."))
         server = await self._server(moderator.guild)
@@ -496,7 +496,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
         """Time a member out: they can read but not talk or react for a while."""
         moderator = require_member(interaction)
         language = member_language(interaction)
-        cleaned = clean_input(reason, "The reason")
+        cleaned = clean_input(reason, N_("The reason"))
         guild = moderator.guild
         me = guild.me
         refusal = mod.timeout_refusal(
@@ -557,7 +557,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
     ) -> None:
         """Add a private note about a member, for moderators only."""
         moderator = require_member(interaction)
-        cleaned = clean_input(text, "The note", mod.MAX_NOTE)
+        cleaned = clean_input(text, N_("The note"), mod.MAX_NOTE)
         await mod.add_record(
             self.bot.db,
             guild_id=moderator.guild.id,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.db import Database
+from bot.i18n import N_
 from bot.services import times
 from bot.services.anonymous.posts import (
     AnonBlock,
@@ -73,7 +74,7 @@ async def block(
                 ),
             )
         except sqlite3.IntegrityError:
-            raise AnonError("That author is already blocked in this circle.") from None
+            raise AnonError(N_("That author is already blocked in this circle.")) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +110,7 @@ async def decide_held(
     async with db.transaction():
         held = await get_post(db, token)
         if held is None:
-            raise NotFound("That post was already handled or no longer exists.")
+            raise NotFound(N_("That post was already handled or no longer exists."))
         block_id = await block(
             db,
             held.circle_id,

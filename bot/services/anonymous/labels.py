@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Iterator
 
 from bot.db import Database
+from bot.i18n import N_
 from bot.services.anonymous.rules import KEY_BYTES, AnonError, CircleClosed
 from bot.services.circles import Circle
 from bot.services.wordlists import ENGLISH_WORDS, LabelWords, label_words
@@ -145,7 +146,7 @@ async def label_for(db: Database, circle_id: int, label_key: bytes, language: st
         return label
     existing = await _stored_label(db, circle_id, label_key)
     if existing is None:
-        raise AnonError("Too many people are posting at once. Please try again in a moment.")
+        raise AnonError(N_("Too many people are posting at once. Please try again in a moment."))
     return existing
 
 

@@ -158,7 +158,7 @@ async def check_can_post(db: Database, circle: Circle, label_key: bytes, *, now:
 def _clean_note(content_note: str | None) -> str | None:
     if content_note is None or not content_note.strip():
         return None
-    return clean_text(content_note, limit=MAX_NOTE, what="The content note")
+    return clean_text(content_note, limit=MAX_NOTE, what=N_("The content note"))
 
 
 async def save_draft(
@@ -295,7 +295,7 @@ async def submit(
                 (*values, draft_token, circle.id, label_key, times.stored(now - DRAFT_TTL)),
             )
             if row is None:
-                raise NotFound("That draft has expired. Please write your post again.")
+                raise NotFound(N_("That draft has expired. Please write your post again."))
         assert row is not None
         return _post(row)
 
@@ -426,7 +426,7 @@ async def reject(db: Database, token: str, *, now: datetime) -> AnonPost:
 async def _decided(db: Database, token: str, changed: int) -> AnonPost:
     post = await get_post(db, token) if changed else None
     if post is None:
-        raise NotFound("That post was already handled or no longer exists.")
+        raise NotFound(N_("That post was already handled or no longer exists."))
     return post
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+from bot.i18n import N_
 from bot.services.errors import Refusal
 
 # Shared with every other text the bot posts in a member's words.
@@ -36,8 +37,12 @@ class RateLimited(AnonError):
 
     def __init__(self, retry_at: datetime, *, now: datetime) -> None:
         minutes = max(1, math.ceil((retry_at - now).total_seconds() / 60))
-        unit = "minute" if minutes == 1 else "minutes"
-        super().__init__(f"You can post again in {minutes} {unit}.")
+        super().__init__(
+            N_("You can post again in 1 minute.")
+            if minutes == 1
+            else N_("You can post again in {minutes} minutes."),
+            minutes=minutes,
+        )
         self.retry_at = retry_at
 
 
@@ -48,7 +53,7 @@ class Blocked(AnonError):
     # explain in private.
     def __init__(
         self,
-        message: str = (
+        message: str = N_(
             "Anonymous posting isn't available to you in this circle right now. "
             "A moderator can tell you more."
         ),
@@ -60,7 +65,7 @@ class CircleClosed(AnonError):
     """The circle is closed (or its salt is gone), so there is no anonymous posting in it."""
 
     def __init__(
-        self, message: str = "This circle is closed, so anonymous posting has ended here."
+        self, message: str = N_("This circle is closed, so anonymous posting has ended here.")
     ) -> None:
         super().__init__(message)
 
@@ -68,5 +73,7 @@ class CircleClosed(AnonError):
 class NotFound(AnonError):
     """The post, draft or block does not exist (any more) or is not in the expected state."""
 
-    def __init__(self, message: str = "That post no longer exists or was already handled.") -> None:
+    def __init__(
+        self, message: str = N_("That post no longer exists or was already handled.")
+    ) -> None:
         super().__init__(message)
