@@ -35,15 +35,6 @@ def labels_of(message: discord.Message) -> list[str]:
     ]
 
 
-def read(result: simcord.InteractionResult) -> str:
-    """Everything a private reply shows, its follow-ups included."""
-    parts = [everything_in(result)]
-    for followup in result.followups:
-        parts.append(followup.content or "")
-        parts += [f"{e.title or ''} {e.description or ''}" for e in followup.embeds]
-    return "\n".join(parts)
-
-
 def public(messages: Iterable[discord.Message]) -> str:
     """Everything the bot's messages show in a channel: content, embeds and button labels."""
     parts: list[str] = []
@@ -108,7 +99,7 @@ async def test_spanish_keeper_runs_a_spanish_circle_in_spanish(
     created = await world.mod.slash(
         world.general, "circle create", name="Círculo del martes", language="es"
     )
-    assert "Tu círculo está abierto" in read(created)
+    assert "Tu círculo está abierto" in everything_in(created)
     replies = [created]
     thread = next(t for t in world.general.threads if t.name == "Círculo del martes")
     card = world.general.last_message
@@ -120,13 +111,13 @@ async def test_spanish_keeper_runs_a_spanish_circle_in_spanish(
     assert circle is not None and circle.language == "es"
 
     listed = await world.mod.slash(world.general, "circle list")
-    assert "Círculos abiertos" in read(listed) and "(privado)" in read(listed)
+    assert "Círculos abiertos" in everything_in(listed) and "(privado)" in everything_in(listed)
     replies.append(listed)
 
     added = await world.mod.slash(
         thread, "circle agreements add", text="Hablamos desde nuestra propia experiencia."
     )
-    assert read(added).startswith("Acuerdo") and "añadido" in read(added)
+    assert everything_in(added).startswith("Acuerdo") and "añadido" in everything_in(added)
     replies.append(added)
     announced = thread.last_message
     assert announced.content.startswith("Se añadió un acuerdo nuevo")
@@ -138,47 +129,47 @@ async def test_spanish_keeper_runs_a_spanish_circle_in_spanish(
     replies.append(shown)
 
     replies.append(await world.mod.slash(thread, "circle keeper add", member=world.carol))
-    assert "es persona guardiana" in read(replies[-1])
+    assert "es persona guardiana" in everything_in(replies[-1])
     replies.append(await world.mod.slash(thread, "circle keeper add", member=world.carol))
     replies.append(await world.mod.slash(thread, "circle keeper remove", member=world.carol))
-    assert "ya no es persona guardiana" in read(replies[-1])
+    assert "ya no es persona guardiana" in everything_in(replies[-1])
 
     paused = await world.mod.slash(thread, "circle pause", minutes=2)
-    assert "El hilo queda bloqueado" in read(paused)
+    assert "El hilo queda bloqueado" in everything_in(paused)
     replies.append(paused)
     assert thread.last_message.embeds[0].title == "Una pausa de 2 minutos"
     await advance(world, 150)
     assert thread.last_message.content.startswith("La pausa ha terminado")
 
     polled = await world.mod.slash(thread, "circle poll", question=QUESTION, options=OPTIONS)
-    assert read(polled).startswith("Encuesta publicada")
+    assert everything_in(polled).startswith("Encuesta publicada")
     replies.append(polled)
     poll = next(m for m in reversed(thread.history()) if QUESTION in m.content)
     assert poll.content.startswith("**Encuesta** · ")
     assert labels_of(poll) == ["Mañanas", "Tardes", "Cerrar encuesta"]
     voted = await world.alice.click(poll, label="Tardes")
-    assert read(voted).startswith("Tu voto está contado")
+    assert everything_in(voted).startswith("Tu voto está contado")
     replies.append(voted)
     closed = await world.mod.click(poll, label="Cerrar encuesta")
-    assert read(closed) == "La encuesta está cerrada."
+    assert everything_in(closed) == "La encuesta está cerrada."
     replies.append(closed)
     poll = next(m for m in thread.history() if m.id == poll.id)
     assert poll.content.startswith("**Encuesta (cerrada)**")
     assert "Votaron menos de 5 personas" in poll.content
 
     started = await world.mod.slash(thread, "circle round start", turn_minutes=3)
-    assert read(started).startswith("La ronda ha empezado con 2 personas")
+    assert everything_in(started).startswith("La ronda ha empezado con 2 personas")
     replies.append(started)
     intro = next(m for m in thread.history() if m.content.startswith("**Empieza una ronda.**"))
     assert "La pieza pasa por 2 personas en orden aleatorio, hasta 3 minutos cada una" in (
         intro.content
     )
     moved = await world.mod.slash(thread, "circle round next")
-    assert read(moved) == "La pieza ha pasado a la siguiente persona."
+    assert everything_in(moved) == "La pieza ha pasado a la siguiente persona."
     replies.append(moved)
     replies += await take_every_turn(world, thread, circle)
     nothing = await world.mod.slash(thread, "circle round next")
-    assert read(nothing).startswith("Aquí no hay ninguna ronda en marcha")
+    assert everything_in(nothing).startswith("Aquí no hay ninguna ronda en marcha")
     replies.append(nothing)
 
     await world.mod.slash(thread, "circle round start", mode="anonymous")
@@ -189,11 +180,11 @@ async def test_spanish_keeper_runs_a_spanish_circle_in_spanish(
     name = announcement.content.split("**")[1]
     assert name.split()[0] in SPANISH_NOUNS, f"a Spanish name for the holder: {name}"
     ended = await world.mod.slash(thread, "circle round end")
-    assert read(ended) == "La ronda ha terminado."
+    assert everything_in(ended) == "La ronda ha terminado."
     replies.append(ended)
 
     checkout = await world.mod.slash(thread, "circle checkout")
-    assert read(checkout) == "Cierre publicado."
+    assert everything_in(checkout) == "Cierre publicado."
     replies.append(checkout)
     posted = thread.last_message
     assert posted.content.startswith("**Cierre** · ") and labels_of(posted) == ["Hacer el cierre"]
@@ -202,16 +193,16 @@ async def test_spanish_keeper_runs_a_spanish_circle_in_spanish(
     done = await world.alice.submit_modal(
         form, {"takeaway": "Me llevo calma.", "care": "Dormir.", "share": ["no"]}
     )
-    assert read(done).startswith("Gracias por hacer el cierre")
+    assert everything_in(done).startswith("Gracias por hacer el cierre")
     replies += [form, done]
 
     closing = await world.mod.slash(thread, "circle close")
-    assert "El círculo está cerrado" in read(closing)
+    assert "El círculo está cerrado" in everything_in(closing)
     replies.append(closing)
     assert "Este círculo ya está cerrado" in public(thread.history())
 
     for reply in replies:
-        assert not english_left(read(reply)), read(reply)
+        assert not english_left(everything_in(reply)), everything_in(reply)
     mine = world.bot.user
     assert mine is not None
     said = public(m for m in thread.history() if m.author.id == mine.id)
@@ -226,36 +217,36 @@ async def test_english_keeper_of_a_spanish_circle(world: World, locales: dict[in
     thread, _, _ = await spanish_circle(world, world.alice, world.carol)
 
     added = await world.mod.slash(thread, "circle agreements add", text="Sin prisas.")
-    assert read(added).startswith("Added agreement")
+    assert everything_in(added).startswith("Added agreement")
     assert thread.last_message.content.startswith("Se añadió un acuerdo nuevo")
     for member in (world.alice, world.carol):
         shown = await member.click(thread.last_message, label="Leer y aceptar")
         await member.click(shown.response.message, label="Acepto")
 
     paused = await world.mod.slash(thread, "circle pause", minutes=1)
-    assert "locked until" in read(paused)
+    assert "locked until" in everything_in(paused)
     assert thread.last_message.embeds[0].title == "Una pausa de 1 minuto"
     await advance(world, 90)
 
     polled = await world.mod.slash(thread, "circle poll", question=QUESTION, options=OPTIONS)
-    assert read(polled).startswith("Poll posted")
+    assert everything_in(polled).startswith("Poll posted")
     poll = next(m for m in reversed(thread.history()) if QUESTION in m.content)
     assert poll.content.startswith("**Encuesta** · ")
     closed = await world.mod.click(poll, label="Cerrar encuesta")
-    assert read(closed) == "The poll is closed."
+    assert everything_in(closed) == "The poll is closed."
 
     started = await world.mod.slash(thread, "circle round start", mode="anonymous")
-    assert read(started).startswith("The round has started with 2 people")
+    assert everything_in(started).startswith("The round has started with 2 people")
     announcement = turn_message(thread)
     assert "(nombre en esta ronda)" in announcement.content
     assert announcement.content.split("**")[1].split()[0] in SPANISH_NOUNS
     moved = await world.mod.slash(thread, "circle round next")
-    assert read(moved) == "The piece has moved on."
+    assert everything_in(moved) == "The piece has moved on."
     ended = await world.mod.slash(thread, "circle round end")
-    assert read(ended) == "The round has ended."
+    assert everything_in(ended) == "The round has ended."
 
     checkout = await world.mod.slash(thread, "circle checkout")
-    assert read(checkout) == "Check-out posted."
+    assert everything_in(checkout) == "Check-out posted."
     assert labels_of(thread.last_message) == ["Hacer el cierre"]
     form = await world.mod.click(thread.last_message, label="Hacer el cierre")
     assert "One takeaway from today" in str(form.modal), "the form is the reader's"
@@ -266,7 +257,7 @@ async def test_english_keeper_of_a_spanish_circle(world: World, locales: dict[in
     assert not english_left(said), english_left(said)
 
     closing = await world.mod.slash(thread, "circle close")
-    assert "The circle is closed" in read(closing)
+    assert "The circle is closed" in everything_in(closing)
     assert thread.last_message.content.startswith("Este círculo ya está cerrado")
 
 
@@ -306,14 +297,14 @@ async def test_join_gate_and_admit_in_the_readers_language(
     card = next(m for m in world.general.history() if m.id == card.id)
     refused = await world.alice.click(card, label="Unirme")
     assert refused.ephemeral
-    assert "Podrás unirte en unos 7 días." in read(refused)
-    assert "`/circle admit`" in read(refused)
+    assert "Podrás unirte en unos 7 días." in everything_in(refused)
+    assert "`/circle admit`" in everything_in(refused)
     admitted = await world.mod.slash(thread, "circle admit", member=world.alice)
-    assert "ya puede unirse a este círculo" in read(admitted)
+    assert "ya puede unirse a este círculo" in everything_in(admitted)
     again = await world.mod.slash(thread, "circle admit", member=world.alice)
-    assert "(Ya podía hacerlo.)" in read(again)
+    assert "(Ya podía hacerlo.)" in everything_in(again)
     for reply in (refused, admitted, again):
-        assert not english_left(read(reply)), read(reply)
+        assert not english_left(everything_in(reply)), everything_in(reply)
 
 
 async def test_a_break_asks_the_keeper_in_the_circles_language(
@@ -328,11 +319,11 @@ async def test_a_break_asks_the_keeper_in_the_circles_language(
     card = next(m for m in world.general.history() if m.id == card.id)
     assert "Necesito un descanso" in labels_of(card)
     opened = await world.alice.click(card, label="Necesito un descanso")
-    assert read(opened).startswith("Only you can see this")
+    assert everything_in(opened).startswith("Only you can see this")
     asked = await world.alice.click(
         opened.response.message, label="Ask a keeper to check in with me"
     )
-    assert read(asked).startswith("Thank you for saying so")
+    assert everything_in(asked).startswith("Thank you for saying so")
     dm = world.mod.user.dm_channel.history()[-1].content
     assert "pulsó **Necesito un descanso**" in dm and not english_left(dm)
 

@@ -7,7 +7,6 @@ session title and buttons, a schedule's notices) follows the circle's language.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import discord
@@ -19,37 +18,11 @@ from bot.services import config as config_service
 from bot.services import prompts as prompt_service
 from bot.services.circles import Circle
 from tests.conftest import World
-from tests.languages import english_left as english_sentences
-from tests.languages import everything_in
+from tests.languages import english_left, everything_in, message_text
 from tests.test_circles import open_circle
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 IDEA = "¿Qué te ayudaría a sentir que te creen cuando hablas de tu trabajo?"
-
-
-def english_left(text: str) -> list[str]:
-    """English sentences of ours left in `text`, outside `code` spans. Commands stay as they
-    are in every language, and a message with a `{placeholder}` inside a command (`/prompt
-    post id:{id}`) would otherwise yield "/prompt post id" as a fragment of English."""
-    return english_sentences(re.sub(r"`[^`]*`", "", text))
-
-
-def read(result: simcord.InteractionResult) -> str:
-    """What a reply shows, its followups included (a deferred command answers in one)."""
-    parts = [everything_in(result)]
-    for followup in result.followups:
-        parts.append(followup.content or "")
-        parts += [f"{e.title or ''} {e.description or ''}" for e in followup.embeds]
-    return "\n".join(parts)
-
-
-def public(message: discord.Message) -> str:
-    """Every word of a message in the thread: content, embeds and button labels."""
-    parts = [message.content]
-    for embed in message.embeds:
-        parts += [embed.title or "", embed.description or "", embed.footer.text or ""]
-    parts += labels(message)
-    return "\n".join(parts)
 
 
 def labels(message: discord.Message) -> list[str]:
@@ -93,40 +66,40 @@ async def test_spanish_keeper_reads_prompt_in_spanish_and_the_thread_stays_spani
     replies: list[str] = []
 
     decks = await world.mod.slash(thread, "prompt decks")
-    assert decks.ephemeral and "Mazos de preguntas" in read(decks)
-    assert spanish.title in read(decks), "the circle's own deck, in its language"
-    replies.append(read(decks))
+    assert decks.ephemeral and "Mazos de preguntas" in everything_in(decks)
+    assert spanish.title in everything_in(decks), "the circle's own deck, in its language"
+    replies.append(everything_in(decks))
 
     listed = await world.mod.slash(thread, "prompt list", deck="essay")
-    assert "ligera" in read(listed) and "intensa" in read(listed)
-    assert "Mostrar pregunta" in read(listed)
-    replies.append(read(listed))
+    assert "ligera" in everything_in(listed) and "intensa" in everything_in(listed)
+    assert "Mostrar pregunta" in everything_in(listed)
+    replies.append(everything_in(listed))
 
     heavy, before = first_heavy(world)
     preview = await world.mod.slash(thread, "prompt list", deck="essay", preview=heavy.id)
     assert preview.ephemeral
-    assert read(preview).startswith("Solo tú puedes ver esta vista previa")
-    assert heavy.text in read(preview), "the Spanish prompt itself"
+    assert everything_in(preview).startswith("Solo tú puedes ver esta vista previa")
+    assert heavy.text in everything_in(preview), "the Spanish prompt itself"
     missing = await world.mod.slash(thread, "prompt list", deck="essay", preview="essay-999")
-    assert "no tiene ninguna pregunta" in read(missing)
-    replies += [read(preview), read(missing)]
+    assert "no tiene ninguna pregunta" in everything_in(missing)
+    replies += [everything_in(preview), everything_in(missing)]
 
     # /prompt next: the posted prompt and its session title are the circle's (Spanish).
     posted = await world.mod.slash(thread, "prompt next")
-    assert "Abre la sesión" in read(posted)
-    replies.append(read(posted))
+    assert "Abre la sesión" in everything_in(posted)
+    replies.append(everything_in(posted))
     message = thread.last_message
     first = spanish.sessions[0]
     assert f"**Nueva sesión: {first.title}**" in (message.embeds[0].description or "")
     assert message.embeds[0].title == "Una pregunta para el círculo"
     assert labels(message) == ["Responder de forma anónima", "Necesito un descanso"]
-    assert not english_left(public(message)), public(message)
+    assert not english_left(message_text(message)), message_text(message)
 
     again = await world.mod.slash(thread, "prompt post", id=first.prompts[0].id)
-    assert "Ya se había publicado antes" in read(again)
+    assert "Ya se había publicado antes" in everything_in(again)
     added = await world.mod.slash(thread, "prompt add", text="¿Qué cuidas cuando cuidas a otras?")
-    assert "añadida a este círculo" in read(added)
-    replies += [read(again), read(added)]
+    assert "añadida a este círculo" in everything_in(added)
+    replies += [everything_in(again), everything_in(added)]
 
     # A schedule, stopped before a heavier prompt: the keeper reads Spanish, so does the thread.
     for prompt in before:
@@ -134,17 +107,19 @@ async def test_spanish_keeper_reads_prompt_in_spanish_and_the_thread_stays_spani
     scheduled = await world.mod.slash(
         thread, "prompt schedule", every_hours=2, first_at=soon(world)
     )
-    assert "cada 2 horas" in read(scheduled) and "Me detendré antes" in read(scheduled)
-    replies.append(read(scheduled))
+    assert "cada 2 horas" in everything_in(scheduled) and "Me detendré antes" in everything_in(
+        scheduled
+    )
+    replies.append(everything_in(scheduled))
     await world.env.advance_time(3 * 60)
     assert heavy.id not in await prompt_service.posted_ids(world.db, circle.id)
     notice = thread.last_message
     assert notice.content.startswith("La programación se detuvo aquí")
     assert f"preview:{heavy.id}" in notice.content
-    assert not english_left(public(notice)), notice.content
+    assert not english_left(message_text(notice)), notice.content
     none_left = await world.mod.slash(thread, "prompt unschedule")
-    assert "no tenía programación" in read(none_left)
-    replies.append(read(none_left))
+    assert "no tenía programación" in everything_in(none_left)
+    replies.append(everything_in(none_left))
 
     # The heavy prompt, posted by hand: behind Mostrar pregunta, which each reader opens in
     # their own language around the circle's Spanish text.
@@ -152,14 +127,14 @@ async def test_spanish_keeper_reads_prompt_in_spanish_and_the_thread_stays_spani
     message = thread.last_message
     assert message.embeds[0].title == "Una pregunta más intensa"
     assert labels(message)[0] == "Mostrar pregunta"
-    assert heavy.text[:40] not in public(message)
-    assert not english_left(public(message)), public(message)
+    assert heavy.text[:40] not in message_text(message)
+    assert not english_left(message_text(message)), message_text(message)
     shown = await world.mod.click(message, label="Mostrar pregunta")
-    assert shown.ephemeral and heavy.text in read(shown)
-    replies.append(read(shown))
+    assert shown.ephemeral and heavy.text in everything_in(shown)
+    replies.append(everything_in(shown))
     english = await world.bob.click(message, label="Mostrar pregunta")
-    assert "Passing never needs a reason" in read(english)
-    assert heavy.text in read(english)
+    assert "Passing never needs a reason" in everything_in(english)
+    assert heavy.text in everything_in(english)
 
     for reply in replies:
         assert not english_left(reply), reply
@@ -171,9 +146,11 @@ async def test_english_keeper_in_a_spanish_circle_reads_english_privately(
     locales[world.mod.id] = "es-ES"
     thread, circle, _ = await spanish_circle(world)
     listed = await world.bob.slash(thread, "prompt list", deck="essay")
-    assert "light" in read(listed) and "Text shown only behind" in read(listed)
+    assert "light" in everything_in(listed) and "Text shown only behind" in everything_in(listed)
     posted = await world.bob.slash(thread, "prompt next")
-    assert "Posted prompt" in read(posted) and "It opens the session" in read(posted)
+    assert "Posted prompt" in everything_in(posted) and "It opens the session" in everything_in(
+        posted
+    )
     message = thread.last_message
     assert message.embeds[0].title == "Una pregunta para el círculo", "public: Spanish"
     assert "Nueva sesión" in (message.embeds[0].description or "")
@@ -183,7 +160,7 @@ async def test_english_keeper_in_a_spanish_circle_reads_english_privately(
     scheduled = await world.bob.slash(
         thread, "prompt schedule", every_hours=1, first_at=soon(world)
     )
-    assert read(scheduled).startswith("I'll post the next prompt here every hour")
+    assert everything_in(scheduled).startswith("I'll post the next prompt here every hour")
     await world.env.advance_time(3 * 60)
     notice = thread.last_message.content
     assert notice.startswith("La programación se detuvo aquí") and f"`{heavy.id}`" in notice
@@ -205,13 +182,13 @@ async def test_spanish_member_suggests_and_reads_spanish(
     refused = await world.alice.submit_modal(
         form, {"text": "Llámame al +34 612 345 678, ¿vale?", "content_note": ""}
     )
-    assert refused.ephemeral and "número de teléfono" in read(refused)
-    assert "612" not in read(refused)
+    assert refused.ephemeral and "número de teléfono" in everything_in(refused)
+    assert "612" not in everything_in(refused)
     done = await world.alice.submit_modal(
         await world.alice.slash(thread, "prompt suggest"), {"text": IDEA, "content_note": ""}
     )
-    assert done.ephemeral and read(done).startswith("Gracias. Tu sugerencia llegará")
-    replies += [everything_in(form), read(refused), read(done)]
+    assert done.ephemeral and everything_in(done).startswith("Gracias. Tu sugerencia llegará")
+    replies += [everything_in(form), everything_in(refused), everything_in(done)]
     await world.alice.submit_modal(
         await world.alice.slash(thread, "prompt suggest"),
         {"text": "¿Qué palabra te gustaría que usaran para hablar de ti?", "content_note": ""},
@@ -220,12 +197,12 @@ async def test_spanish_member_suggests_and_reads_spanish(
 
     # The Spanish keeper's private list; the English keeper's, of the same suggestions.
     listed = await world.mod.slash(thread, "prompt suggestions")
-    assert read(listed).startswith("2 sugerencias esperando:")
+    assert everything_in(listed).startswith("2 sugerencias esperando:")
     assert labels(listed.response.message) == ["Añadir a este círculo", "Rechazar"]
-    assert "Sugerida de forma anónima" in read(listed)
-    replies.append(read(listed))
+    assert "Sugerida de forma anónima" in everything_in(listed)
+    replies.append(everything_in(listed))
     english = await world.bob.slash(thread, "prompt suggestions")
-    assert read(english).startswith("2 suggestions waiting:")
+    assert everything_in(english).startswith("2 suggestions waiting:")
     assert labels(english.response.message) == ["Add to this circle", "Decline"]
 
     shown_to_keeper = [listed.response, *listed.followups]
@@ -236,12 +213,12 @@ async def test_spanish_member_suggests_and_reads_spanish(
     form = await world.mod.click(other.message, label="Rechazar")
     assert form.modal is not None and "Rechazar esta sugerencia" in str(form.modal)
     declined = await world.mod.submit_modal(form, {"reason": "Ya lo hablamos la semana pasada"})
-    assert "con tu motivo" in read(declined)
-    replies += [everything_in(added), everything_in(form), read(declined)]
+    assert "con tu motivo" in everything_in(declined)
+    replies += [everything_in(added), everything_in(form), everything_in(declined)]
 
     # The author reads what became of both, in Spanish, the keeper's reason as written.
     mine = await world.alice.slash(thread, "anon mine")
-    text = read(mine)
+    text = everything_in(mine)
     assert "Tus sugerencias de preguntas aquí" in text
     assert "se añadió al círculo como la pregunta `c" in text
     assert "la rechazaron — “Ya lo hablamos la semana pasada”" in text
