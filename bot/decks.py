@@ -18,12 +18,15 @@ This module is plain Python and never imports discord.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from bot.i18n import ENGLISH, N_, shipped_languages, tr
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 
@@ -66,7 +69,7 @@ GROUNDING_FILE = "grounding.toml"
 RESOURCES_FILE = "resources.toml"
 FIXED_FILES: tuple[str, ...] = (AGREEMENTS_FILE, CHECKIN_FILE, GROUNDING_FILE, RESOURCES_FILE)
 
-DEFAULT_CONFIDENTIALITY = "Not stated."
+DEFAULT_CONFIDENTIALITY = N_("Not stated.")
 
 # What a service says about contacting police, shown first on the card in plain words.
 POLICE_NEVER = "never"
@@ -169,7 +172,8 @@ class Grounding:
 class Resource:
     """A support service. ``url``, ``region``, ``about``, ``police_cases`` and ``checked`` are
     None when not given; ``police`` is one of ``POLICE_CHOICES``; ``source`` lists the pages
-    the entry was compared with."""
+    the entry was compared with; ``languages`` the shipped languages it answers in, when its
+    pages say."""
 
     name: str
     contact: str
@@ -181,6 +185,9 @@ class Resource:
     police_cases: str | None = None
     about: str | None = None
     source: tuple[str, ...] = ()
+    # Shipped language codes the service answers in, as its own pages state them; empty when
+    # they don't say (and for a server's own entries).
+    languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -502,14 +509,33 @@ def _parse_grounding(root: _Table) -> Grounding:
     )
 
 
+def _resource_languages(table: _Table) -> tuple[str, ...]:
+    """A shipped entry's `languages`: shipped language codes, each once; () when left out."""
+    if "languages" not in table.data:
+        return ()
+    codes = table.texts("languages", MAX_ID_LENGTH, required=True)
+    shipped = shipped_languages()
+    for index, code in enumerate(codes):
+        if code not in shipped:
+            raise table.error(
+                f"languages[{index}]", f"must be a shipped language, one of {', '.join(shipped)}"
+            )
+        if code in codes[:index]:
+            raise table.error(f"languages[{index}]", f"{code!r} is listed twice")
+    return codes
+
+
 def _parse_shipped_resources(root: _Table) -> tuple[Resource, ...]:
     root.allow("resources")
     resources = []
     for table in root.tables("resources"):
+        languages = _resource_languages(table)
+        data = {key: value for key, value in table.data.items() if key != "languages"}
         try:
-            resource = parse_resource(table.data, table.place)
+            resource = parse_resource(data, table.place)
         except ResourceError as error:
             raise table.error(error.field, str(error)) from None
+        resource = dataclasses.replace(resource, languages=languages)
         if resource.url is None or not resource.url.startswith("https://"):
             raise table.error("url", "a shipped resource needs the https:// page it was checked on")
         if resource.checked is None:
@@ -618,15 +644,20 @@ def _resource_sources(value: object) -> tuple[str, ...]:
     return sources
 
 
-def police_words(resource: Resource) -> str:
-    """What the service says about police, in plain words, for the top of its card entry."""
+def police_words(resource: Resource, language: str = ENGLISH) -> str:
+    """What the service says about police, in plain words and in `language`, for the top of
+    its card entry (the stated cases as the entry gives them)."""
     if resource.police == POLICE_NEVER:
-        return "Says it never contacts police or other authorities."
+        return tr(language, "Says it never contacts police or other authorities.")
     if resource.police == POLICE_STATED_CASES:
-        return f"Says it contacts police or authorities only: {resource.police_cases}"
+        return tr(
+            language,
+            "Says it contacts police or authorities only: {cases}",
+            cases=resource.police_cases,
+        )
     if resource.police == POLICE_MAY:
-        return "May share what you say with police."
-    return "Does not say whether it contacts police. Ask before sharing details."
+        return tr(language, "May share what you say with police.")
+    return tr(language, "Does not say whether it contacts police. Ask before sharing details.")
 
 
 def parse_resource(data: Mapping[str, object], place: str = "resource") -> Resource:

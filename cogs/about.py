@@ -9,10 +9,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import CircleBot
+from bot.i18n import N_
 from bot.layer.errors import NO_MENTIONS
 from bot.layer.i18n import member_language, tr
 
-ABOUT_TEXT = """\
+ABOUT_TEXT = N_("""\
 **Circlekeeper** runs moderated discussion circles for communities where speaking up is risky: \
 sex workers, sex-worker-rights and anti-trafficking advocates, and trafficking survivors. \
 A keeper opens a circle, members join by accepting its agreements, and the circle moves through \
@@ -40,7 +41,7 @@ writing style; and what you say about yourself. In a circle of fewer than 5 peop
 too few to hide among, and the bot says so.
 
 Passing never needs a reason. Use `/privacy` for what is stored and for how long, and \
-`/resources` for support lines."""
+`/resources` for support lines.""")
 
 
 class About(commands.Cog):
@@ -57,7 +58,7 @@ class About(commands.Cog):
         if limits:
             embeds.append(discord.Embed(title=tr(language, "Honest limits"), description=limits))
         await interaction.response.send_message(
-            ABOUT_TEXT, embeds=embeds, ephemeral=True, allowed_mentions=NO_MENTIONS
+            tr(language, ABOUT_TEXT), embeds=embeds, ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
 

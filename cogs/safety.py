@@ -261,14 +261,14 @@ class Safety(commands.Cog):
     async def resources(self, interaction: discord.Interaction[Any]) -> None:
         """Support lines and services, shown only to you."""
         guild_id = interaction.guild.id if interaction.guild else None
+        language = member_language(interaction)
+        embed = await resource_embed(self.bot, guild_id, language)
         if guild_id is None:
-            await interaction.response.send_message(
-                embed=await resource_embed(self.bot, guild_id), ephemeral=True
-            )
+            await interaction.response.send_message(embed=embed, ephemeral=True)
             return
         # In a server, the card also offers a way to reach its moderators without a name.
         await interaction.response.send_message(
-            embed=await resource_embed(self.bot, guild_id), view=contact_view(), ephemeral=True
+            embed=embed, view=contact_view(language), ephemeral=True
         )
 
     @app_commands.command(name="privacy")

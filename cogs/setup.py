@@ -12,19 +12,20 @@ from discord.ext import commands
 
 from bot.client import CircleBot
 from bot.decks import POLICE_MAY, POLICE_NEVER, POLICE_NOT_STATED, POLICE_STATED_CASES
-from bot.i18n import language_name
+from bot.i18n import ENGLISH, N_, language_name
 from bot.layer.automod import describe_rules
 from bot.layer.discord_utils import log_action, require_member
 from bot.layer.errors import NO_MENTIONS, UserFacingError
-from bot.layer.i18n import language_choices
+from bot.layer.i18n import language_choices, member_language, tr
+from bot.layer.posting import delay_words
 from bot.services import automod, safety
 from bot.services import config as config_service
 from bot.services import contact as contact_service
-from bot.services.config import DEFAULT_DELAY_SECONDS, DELAY_NOTICE, GuildConfig, describe_delay
+from bot.services.config import DEFAULT_DELAY_SECONDS, DELAY_NOTICE, GuildConfig
 
 log = logging.getLogger(__name__)
 
-NO_DELAY_COST = (
+NO_DELAY_COST = N_(
     "with no delay, a post appears the moment it is written, right after its author's other "
     "activity (joining, reacting, typing elsewhere), so anyone watching can guess who wrote it"
 )
@@ -46,39 +47,81 @@ POLICE_OPTIONS = [
 
 # The gate's numbers are never shown again after they are set (not here, not in the mod log):
 # they would tell anyone watching how long to wait.
-GATE_ON = (
+GATE_ON = N_(
     "on (new accounts or new server members wait before joining a circle, unless a keeper "
     "admits them with `/circle admit`)"
 )
 
 
-def _channel(channel_id: int | None) -> str:
-    return f"<#{channel_id}>" if channel_id else "not set"
+def _channel(channel_id: int | None, language: str = ENGLISH) -> str:
+    return f"<#{channel_id}>" if channel_id else tr(language, "not set")
 
 
-def describe_config(config: GuildConfig) -> str:
-    role = f"<@&{config.moderator_role_id}>" if config.moderator_role_id else "not set"
+def describe_config(config: GuildConfig, language: str = ENGLISH) -> str:
+    """The server's settings, in `language` (the admin's)."""
+    role = (
+        f"<@&{config.moderator_role_id}>" if config.moderator_role_id else tr(language, "not set")
+    )
     delay = (
-        f"up to {config.delay_max_seconds} seconds (posts appear "
-        f"{describe_delay(config.delay_max_seconds)})"
+        tr(
+            language,
+            "up to {seconds} seconds (posts appear {when})",
+            seconds=config.delay_max_seconds,
+            when=delay_words(language, config.delay_max_seconds),
+        )
         if config.delay_max_seconds
-        else f"off: {NO_DELAY_COST}. `/setup delay` turns it back on"
+        else tr(
+            language,
+            "off: {cost}. `/setup delay` turns it back on",
+            cost=tr(language, NO_DELAY_COST),
+        )
     )
     return "\n".join(
         [
-            "**Circlekeeper settings for this server**",
-            f"Moderator role: {role} (members with Manage Messages are moderators too)",
-            f"Queue channel (held anonymous posts, reports): {_channel(config.queue_channel_id)}",
-            f"Mod-log channel: {_channel(config.modlog_channel_id)}",
-            f"Escalation channel (reports about moderators or keepers): "
-            f"{_channel(config.escalation_channel_id)}",
-            f"Retention of review items, reports and mod-log rows: {config.retention_days} days",
-            f"Random delay before anonymous posts appear: {delay}",
-            f"Mention the moderator role on new queue items: "
-            f"{'yes' if config.ping_moderators else 'no'}",
-            f"Join gate: {GATE_ON if config.gated else 'off'}",
-            "Language of new circles and the server's channels: "
-            + (language_name(config.language) if config.language else "the server's own"),
+            tr(language, "**Circlekeeper settings for this server**"),
+            tr(
+                language,
+                "Moderator role: {role} (members with Manage Messages are moderators too)",
+                role=role,
+            ),
+            tr(
+                language,
+                "Queue channel (held anonymous posts, reports): {channel}",
+                channel=_channel(config.queue_channel_id, language),
+            ),
+            tr(
+                language,
+                "Mod-log channel: {channel}",
+                channel=_channel(config.modlog_channel_id, language),
+            ),
+            tr(
+                language,
+                "Escalation channel (reports about moderators or keepers): {channel}",
+                channel=_channel(config.escalation_channel_id, language),
+            ),
+            tr(
+                language,
+                "Retention of review items, reports and mod-log rows: {days} days",
+                days=config.retention_days,
+            ),
+            tr(language, "Random delay before anonymous posts appear: {delay}", delay=delay),
+            tr(
+                language,
+                "Mention the moderator role on new queue items: {answer}",
+                answer=tr(language, "yes") if config.ping_moderators else tr(language, "no"),
+            ),
+            tr(
+                language,
+                "Join gate: {state}",
+                state=tr(language, GATE_ON) if config.gated else tr(language, "off"),
+            ),
+            tr(
+                language,
+                "Language of new circles and the server's channels: {language}",
+                language=language_name(config.language)
+                if config.language
+                else tr(language, "the server's own"),
+            ),
         ]
     )
 
@@ -139,8 +182,9 @@ class Setup(commands.GroupCog, group_name="setup"):
         self, interaction: discord.Interaction[Any], config: GuildConfig, what: str
     ) -> None:
         await self._record(interaction, what)
+        language = member_language(interaction)
         await interaction.response.send_message(
-            f"Saved: {what}.\n\n{describe_config(config)}",
+            tr(language, "Saved: {what}.", what=what) + "\n\n" + describe_config(config, language),
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
@@ -151,9 +195,12 @@ class Setup(commands.GroupCog, group_name="setup"):
         assert interaction.guild is not None
         await interaction.response.defer(ephemeral=True)  # reading the rules asks Discord
         config = await config_service.get_config(self.bot.db, interaction.guild.id)
-        rules = await describe_rules(self.bot, interaction.guild)
+        language = member_language(interaction)
+        rules = await describe_rules(self.bot, interaction.guild, language)
         await interaction.followup.send(
-            f"{describe_config(config)}\n\n{rules}", ephemeral=True, allowed_mentions=NO_MENTIONS
+            f"{describe_config(config, language)}\n\n{rules}",
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
         )
 
     @app_commands.command(name="moderators")
@@ -266,7 +313,7 @@ class Setup(commands.GroupCog, group_name="setup"):
         else:
             numbers = "anyone in the server can join a circle"
         await interaction.response.send_message(
-            f"Saved: {what}: {numbers}.\n\n{describe_config(config)}",
+            f"Saved: {what}: {numbers}.\n\n{describe_config(config, member_language(interaction))}",
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.i18n import N_, language_of_locale, tr
+from bot.i18n import ENGLISH, N_, language_of_locale, tr
 from bot.services import automod
 from bot.services.automod import Rule, RuleSet, Verdict
 from bot.services.errors import Refusal
@@ -212,43 +212,61 @@ def channel_ids(channel: object) -> list[int]:
     return ids
 
 
-async def describe_rules(bot: CircleBot, guild: discord.Guild) -> str:
-    """`/setup show`'s lines on the server's rules: what applies to members' words the bot
-    posts, what cannot, and what to grant."""
+async def describe_rules(bot: CircleBot, guild: discord.Guild, language: str = ENGLISH) -> str:
+    """`/setup show`'s lines on the server's rules, in `language` (the admin's): what applies
+    to members' words the bot posts, what cannot, and what to grant."""
     await bot.server_rules.load(guild)  # a permission may have been granted just now
     rules = bot.server_rules
-    lines = ["**Server rules on anonymous posts and other words posted for members**"]
+    lines = [tr(language, "**Server rules on anonymous posts and other words posted for members**")]
     if not rules.readable(guild.id):
         lines.append(
-            "AutoMod rules: **not applied**. Circlekeeper needs **Manage Server** to read them "
-            "(Discord's AutoMod never checks messages a bot sends). Grant it to Circlekeeper's "
-            "role and the rules apply from then; nothing else needs it."
+            tr(
+                language,
+                "AutoMod rules: **not applied**. Circlekeeper needs **Manage Server** to read "
+                "them (Discord's AutoMod never checks messages a bot sends). Grant it to "
+                "Circlekeeper's role and the rules apply from then; nothing else needs it.",
+            )
         )
     else:
         applied = rules.rules(guild.id)
-        names = ", ".join(f"**{r.name}**" for r in applied) or "none"
-        lines.append(f"AutoMod keyword rules applied: {names}.")
+        names = ", ".join(f"**{r.name}**" for r in applied) or tr(language, "none")
+        lines.append(tr(language, "AutoMod keyword rules applied: {names}.", names=names))
         skipped = RuleSet(applied).skipped_patterns()
         for name, pattern in skipped:
             lines.append(
-                f"Rule **{name}**: the pattern `{pattern[:100]}` could not be read by a "
-                "linear-time regex engine, so it is skipped."
+                tr(
+                    language,
+                    "Rule **{name}**: the pattern `{pattern}` could not be read by a "
+                    "linear-time regex engine, so it is skipped.",
+                    name=name,
+                    pattern=pattern[:100],
+                )
             )
         presets = rules.presets(guild.id)
         if presets:
             lines.append(
-                "Keyword-preset rules ("
-                + ", ".join(f"**{n}**" for n in presets)
-                + ") cannot be read by bots, so they do not cover anonymous posts."
+                tr(
+                    language,
+                    "Keyword-preset rules ({names}) cannot be read by bots, so they do not "
+                    "cover anonymous posts.",
+                    names=", ".join(f"**{n}**" for n in presets),
+                )
             )
         lines.append(
-            "Exempt roles are ignored for anonymous posts: honouring them would let whoever "
-            "edits a rule learn whether an author holds a role. Exempt channels apply."
+            tr(
+                language,
+                "Exempt roles are ignored for anonymous posts: honouring them would let whoever "
+                "edits a rule learn whether an author holds a role. Exempt channels apply.",
+            )
         )
     entries = await automod.words(bot.db, guild.id)
     lines.append(
-        f"This server's word list: {len(entries)} entries (`/setup filter list`)."
+        tr(
+            language,
+            "This server's word list: {count} entries (`/setup filter list`).",
+            count=len(entries),
+        )
         if entries
-        else "This server's word list: empty (`/setup filter add` to add words)."
+        else tr(language, "This server's word list: empty (`/setup filter add` to add words).")
     )
     return "\n".join(lines)

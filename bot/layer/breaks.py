@@ -95,7 +95,7 @@ async def break_embeds(
         description="\n".join(f"• {step}" for step in grounding.break_steps)[:4000],
         colour=BREAK_COLOUR,
     )
-    return [steps, await resource_embed(bot, guild_id)]
+    return [steps, await resource_embed(bot, guild_id, language)]
 
 
 async def show_break(

@@ -120,10 +120,10 @@ def short_when(language: str, when: datetime, *, time: bool = True) -> str:
     return format_datetime(when, pattern, tzinfo=UTC, locale=language.replace("-", "_"))
 
 
-def contact_view() -> discord.ui.View:
-    """The Contact moderators button alone, for cards."""
+def contact_view(language: str = ENGLISH) -> discord.ui.View:
+    """The Contact moderators button alone, for cards, labelled in `language`."""
     view = persistent_view()
-    view.add_item(ContactButton())
+    view.add_item(ContactButton(label=tr(language, "Contact moderators")))
     return view
 
 
@@ -286,7 +286,8 @@ class ResourcesButton(PersistentButton, custom_id=ids.RESOURCES, label="Resource
         bot: CircleBot = interaction.client
         guild_id = interaction.guild.id if interaction.guild else None
         await interaction.response.send_message(
-            embed=await resource_embed(bot, guild_id), ephemeral=True
+            embed=await resource_embed(bot, guild_id, member_language(interaction)),
+            ephemeral=True,
         )
 
 

@@ -319,7 +319,9 @@ class Circles(commands.GroupCog, group_name="circle"):
                     "listened. Anonymous labels from this circle can no longer be linked to "
                     "anyone. Take care of yourself; these services are there if you need them.",
                 ),
-                embed=await resource_embed(self.bot, here.circle.guild_id),
+                embed=await resource_embed(
+                    self.bot, here.circle.guild_id, circle_language(here.circle)
+                ),
                 allowed_mentions=NO_MENTIONS,
             )
         except discord.HTTPException:

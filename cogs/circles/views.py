@@ -176,7 +176,7 @@ def card_view(circle: Circle) -> discord.ui.View:
     if circle.is_open:
         view.add_item(JoinButton(circle.id, label=tr(circle_language(circle), "Join")))
         view.add_item(BreakButton(circle.id, label=tr(circle_language(circle), "I need a break")))
-        view.add_item(ContactButton())
+        view.add_item(ContactButton(label=tr(circle_language(circle), "Contact moderators")))
     return view
 
 
