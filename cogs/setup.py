@@ -11,10 +11,16 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import CircleBot
-from bot.decks import POLICE_MAY, POLICE_NEVER, POLICE_NOT_STATED, POLICE_STATED_CASES
-from bot.i18n import ENGLISH, N_, language_name
+from bot.decks import (
+    POLICE_MAY,
+    POLICE_NEVER,
+    POLICE_NOT_STATED,
+    POLICE_STATED_CASES,
+    police_words,
+)
+from bot.i18n import ENGLISH, N_, Phrase, language_name
 from bot.layer.automod import describe_rules
-from bot.layer.discord_utils import log_action, require_member
+from bot.layer.discord_utils import log_action, log_language, require_member
 from bot.layer.errors import NO_MENTIONS, UserFacingError
 from bot.layer.i18n import language_choices, member_language, tr
 from bot.layer.posting import delay_words
@@ -167,19 +173,20 @@ class Setup(commands.GroupCog, group_name="setup"):
             raise app_commands.MissingPermissions(["manage_guild"])
         return True
 
-    async def _record(self, interaction: discord.Interaction[Any], what: str) -> None:
-        """Write a settings change to the mod log."""
+    async def _record(self, interaction: discord.Interaction[Any], what: Phrase) -> None:
+        """Write a settings change to the mod log, in the server's language."""
         assert interaction.guild is not None
+        language = await log_language(self.bot.db, interaction.guild)
         await log_action(
             self.bot.db,
             interaction.guild,
             moderator_id=interaction.user.id,
             action="setup",
-            details=what,
+            details=tr(language, what.template, **what.values),
         )
 
     async def _changed(
-        self, interaction: discord.Interaction[Any], config: GuildConfig, what: str
+        self, interaction: discord.Interaction[Any], config: GuildConfig, what: Phrase
     ) -> None:
         await self._record(interaction, what)
         language = member_language(interaction)
@@ -211,27 +218,33 @@ class Setup(commands.GroupCog, group_name="setup"):
         if role.is_default():
             raise UserFacingError("Choose a role other than @everyone.")
         config = await config_service.set_moderator_role(self.bot.db, interaction.guild.id, role.id)
-        await self._changed(interaction, config, f"moderator role set to {role.mention}")
+        await self._changed(
+            interaction, config, Phrase(N_("moderator role set to {role}"), role=role.mention)
+        )
 
     async def _set_channel(
         self,
         interaction: discord.Interaction[Any],
         kind: str,
         channel: discord.TextChannel,
-        label: str,
+        what: str,
     ) -> None:
+        """Save one of the server's channels; `what` reads "… set to {channel}"."""
         assert interaction.guild is not None
         me = interaction.guild.me
         perms = channel.permissions_for(me)
         if not (perms.view_channel and perms.send_messages and perms.embed_links):
             raise UserFacingError(
-                f"I can't post in {channel.mention}: give me View Channel, Send Messages and "
-                "Embed Links there, then try again."
+                N_(
+                    "I can't post in {channel}: give me View Channel, Send Messages and "
+                    "Embed Links there, then try again."
+                ),
+                channel=channel.mention,
             )
         config = await config_service.set_channel(
             self.bot.db, interaction.guild.id, kind, channel.id
         )
-        await self._changed(interaction, config, f"{label} set to {channel.mention}")
+        await self._changed(interaction, config, Phrase(what, channel=channel.mention))
 
     @app_commands.command(name="queue")
     @app_commands.describe(channel="Where held anonymous posts and reports go (moderators only)")
@@ -239,7 +252,7 @@ class Setup(commands.GroupCog, group_name="setup"):
         self, interaction: discord.Interaction[Any], channel: discord.TextChannel
     ) -> None:
         """Choose the moderators' queue channel."""
-        await self._set_channel(interaction, "queue", channel, "queue channel")
+        await self._set_channel(interaction, "queue", channel, N_("queue channel set to {channel}"))
 
     @app_commands.command(name="modlog")
     @app_commands.describe(channel="Where every moderator action is recorded")
@@ -247,7 +260,9 @@ class Setup(commands.GroupCog, group_name="setup"):
         self, interaction: discord.Interaction[Any], channel: discord.TextChannel
     ) -> None:
         """Choose the mod-log channel."""
-        await self._set_channel(interaction, "modlog", channel, "mod-log channel")
+        await self._set_channel(
+            interaction, "modlog", channel, N_("mod-log channel set to {channel}")
+        )
 
     @app_commands.command(name="escalation")
     @app_commands.describe(channel="Where reports about moderators or keepers go (admins only)")
@@ -255,7 +270,9 @@ class Setup(commands.GroupCog, group_name="setup"):
         self, interaction: discord.Interaction[Any], channel: discord.TextChannel
     ) -> None:
         """Choose the escalation channel for reports about moderators or keepers."""
-        await self._set_channel(interaction, "escalation", channel, "escalation channel")
+        await self._set_channel(
+            interaction, "escalation", channel, N_("escalation channel set to {channel}")
+        )
 
     @app_commands.command(name="retention")
     @app_commands.describe(days="Days to keep review items, reports and mod-log rows (1-365)")
@@ -265,7 +282,9 @@ class Setup(commands.GroupCog, group_name="setup"):
         """Set how long moderation records are kept."""
         assert interaction.guild is not None
         config = await config_service.set_retention(self.bot.db, interaction.guild.id, days)
-        await self._changed(interaction, config, f"retention set to {days} days")
+        await self._changed(
+            interaction, config, Phrase(N_("retention set to {days} days"), days=days)
+        )
 
     @app_commands.command(name="delay")
     @app_commands.describe(
@@ -277,9 +296,13 @@ class Setup(commands.GroupCog, group_name="setup"):
         """Set a random delay for anonymous posts, so timing does not give anyone away."""
         assert interaction.guild is not None
         config = await config_service.set_delay(self.bot.db, interaction.guild.id, max_seconds)
-        what = f"anonymous delay set to {max_seconds} seconds"
-        if not max_seconds:
-            what += f" (off: {NO_DELAY_COST})"
+        what = (
+            Phrase(N_("anonymous delay set to {seconds} seconds"), seconds=max_seconds)
+            if max_seconds
+            else Phrase(
+                N_("anonymous delay set to 0 seconds (off: {cost})"), cost=Phrase(NO_DELAY_COST)
+            )
+        )
         await self._changed(interaction, config, what)
 
     @app_commands.command(name="join_gate")
@@ -297,23 +320,42 @@ class Setup(commands.GroupCog, group_name="setup"):
             self.bot.db, interaction.guild.id, account_days, server_days
         )
         # Logged without the numbers; only the admin who set them sees them, once.
-        state = "on" if config.gated else "off"
-        what = f"join gate {'changed' if before.gated and config.gated else 'turned ' + state}"
+        if before.gated and config.gated:
+            what = Phrase(N_("join gate changed"))
+        else:
+            what = Phrase(N_("join gate turned on") if config.gated else N_("join gate turned off"))
         await self._record(interaction, what)
-        if config.gated:
-            held = []
-            if account_days:
-                held.append(f"Discord accounts younger than {account_days} days")
-            if server_days:
-                held.append(f"members who joined this server less than {server_days} days ago")
-            numbers = (
-                f"{' and '.join(held)} wait before joining a circle. These numbers are not "
-                "shown again, so note them if you need them"
+        language = member_language(interaction)
+        if account_days and server_days:
+            numbers = tr(
+                language,
+                "Discord accounts younger than {account} days and members who joined this "
+                "server less than {server} days ago wait before joining a circle. These numbers "
+                "are not shown again, so note them if you need them",
+                account=account_days,
+                server=server_days,
+            )
+        elif account_days:
+            numbers = tr(
+                language,
+                "Discord accounts younger than {account} days wait before joining a circle. "
+                "These numbers are not shown again, so note them if you need them",
+                account=account_days,
+            )
+        elif server_days:
+            numbers = tr(
+                language,
+                "members who joined this server less than {server} days ago wait before "
+                "joining a circle. These numbers are not shown again, so note them if you "
+                "need them",
+                server=server_days,
             )
         else:
-            numbers = "anyone in the server can join a circle"
+            numbers = tr(language, "anyone in the server can join a circle")
         await interaction.response.send_message(
-            f"Saved: {what}: {numbers}.\n\n{describe_config(config, member_language(interaction))}",
+            tr(language, "Saved: {what}: {numbers}.", what=what, numbers=numbers)
+            + "\n\n"
+            + describe_config(config, language),
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
@@ -327,8 +369,12 @@ class Setup(commands.GroupCog, group_name="setup"):
         config = await config_service.set_ping_moderators(
             self.bot.db, interaction.guild.id, enabled
         )
-        state = "on" if enabled else "off"
-        await self._changed(interaction, config, f"moderator mentions on queue items {state}")
+        what = (
+            N_("moderator mentions on queue items on")
+            if enabled
+            else N_("moderator mentions on queue items off")
+        )
+        await self._changed(interaction, config, Phrase(what))
 
     @app_commands.command(name="language")
     @app_commands.describe(language="The language of this server's new circles and its channels")
@@ -341,7 +387,9 @@ class Setup(commands.GroupCog, group_name="setup"):
         config = await config_service.set_language(
             self.bot.db, interaction.guild.id, language.value
         )
-        await self._changed(interaction, config, f"language set to {language.name}")
+        await self._changed(
+            interaction, config, Phrase(N_("language set to {language}"), language=language.name)
+        )
 
     # contact conversations -----------------------------------------------------------------
 
@@ -350,18 +398,32 @@ class Setup(commands.GroupCog, group_name="setup"):
     )
 
     async def _contact_changed(
-        self, interaction: discord.Interaction[Any], what: str, settings: Any
+        self, interaction: discord.Interaction[Any], what: Phrase, settings: Any
     ) -> None:
         await self._record(interaction, what)
-        where = _channel(settings.channel_id) if settings.channel_id else "the queue channel"
-        mode = (
+        language = member_language(interaction)
+        where = (
+            _channel(settings.channel_id)
+            if settings.channel_id
+            else tr(language, "the queue channel")
+        )
+        mode = tr(
+            language,
             "memory-keyed: lost at a restart, unlinkable even by whoever runs the bot"
             if settings.memory_keyed
-            else "kept across restarts"
+            else "kept across restarts",
         )
         await interaction.response.send_message(
-            f"Saved: {what}.\n\n**Contact conversations**: arrive in {where}; end and are "
-            f"purged {settings.retention_days} days after opening; {mode}.",
+            tr(language, "Saved: {what}.", what=what)
+            + "\n\n"
+            + tr(
+                language,
+                "**Contact conversations**: arrive in {where}; end and are purged {days} days "
+                "after opening; {mode}.",
+                where=where,
+                days=settings.retention_days,
+                mode=mode,
+            ),
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
@@ -376,12 +438,17 @@ class Setup(commands.GroupCog, group_name="setup"):
         perms = channel.permissions_for(interaction.guild.me)
         if not (perms.view_channel and perms.send_messages and perms.embed_links):
             raise UserFacingError(
-                f"I can't post in {channel.mention}: give me View Channel, Send Messages and "
-                "Embed Links there, then try again."
+                N_(
+                    "I can't post in {channel}: give me View Channel, Send Messages and "
+                    "Embed Links there, then try again."
+                ),
+                channel=channel.mention,
             )
         settings = await contact_service.set_channel(self.bot.db, interaction.guild.id, channel.id)
         await self._contact_changed(
-            interaction, f"contact channel set to {channel.mention}", settings
+            interaction,
+            Phrase(N_("contact channel set to {channel}"), channel=channel.mention),
+            settings,
         )
         await self.bot.contact.channel_set(interaction.guild)
 
@@ -394,7 +461,7 @@ class Setup(commands.GroupCog, group_name="setup"):
         assert interaction.guild is not None
         settings = await contact_service.set_retention(self.bot.db, interaction.guild.id, days)
         await self._contact_changed(
-            interaction, f"contact conversations last {days} days", settings
+            interaction, Phrase(N_("contact conversations last {days} days"), days=days), settings
         )
 
     @contact.command(name="memory_keyed")
@@ -409,10 +476,12 @@ class Setup(commands.GroupCog, group_name="setup"):
         settings = await contact_service.set_memory_keyed(
             self.bot.db, interaction.guild.id, enabled
         )
-        state = "on" if enabled else "off"
-        await self._contact_changed(
-            interaction, f"memory-keyed contact conversations {state}", settings
+        what = (
+            N_("memory-keyed contact conversations on")
+            if enabled
+            else N_("memory-keyed contact conversations off")
         )
+        await self._contact_changed(interaction, Phrase(what), settings)
 
     # resources -----------------------------------------------------------------------------
 
@@ -455,9 +524,15 @@ class Setup(commands.GroupCog, group_name="setup"):
             )
         except safety.SafetyError as error:
             raise UserFacingError(error.template, **error.values) from None
-        await self._record(interaction, f"resource added: {added.name}")
+        await self._record(interaction, Phrase(N_("resource added: {name}"), name=added.name))
         await interaction.response.send_message(
-            f"Added **{added.name}** to the resource card (`/resources`).", ephemeral=True
+            tr(
+                member_language(interaction),
+                "Added **{name}** to the resource card (`/resources`).",
+                name=added.name,
+            ),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
         )
 
     @resources.command(name="list")
@@ -465,9 +540,20 @@ class Setup(commands.GroupCog, group_name="setup"):
         """List this server's own resources with their ids."""
         assert interaction.guild is not None
         own = await safety.server_resources(self.bot.db, interaction.guild.id)
-        text = "\n".join(f"`{rid}` {r.name}: {r.contact} · police: {r.police}" for rid, r in own)
+        language = member_language(interaction)
+        text = "\n".join(
+            tr(
+                language,
+                "`{id}` {name}: {contact} · {police}",
+                id=rid,
+                name=r.name,
+                contact=r.contact,
+                police=police_words(r, language),
+            )
+            for rid, r in own
+        )
         await interaction.response.send_message(
-            text or "This server has added no resources of its own yet.",
+            text or tr(language, "This server has added no resources of its own yet."),
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
@@ -480,9 +566,11 @@ class Setup(commands.GroupCog, group_name="setup"):
         """Remove one of this server's own resources."""
         assert interaction.guild is not None
         if not await safety.remove_resource(self.bot.db, interaction.guild.id, resource_id):
-            raise UserFacingError(f"This server has no resource with id {resource_id}.")
-        await self._record(interaction, f"resource {resource_id} removed")
-        await interaction.response.send_message("Removed.", ephemeral=True)
+            raise UserFacingError(N_("This server has no resource with id {id}."), id=resource_id)
+        await self._record(interaction, Phrase(N_("resource {id} removed"), id=resource_id))
+        await interaction.response.send_message(
+            tr(member_language(interaction), "Removed."), ephemeral=True
+        )
 
     # the server's word list ----------------------------------------------------------------
 
@@ -509,10 +597,31 @@ class Setup(commands.GroupCog, group_name="setup"):
         assert interaction.guild is not None
         chosen: automod.Action = "review" if action == "review" else "block"
         stored, new = await automod.add_word(self.bot.db, interaction.guild.id, word, chosen)
-        doing = "blocks" if chosen == "block" else "holds for review"
-        await self._record(interaction, f"word list: `{stored}` {doing} posts")
+        what = (
+            N_("word list: `{word}` blocks posts")
+            if chosen == "block"
+            else N_("word list: `{word}` holds posts for review")
+        )
+        await self._record(interaction, Phrase(what, word=stored))
+        language = member_language(interaction)
+        if chosen == "block":
+            said = tr(
+                language,
+                "Added: `{word}` now blocks posts with it."
+                if new
+                else "Changed: `{word}` now blocks posts with it.",
+                word=stored,
+            )
+        else:
+            said = tr(
+                language,
+                "Added: `{word}` now holds posts with it for review."
+                if new
+                else "Changed: `{word}` now holds posts with it for review.",
+                word=stored,
+            )
         await interaction.response.send_message(
-            f"{'Added' if new else 'Changed'}: `{stored}` now {doing} posts with it.",
+            said,
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
@@ -523,10 +632,14 @@ class Setup(commands.GroupCog, group_name="setup"):
         """Remove a word from this server's list."""
         assert interaction.guild is not None
         if not await automod.remove_word(self.bot.db, interaction.guild.id, word):
-            raise UserFacingError("That entry is not on this server's word list.")
-        await self._record(interaction, f"word list: `{word.strip().lower()}` removed")
+            raise UserFacingError(N_("That entry is not on this server's word list."))
+        await self._record(
+            interaction, Phrase(N_("word list: `{word}` removed"), word=word.strip().lower())
+        )
         await interaction.response.send_message(
-            "Removed.", ephemeral=True, allowed_mentions=NO_MENTIONS
+            tr(member_language(interaction), "Removed."),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
         )
 
     @filter.command(name="list")
@@ -534,11 +647,19 @@ class Setup(commands.GroupCog, group_name="setup"):
         """This server's word list and what each entry does."""
         assert interaction.guild is not None
         entries = await automod.words(self.bot.db, interaction.guild.id)
+        language = member_language(interaction)
         text = "\n".join(
-            f"`{w}`: {'blocks' if a == 'block' else 'holds for review'}" for w, a in entries
+            tr(
+                language,
+                "`{word}`: blocks" if a == "block" else "`{word}`: holds for review",
+                word=w,
+            )
+            for w, a in entries
         )
         await interaction.response.send_message(
-            (text or "This server's word list is empty. None ships by default.")[:2000],
+            (text or tr(language, "This server's word list is empty. None ships by default."))[
+                :2000
+            ],
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )

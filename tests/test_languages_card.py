@@ -177,3 +177,47 @@ async def test_spanish_admin_reads_setup_show_in_spanish(
     saved = await world.admin.slash(world.general, "setup retention", days=30)
     assert saved.response.content.startswith("Guardado: ")
     assert "30 días" in saved.response.content
+
+
+async def test_every_setup_reply_in_spanish_and_the_log_in_the_servers_language(
+    world: World, locales: dict[int, str]
+) -> None:
+    """A Spanish admin's /setup replies are Spanish; what they change is written to the mod
+    log in the server's language: English until `/setup language`, Spanish after."""
+    locales[world.admin.id] = "es-ES"
+    await world.configure()
+    commands: list[tuple[str, dict[str, object]]] = [
+        ("setup retention", {"days": 30}),
+        ("setup delay", {"max_seconds": 0}),
+        ("setup delay", {"max_seconds": 90}),
+        ("setup join_gate", {"account_days": 3, "server_days": 2}),
+        ("setup join_gate", {"account_days": 0, "server_days": 0}),
+        ("setup ping_moderators", {"enabled": True}),
+        ("setup contact days", {"days": 5}),
+        ("setup contact memory_keyed", {"enabled": True}),
+        ("setup filter add", {"word": "zorb*"}),
+        ("setup filter list", {}),
+        ("setup filter remove", {"word": "zorb*"}),
+        ("setup filter list", {}),
+        ("setup resources list", {}),
+    ]
+    for name, options in commands:
+        result = await world.admin.slash(world.general, name, **options)
+        text = everything_in(result)
+        assert text and not english_left(text), (name, text, english_left(text))
+    gate = await world.admin.slash(world.general, "setup join_gate", account_days=4)
+    assert "menos de 4 días esperan" in everything_in(gate)
+    missing = await world.admin.slash(world.general, "setup resources remove", resource_id=99)
+    assert everything_in(missing) == "Este servidor no tiene ningún recurso con el id 99."
+
+    logged = [m.content for m in world.modlog.history() if m.content]
+    assert any("retention set to 30 days" in line for line in logged), logged
+    assert not any("conservación" in line for line in logged), "an English server's log"
+    await world.admin.slash(world.general, "setup language", language="es")
+    await world.admin.slash(world.general, "setup retention", days=40)
+    logged = [m.content for m in world.modlog.history() if m.content]
+    assert "conservación: 40 días" in logged[-1], logged[-1]
+    assert logged[-2].endswith("idioma: Español"), logged[-2]
+    assert not any("younger than" in line or "menos de" in line for line in logged), (
+        "the gate's numbers are never logged"
+    )

@@ -88,7 +88,7 @@ async def test_card_puts_police_policy_before_each_number(world: World) -> None:
     assert "May share what you say with police." in hotline
     assert "Polaris" not in hotline.split("\n")[0]
     listed = await world.admin.slash(world.general, "setup resources list")
-    assert "police: not-stated" in listed.response.content
+    assert "Does not say whether it contacts police" in listed.response.content
 
 
 async def test_stated_cases_without_cases_is_refused(world: World) -> None:
