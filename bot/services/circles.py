@@ -382,17 +382,20 @@ async def accept_agreements(
     """
     if await was_removed(db, circle_id, member_key):
         raise CircleError(REMOVED)
-    count = len(await agreements(db, circle_id))
-    await db.execute(
-        "INSERT INTO memberships (circle_id, user_id, agreed_count, agreed_at) VALUES (?, ?, ?, ?)"
+    # One statement: the count of current agreements, the upsert, and the row as written.
+    row = await db.fetchone(
+        "INSERT INTO memberships (circle_id, user_id, agreed_count, agreed_at)"
+        " VALUES (?, ?, (SELECT count(*) FROM circle_agreements WHERE circle_id = ?), ?)"
         # Re-accepting keeps the joining time: a fresh time, written just before someone
         # takes part again, could be lined up with an anonymous post's time.
-        " ON CONFLICT (circle_id, user_id) DO UPDATE SET agreed_count = excluded.agreed_count",
-        (circle_id, user_id, count, times.stored(now)),
+        " ON CONFLICT (circle_id, user_id) DO UPDATE SET agreed_count = excluded.agreed_count"
+        " RETURNING circle_id, user_id, agreed_count, agreed_at",
+        (circle_id, user_id, circle_id, times.stored(now)),
     )
-    member = await membership(db, circle_id, user_id)
-    assert member is not None
-    return member
+    assert row is not None
+    return Membership(
+        row["circle_id"], row["user_id"], row["agreed_count"], times.read(row["agreed_at"])
+    )
 
 
 async def leave(db: Database, circle_id: int, user_id: int) -> bool:

@@ -252,8 +252,15 @@ def _written_like_phone(candidate: str) -> bool:
     return not _DOTTED_THOUSANDS.fullmatch(candidate)
 
 
+# phonenumbers reads no number from fewer than two digits (and `_PHONE` wants more): a text
+# without two skips its matcher, the costliest check on a post.
+_TWO_DIGITS = re.compile(r"\d\D*\d")
+
+
 def _phone_spans(text: str, regions: Sequence[str]) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
+    if _TWO_DIGITS.search(text) is None:
+        return spans
     # "ZZ" (no region) finds numbers in international form, for any country.
     for region in ("ZZ", *regions):
         for number in phonenumbers.PhoneNumberMatcher(
