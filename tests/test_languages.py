@@ -93,6 +93,7 @@ async def test_spanish_member_and_english_member_in_a_spanish_circle(
     assert author.startswith("Anónimo · ")
     noun = author.removeprefix("Anónimo · ").split()[0]
     assert noun in {word for word, _ in label_words("es").nouns}, "a Spanish label"
+    assert labels_of(posted[0])[:1] == ["Responder de forma anónima"], "the circle's buttons"
 
     form = await world.bob.slash(thread, "anon post")
     assert "Post anonymously" in str(form.modal)

@@ -477,8 +477,10 @@ async def _held_draft(bot: CircleBot, token: str) -> AnonPost:
     draft = await anon.get_draft(bot.db, token, now=discord.utils.utcnow())
     if draft is None:
         raise UserFacingError(
-            "That draft has expired or was already handled. Nothing was posted; "
-            "use `/anon post` to write it again."
+            N_(
+                "That draft has expired or was already handled. Nothing was posted; "
+                "use `/anon post` to write it again."
+            )
         )
     return draft
 
@@ -537,7 +539,7 @@ def review_view(token: str, language: str = "en") -> discord.ui.View:
 
 def post_view(token: str, language: str = "en") -> discord.ui.View:
     view = persistent_view()
-    view.add_item(ReplyButton(token))
+    view.add_item(ReplyButton(token, label=tr(language, "Reply anonymously")))
     add_post_buttons(view, language)
     return view
 
@@ -735,10 +737,11 @@ async def submit_post(
     if accepted.post is None:
         assert accepted.draft_token is not None
         view = persistent_view()
+        language = member_language(interaction)
         if not accepted.blocked:
-            view.add_item(PostAnywayButton(accepted.draft_token))
+            view.add_item(PostAnywayButton(accepted.draft_token, label=tr(language, "Post anyway")))
         # Blocked by a server rule: the author may edit, never post it as it is.
-        view.add_item(EditDraftButton(accepted.draft_token))
+        view.add_item(EditDraftButton(accepted.draft_token, label=tr(language, "Edit")))
         await _answer(interaction, accepted.content, view)
         return None
     await _answer(interaction, accepted.content)
