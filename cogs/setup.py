@@ -216,7 +216,7 @@ class Setup(commands.GroupCog, group_name="setup"):
         """Choose the moderator role."""
         assert interaction.guild is not None
         if role.is_default():
-            raise UserFacingError("Choose a role other than @everyone.")
+            raise UserFacingError(N_("Choose a role other than @everyone."))
         config = await config_service.set_moderator_role(self.bot.db, interaction.guild.id, role.id)
         await self._changed(
             interaction, config, Phrase(N_("moderator role set to {role}"), role=role.mention)

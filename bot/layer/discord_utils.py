@@ -65,6 +65,18 @@ MOD_LOG_ACTIONS = (
     N_("lock"),
     N_("unlock"),
     N_("slowmode"),
+    N_("setup"),
+    N_("circle close"),
+    N_("circle remove"),
+    N_("circle admit"),
+    N_("keeper add"),
+    N_("keeper remove"),
+    N_("contact waiting"),
+    N_("contact reply"),
+    N_("posting blocked"),
+    N_("posting failing"),
+    N_("channel gone"),
+    N_("posting works again"),
 )
 
 
