@@ -35,11 +35,10 @@ NO_DELAY_COST = N_(
     "with no delay, a post appears the moment it is written, right after its author's other "
     "activity (joining, reacting, typing elsewhere), so anyone watching can guess who wrote it"
 )
-DELAY_NOTICE_TEXT = (
-    f"Anonymous posts now wait a random time of up to {DEFAULT_DELAY_SECONDS // 60} minutes "
-    "before they appear (this server had no delay before), so a post's timing does not point "
-    "at whoever was just active. Change it with `/setup delay`; 0 turns it off, and then "
-    f"{NO_DELAY_COST}."
+DELAY_NOTICE_TEXT = N_(
+    "Anonymous posts now wait a random time of up to {minutes} minutes before they appear "
+    "(this server had no delay before), so a post's timing does not point at whoever was just "
+    "active. Change it with `/setup delay`; 0 turns it off, and then {cost}."
 )
 
 POLICE_OPTIONS = [
@@ -157,8 +156,15 @@ class Setup(commands.GroupCog, group_name="setup"):
             if guild is None:
                 continue  # not in that server right now: try again after the next start
             try:
+                language = await log_language(self.bot.db, guild)
+                notice = tr(
+                    language,
+                    DELAY_NOTICE_TEXT,
+                    minutes=DEFAULT_DELAY_SECONDS // 60,
+                    cost=Phrase(NO_DELAY_COST),
+                )
                 await log_action(
-                    self.bot.db, guild, moderator_id=None, action="setup", details=DELAY_NOTICE_TEXT
+                    self.bot.db, guild, moderator_id=None, action="setup", details=notice
                 )
             except Exception:
                 log.exception("Could not record the delay notice for a server")
