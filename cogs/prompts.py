@@ -26,8 +26,8 @@ from bot.layer.automod import refuse_what_rules_stop
 from bot.layer.breaks import BreakButton
 from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
-from bot.layer.i18n import circle_language, member_language, tr
-from bot.layer.posting import ReplyButton, delay_words
+from bot.layer.i18n import circle_language, delay_words, member_language, tr
+from bot.layer.posting import ReplyButton
 from bot.layer.threads import get_thread
 from bot.layer.timing import sleep_until_due, wake_by
 from bot.services import anonymous as anon

@@ -22,8 +22,7 @@ from bot.i18n import ENGLISH, N_, Phrase, language_name
 from bot.layer.automod import describe_rules
 from bot.layer.discord_utils import log_action, log_language, require_member
 from bot.layer.errors import NO_MENTIONS, UserFacingError
-from bot.layer.i18n import language_choices, member_language, tr
-from bot.layer.posting import delay_words
+from bot.layer.i18n import delay_words, language_choices, member_language, tr
 from bot.services import automod, safety
 from bot.services import config as config_service
 from bot.services import contact as contact_service

@@ -29,7 +29,7 @@ from bot.layer import custom_ids as ids
 from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.discord_utils import log_action, require_member, require_moderator, text_channel
 from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
-from bot.layer.i18n import member_language, server_language, tr
+from bot.layer.i18n import delay_words, member_language, server_language, tr
 from bot.layer.resource_card import resource_embed
 from bot.layer.timing import DueLoop, sleep_until_due
 from bot.services import anonymous as anon
@@ -102,15 +102,6 @@ def _reach_note(channel_ok: bool, language: str = ENGLISH) -> str:
     )
 
 
-def _when(language: str, seconds: int) -> str:
-    """`describe_delay` in `language`: "within about 2 minutes"."""
-    if seconds <= 0:
-        return tr(language, "straight away")
-    if seconds < 90:
-        return tr(language, "within about {seconds} seconds", seconds=seconds)
-    return tr(language, "within about {minutes} minutes", minutes=round(seconds / 60))
-
-
 def short_when(language: str, when: datetime, *, time: bool = True) -> str:
     """A date (and time) as lists show it: "03 Jan 14:05" in English, "03 ene 14:05" in
     Spanish; times are UTC."""
@@ -178,7 +169,7 @@ class ContactModal(ErrorHandlingModal):
                 "Sent. Your message reaches the moderators {when}, as **{pseudonym}**. "
                 "{unseen} Their answers appear in `/anon inbox`; Circlekeeper sends no DM, "
                 "since that would need your id kept beside the conversation.",
-                when=_when(language, config.delay_max_seconds),
+                when=delay_words(language, config.delay_max_seconds),
                 pseudonym=conversation.pseudonym,
                 unseen=tr(language, UNSEEN),
             )
@@ -196,7 +187,7 @@ class ContactModal(ErrorHandlingModal):
                 language,
                 "Sent as **{pseudonym}**; it reaches the moderators {when}.",
                 pseudonym=conversation.pseudonym,
-                when=_when(language, config.delay_max_seconds),
+                when=delay_words(language, config.delay_max_seconds),
             )
         channel_ok = await desk.channel_works(member.guild)
         view = persistent_view()

@@ -28,6 +28,7 @@ from bot.services.config import GuildConfig
 __all__ = [
     "CommandTranslator",
     "circle_language",
+    "delay_words",
     "language_choices",
     "member_language",
     "server_language",
@@ -49,6 +50,15 @@ def server_language(config: GuildConfig, guild: discord.Guild | None) -> str:
     """The server's language for its own channels and new circles: the one set with
     `/setup language`, else its preferred locale when that ships, else English."""
     return server_default(config.language, guild.preferred_locale if guild else None)
+
+
+def delay_words(language: str, seconds: int) -> str:
+    """`describe_delay` in `language`: "within about 2 minutes"."""
+    if seconds <= 0:
+        return tr(language, "straight away")
+    if seconds < 90:
+        return tr(language, "within about {seconds} seconds", seconds=seconds)
+    return tr(language, "within about {minutes} minutes", minutes=round(seconds / 60))
 
 
 def language_choices() -> list[app_commands.Choice[str]]:

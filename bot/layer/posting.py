@@ -39,7 +39,13 @@ from bot.layer.discord_utils import (
     text_channel,
 )
 from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, ErrorHandlingView, UserFacingError
-from bot.layer.i18n import circle_language, member_language, server_language, tr
+from bot.layer.i18n import (
+    circle_language,
+    delay_words,
+    member_language,
+    server_language,
+    tr,
+)
 from bot.layer.moderation.modals import ReportButton, add_post_buttons
 from bot.layer.moderation.views import (
     HeldPostButton,
@@ -168,15 +174,6 @@ def _form_hint(head_count: int | None, language: str = "en") -> str:
             count=head_count,
         )
     return tr(language, "Shown without your name. Only you can see this while you write.")
-
-
-def delay_words(language: str, seconds: int) -> str:
-    """`describe_delay` in the member's language: "within about 2 minutes"."""
-    if seconds <= 0:
-        return tr(language, "straight away")
-    if seconds < 90:
-        return tr(language, "within about {seconds} seconds", seconds=seconds)
-    return tr(language, "within about {minutes} minutes", minutes=round(seconds / 60))
 
 
 def small_circle_words(language: str, count: int) -> str | None:

@@ -12,7 +12,7 @@ import discord
 from bot.i18n import N_
 from bot.layer.discord_utils import is_moderator, log_action, require_member
 from bot.layer.errors import NO_MENTIONS, UserFacingError
-from bot.layer.i18n import member_language, server_language, tr
+from bot.layer.i18n import delay_words, member_language, server_language, tr
 from bot.layer.moderation.helpers import until_text
 from bot.layer.threads import get_thread
 from bot.services import anonymous as anon
@@ -159,9 +159,6 @@ async def decide_held_post(
                 **values,
             )
         if decision == "approve" and decided:
-            # Imported here: the posting flow builds its views from this package.
-            from bot.layer.posting import delay_words
-
             when = delay_words(language, config.delay_max_seconds)
             text += " " + tr(language, "It appears {when}.", when=when)
         return text
