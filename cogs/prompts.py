@@ -25,6 +25,7 @@ from bot.layer.access import Here, keeper_here, open_circle, participant_here
 from bot.layer.automod import refuse_what_rules_stop
 from bot.layer.breaks import BreakButton
 from bot.layer.buttons import PersistentButton, persistent_view
+from bot.layer.discord_utils import content_note_input
 from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError
 from bot.layer.i18n import circle_language, delay_words, member_language, tr
 from bot.layer.posting import ReplyButton
@@ -259,13 +260,8 @@ class SuggestModal(ErrorHandlingModal):
             max_length=MAX_PROMPT_TEXT,
             custom_id="text",
         )
-        self.note: discord.ui.TextInput[SuggestModal] = discord.ui.TextInput(
-            label=tr(language, "Content note (optional)"),
-            style=discord.TextStyle.short,
-            max_length=MAX_CONTENT_NOTE,
-            required=False,
-            custom_id="content_note",
-            placeholder=tr(language, "e.g. violence, policing"),
+        self.note: discord.ui.TextInput[SuggestModal] = content_note_input(
+            language, MAX_CONTENT_NOTE
         )
         self.add_item(self.text)
         self.add_item(self.note)

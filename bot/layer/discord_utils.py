@@ -162,3 +162,19 @@ async def delete_queue_messages(
             continue
         except discord.HTTPException as error:
             log.warning("Could not delete a queue message (HTTP %s)", error.status)
+
+
+def content_note_input(
+    language: str, max_length: int, default: str | None = None
+) -> discord.ui.TextInput[Any]:
+    """The optional content-note field of a form that shares words (a post, a share, a
+    suggested prompt), in the writer's `language`."""
+    return discord.ui.TextInput(
+        label=tr(language, "Content note (optional)"),
+        style=discord.TextStyle.short,
+        max_length=max_length,
+        required=False,
+        custom_id="content_note",
+        default=default,
+        placeholder=tr(language, "e.g. violence, policing"),
+    )

@@ -33,6 +33,7 @@ from bot.layer.breaks import AskKeeperButton, BreakButton
 from bot.layer.buttons import PersistentButton, persistent_view
 from bot.layer.contact import short_when, unread_line
 from bot.layer.discord_utils import (
+    content_note_input,
     delete_queue_messages,
     log_action,
     require_member,
@@ -415,14 +416,8 @@ class PostModal(ErrorHandlingModal):
             default=text,
             placeholder=_form_hint(head_count, language),
         )
-        self.note: discord.ui.TextInput[PostModal] = discord.ui.TextInput(
-            label=tr(language, "Content note (optional)"),
-            style=discord.TextStyle.short,
-            max_length=anon.MAX_NOTE,
-            required=False,
-            custom_id="content_note",
-            default=note,
-            placeholder=tr(language, "e.g. violence, policing"),
+        self.note: discord.ui.TextInput[PostModal] = content_note_input(
+            language, anon.MAX_NOTE, note
         )
         self.add_item(self.message)
         self.add_item(self.note)

@@ -20,6 +20,7 @@ from bot.layer import custom_ids as ids
 from bot.layer.access import Here, NeedsAgreement, circle_here, keeper_here
 from bot.layer.automod import channel_ids, check_member_text, verdict_notice
 from bot.layer.buttons import PersistentButton, persistent_view
+from bot.layer.discord_utils import content_note_input
 from bot.layer.errors import NO_MENTIONS, ErrorHandlingModal, UserFacingError, refusal_text
 from bot.layer.i18n import circle_language, member_language, tr
 from bot.layer.posting import EditDraftButton, submit_post
@@ -212,14 +213,7 @@ class ShareModal(ErrorHandlingModal):
                 "Shown without your name." if rnd.anonymous else "Shown with your display name.",
             ),
         )
-        self.note: discord.ui.TextInput[ShareModal] = discord.ui.TextInput(
-            label=tr(language, "Content note (optional)"),
-            style=discord.TextStyle.short,
-            max_length=anon.MAX_NOTE,
-            required=False,
-            custom_id="content_note",
-            placeholder=tr(language, "e.g. violence, policing"),
-        )
+        self.note: discord.ui.TextInput[ShareModal] = content_note_input(language, anon.MAX_NOTE)
         self.add_item(self.text)
         self.add_item(self.note)
 
