@@ -171,8 +171,11 @@ async def test_demo_plays_every_step(caplog: pytest.LogCaptureFixture) -> None:
 
 async def test_demo_fails_when_a_step_misbehaves(monkeypatch: pytest.MonkeyPatch) -> None:
     """A step that does not do what it should ends the demo with 1 and says which step."""
-    # The demo then waits 2 seconds for check-in totals that the bot shows after 30.
-    monkeypatch.setattr("rehearsal.server.structure.PUBLISH_EVERY_SECONDS", 1)
+    # Totals then wait for a fourth answer that never comes. (Read when the totals fall due,
+    # so the patch holds however the cog imported it; a shorter clock instead would make each
+    # click wait out simcord's settling in real time.)
+    monkeypatch.setattr("rehearsal.server.structure.PUBLISH_FROM", 4)
     lines: list[str] = []
     assert await run_demo(lines.append) == 1
-    assert any("DEMO FAILED at step 3" in line for line in lines)
+    failed = [line for line in lines if "DEMO FAILED" in line]
+    assert failed == ["\nDEMO FAILED at step 3: check-in totals were not updated"], lines
