@@ -4,7 +4,14 @@ pattern shows at once what it starts or stops catching."""
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
+from phonenumbers import (
+    COUNTRY_CODES_FOR_NON_GEO_REGIONS,
+    SUPPORTED_REGIONS,
+    PhoneNumberFormat,
+    PhoneNumberType,
+)
 
 from bot.services import textchecks
 from bot.services.textchecks import find_identifying_details, regions_for
@@ -103,6 +110,58 @@ def test_national_numbers_follow_the_server_regions() -> None:
         textchecks.Finding("phone number", "07911 123456")
     ]
     assert find_identifying_details(text, regions=regions_for([None])) == []
+
+
+def _shortest_plan(metadata: phonenumbers.PhoneMetadata | None) -> int:
+    assert metadata is not None
+    return min(n for n in metadata.general_desc.possible_length if n > 0)
+
+
+def test_the_fewest_digits_of_a_number_match_every_numbering_plan() -> None:
+    """The matcher is skipped on texts with fewer digits than any number could have: that
+    figure is the shortest national number of any plan phonenumbers knows."""
+    plans = [phonenumbers.PhoneMetadata.metadata_for_region(r) for r in SUPPORTED_REGIONS]
+    plans += [
+        phonenumbers.PhoneMetadata.metadata_for_nongeo_region(code)
+        for code in COUNTRY_CODES_FOR_NON_GEO_REGIONS
+    ]
+    assert min(map(_shortest_plan, plans)) == textchecks.FEWEST_DIGITS_ANYWHERE
+
+
+@pytest.mark.parametrize("region", sorted(SUPPORTED_REGIONS))
+def test_every_region_s_numbers_are_still_found(region: str) -> None:
+    """Skipping the matcher hides no number: each region's example numbers are found in
+    national form with that region, and in international form with any."""
+    for kind in (PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE):
+        number = phonenumbers.example_number_for_type(region, kind)
+        if number is None:
+            continue
+        national = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
+        international = phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
+        for text, regions in ((national, (region,)), (international, ("US",))):
+            found = find_identifying_details(f"reach me on {text} tonight", regions=regions)
+            assert "phone number" in [f.kind for f in found], (region, text)
+
+
+def test_short_digit_runs_never_reach_the_matcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A text with three digits, or a long number without a plus sign read for a region
+    whose numbers are longer, is judged without phonenumbers' matcher."""
+    calls: list[str] = []
+    real = phonenumbers.PhoneNumberMatcher
+
+    def counted(text: str, region: str, **options: object) -> object:
+        calls.append(region)
+        return real(text, region, **options)
+
+    monkeypatch.setattr(phonenumbers, "PhoneNumberMatcher", counted)
+    assert find_identifying_details("circle 12, room 3", regions=("GB",)) == []
+    assert calls == []
+    assert find_identifying_details("the 2019 raids", regions=("US",)) == []
+    assert calls == []  # no plus sign; US numbers have ten digits
+    assert [f.kind for f in find_identifying_details("ring 0660 1234", regions=("AT",))] == [
+        "phone number"
+    ]
+    assert calls == ["AT"]
 
 
 def test_regions_come_from_locales_with_the_us_when_unknown() -> None:

@@ -252,17 +252,36 @@ def _written_like_phone(candidate: str) -> bool:
     return not _DOTTED_THOUSANDS.fullmatch(candidate)
 
 
-# phonenumbers reads no number from fewer than two digits (and `_PHONE` wants more): a text
-# without two skips its matcher, the costliest check on a post.
-_TWO_DIGITS = re.compile(r"\d\D*\d")
+# phonenumbers' matcher is the costliest check on a post, so it runs only where a valid number
+# could be found. A valid number has at least as many digits as its region's shortest national
+# number (4 digits in the shortest numbering plans); one in international form (read with no
+# region, "ZZ") starts with a plus sign and adds a country code of at least one digit.
+FEWEST_DIGITS_ANYWHERE = 4
+_PLUS_SIGNS = frozenset("+\uff0b")  # the signs phonenumbers reads as a plus
+
+
+@cache
+def _fewest_digits(region: str) -> int:
+    """The fewest digits a valid number of `region` written in national form can have."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    general = metadata.general_desc if metadata is not None else None
+    lengths = [n for n in general.possible_length if n > 0] if general is not None else []
+    return min(lengths, default=FEWEST_DIGITS_ANYWHERE)
+
+
+def _matcher_regions(text: str, regions: Sequence[str]) -> list[str]:
+    """The regions whose numbers `text` has enough digits (and signs) to hold."""
+    digits = sum(character.isdigit() for character in text)
+    found = []
+    if digits > FEWEST_DIGITS_ANYWHERE and not _PLUS_SIGNS.isdisjoint(text):
+        found.append("ZZ")
+    found += [region for region in regions if digits >= _fewest_digits(region)]
+    return found
 
 
 def _phone_spans(text: str, regions: Sequence[str]) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
-    if _TWO_DIGITS.search(text) is None:
-        return spans
-    # "ZZ" (no region) finds numbers in international form, for any country.
-    for region in ("ZZ", *regions):
+    for region in _matcher_regions(text, regions):
         for number in phonenumbers.PhoneNumberMatcher(
             text, region, leniency=phonenumbers.Leniency.VALID
         ):
