@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from bot.db import Database
 from bot.services import anonymous as anon
 from bot.services import circles as circle_service
+from bot.services import contact as contact_service
 from bot.services import structure as structure_service
 from bot.services.circles import Circle, attach_thread, close_circle, create_circle, get_circle
 from bot.services.wordlists import ADJECTIVES, NOUNS
@@ -656,3 +657,58 @@ async def test_closing_ends_everything_in_one_go(db: Database) -> None:
     assert await structure_service.get_round(db, circle.id) is None
     assert await structure_service.get_pause(db, circle.id) is None
     assert await count(db, "anon_posts", circle.id) == 0
+
+
+async def test_replies_to_an_author_s_posts_come_circle_by_circle_in_one_statement(
+    db: Database,
+) -> None:
+    """Anonymous replies (oldest first), then members' Discord replies, for each circle in the
+    order asked; the author's replies to their own posts and other authors' posts left out;
+    one statement however many circles."""
+    first, second = await make_circle(db, "first"), await make_circle(db, "second")
+    mine, theirs = bytes.fromhex("a1" * 32), bytes.fromhex("b2" * 32)
+    message_ids = iter(range(70_000, 80_000))
+
+    async def posted(circle: Circle, key: bytes, reply_to: int | None = None) -> anon.AnonPost:
+        made = await anon.submit(
+            db,
+            circle,
+            key,
+            text="Words.",
+            content_note=None,
+            reply_to_message_id=reply_to,
+            quote_link=None,
+            now=NOW,
+            delay_max_seconds=0,
+        )
+        message_id = next(message_ids)
+        assert await anon.mark_posted(db, made.id, message_id, now=NOW)
+        return await anon.get_post(db, made.token) or made
+
+    in_second = await posted(second, mine)
+    in_first = await posted(first, mine)
+    someone_else_s = await posted(first, theirs)
+    answer = await posted(first, theirs, reply_to=in_first.message_id)
+    await posted(first, mine, reply_to=in_first.message_id)  # their own: not a reply to them
+    await posted(first, mine, reply_to=someone_else_s.message_id)  # to another author
+    later = await posted(first, theirs, reply_to=in_first.message_id)
+    elsewhere = await posted(second, theirs, reply_to=in_second.message_id)
+    assert await contact_service.record_reply(db, in_first.message_id, 90_001)
+    assert await contact_service.record_reply(db, in_second.message_id, 90_002)
+
+    statements: list[str] = []
+    await db._call(lambda conn: conn.set_trace_callback(statements.append))
+    try:
+        found = await contact_service.replies_to_posts(db, [(second.id, mine), (first.id, mine)])
+    finally:
+        await db._call(lambda conn: conn.set_trace_callback(None))
+    assert len(statements) == 1
+    assert [(r.circle_id, r.message_id, r.replied_to, r.label) for r in found] == [
+        (second.id, elsewhere.message_id, in_second.message_id, elsewhere.label),
+        (second.id, 90_002, in_second.message_id, None),
+        (first.id, answer.message_id, in_first.message_id, answer.label),
+        (first.id, later.message_id, in_first.message_id, later.label),
+        (first.id, 90_001, in_first.message_id, None),
+    ]
+    assert len({r.key for r in found}) == len(found)
+    assert await contact_service.replies_to_posts(db, []) == []

@@ -427,11 +427,10 @@ async def gather_inbox(bot: CircleBot, guild_id: int, user_id: int) -> Inbox:
         ]
         fresh = set(desk.members.unread(user_id, [key for key, _ in said]))
         found.append(InboxConversation(conversation, [s for s in said if s[0] in fresh]))
-    replies: list[PostReply] = []
     open_circles = {c.id: c for c in await circles.open_circles(bot.db, guild_id)}
-    for circle in open_circles.values():
-        label_key = bot.circle_keys.label_key(circle, user_id)
-        replies += await contact_service.replies_to_posts(bot.db, circle.id, label_key)
+    replies = await contact_service.replies_to_posts(
+        bot.db, [(c.id, bot.circle_keys.label_key(c, user_id)) for c in open_circles.values()]
+    )
     fresh = set(desk.members.unread(user_id, [r.key for r in replies]))
     return Inbox(found, [(r, r.key in fresh) for r in replies], open_circles)
 

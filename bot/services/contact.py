@@ -698,31 +698,46 @@ class PostReply:
     label: str | None
 
 
-async def replies_to_posts(db: Database, circle_id: int, label_key: bytes) -> list[PostReply]:
-    """Replies to this author's posted anonymous posts in the circle, oldest first. The
-    author is found by the label key the caller recomputed; their own replies to their own
-    posts are left out."""
-    rows = await db.fetchall(
-        "SELECT r.id, r.message_id, r.label, p.message_id AS replied_to FROM anon_posts p"
-        " JOIN anon_posts r ON r.circle_id = p.circle_id AND r.reply_to_message_id = p.message_id"
-        " WHERE p.circle_id = ? AND p.label_key = ? AND p.status = 'posted'"
-        " AND r.status = 'posted' AND r.label_key != ? ORDER BY r.id",
-        (circle_id, label_key, label_key),
-    )
-    found = [
-        PostReply(f"a{r['id']}", circle_id, r["message_id"], r["replied_to"], r["label"])
-        for r in rows
-    ]
-    rows = await db.fetchall(
-        "SELECT x.message_id, p.message_id AS replied_to FROM anon_replies x"
-        " JOIN anon_posts p ON p.id = x.post_id WHERE p.circle_id = ? AND p.label_key = ?"
-        " AND p.status = 'posted' ORDER BY x.message_id",
-        (circle_id, label_key),
-    )
-    found += [
-        PostReply(f"d{r['message_id']}", circle_id, r["message_id"], r["replied_to"], None)
-        for r in rows
-    ]
+# Authors per statement: three parameters each, far below SQLite's limit on parameters.
+_AUTHORS_PER_QUERY = 300
+
+
+async def replies_to_posts(db: Database, authors: Sequence[tuple[int, bytes]]) -> list[PostReply]:
+    """Replies to an author's posted anonymous posts, for each (circle id, label key) the caller
+    recomputed: circle by circle in the order given, in each the anonymous replies oldest
+    first, then the members' Discord replies. Their own replies to their own posts are left
+    out. One statement for all the circles."""
+    found: list[PostReply] = []
+    for start in range(0, len(authors), _AUTHORS_PER_QUERY):
+        chunk = authors[start : start + _AUTHORS_PER_QUERY]
+        values = ", ".join("(?, ?, ?)" for _ in chunk)
+        params = [v for place, (c, key) in enumerate(chunk) for v in (c, key, place)]
+        rows = await db.fetchall(
+            f"WITH author (circle_id, label_key, place) AS (VALUES {values})"
+            " SELECT 0 AS kind, a.place, r.id AS n, r.circle_id, r.message_id, r.label,"
+            " p.message_id AS replied_to FROM author a"
+            " CROSS JOIN anon_posts p ON p.circle_id = a.circle_id AND p.label_key = a.label_key"
+            " JOIN anon_posts r"
+            " ON r.circle_id = p.circle_id AND r.reply_to_message_id = p.message_id"
+            " WHERE p.status = 'posted' AND r.status = 'posted' AND r.label_key != a.label_key"
+            " UNION ALL"
+            " SELECT 1, a.place, x.message_id, p.circle_id, x.message_id, NULL, p.message_id"
+            " FROM author a"
+            " CROSS JOIN anon_posts p ON p.circle_id = a.circle_id AND p.label_key = a.label_key"
+            " JOIN anon_replies x ON x.post_id = p.id WHERE p.status = 'posted'"
+            " ORDER BY 2, 1, 3",
+            params,
+        )
+        found += [
+            PostReply(
+                f"d{r['message_id']}" if r["kind"] else f"a{r['n']}",
+                r["circle_id"],
+                r["message_id"],
+                r["replied_to"],
+                r["label"],
+            )
+            for r in rows
+        ]
     return found
 
 
