@@ -4,8 +4,9 @@
 command tree, a modal's submit, a view's button, a persistent dynamic button) and adds up
 `time.perf_counter()` from entry to exit: the bot's handling including its REST calls into the
 simulated Discord, without the driver's side (building the interaction, the gateway round trip,
-simcord's settling). It counts round trips to aiosqlite's database thread
-(`aiosqlite.Connection._execute`), each a hop between threads and back.
+simcord's settling). It counts round trips to aiosqlite's database thread, each a hop between
+threads and back: `Database._call`, the bot's one way there, and aiosqlite's own
+`Connection._execute`, which the bot uses only to open and close the connection.
 
 It also times simcord's idle waits. After every member action simcord settles: it loops until
 none of the bot's work is left to run, and when the only thing left is a callback already queued
@@ -31,6 +32,8 @@ import discord
 import simcord.env
 from discord import app_commands
 from discord.ui.view import ViewStore
+
+from bot.db import Database
 
 _HOOKS: tuple[tuple[type, str], ...] = (
     (app_commands.CommandTree, "_call"),
@@ -129,6 +132,7 @@ class HandlerClock:
             for owner, name in _HOOKS:
                 replace(owner, name, self._timed(getattr(owner, name)))
             replace(aiosqlite.Connection, "_execute", self._counted(aiosqlite.Connection._execute))
+            replace(Database, "_call", self._counted(Database._call))
             replace(simcord.env, "asyncio", _TimedAsyncio(self))
             yield self
         finally:

@@ -42,7 +42,8 @@ async def test_database_round_trips_stay_within_their_budget() -> None:
     trips = {key: sample.db_round_trips for key, sample in samples.items()}
     assert trips.keys() == TRIP_TARGETS.keys()
     for key, budget in TRIP_TARGETS.items():
-        assert trips[key] <= budget, trips
+        # Every flow reads or stores something: none counted would mean the count missed them.
+        assert 0 < trips[key] <= budget, trips
 
 
 async def test_service_burst_delivers_every_post_once_in_order() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -271,6 +272,45 @@ async def test_a_unit_runs_many_queries_in_one_round_trip_and_all_or_nothing(
                 raise UserFacingError("the outer transaction fails")
         assert await db.fetchval("SELECT count(*) FROM guild_config") == 5
     finally:
+        await db.close()
+
+
+async def test_a_slow_query_gives_the_event_loop_back_and_errors_arrive_either_way(
+    tmp_path: Path,
+) -> None:
+    """A query is first waited for without giving the event loop back, but only briefly: one
+    that runs longer (a slow disk, another process's lock) lets other tasks run meanwhile and
+    still returns its result; an error reaches the caller whether the query was quick or slow."""
+    db = await Database.open(tmp_path / "handoff.db")
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0)
+            ticks += 1
+
+    def slow(conn: sqlite3.Connection, seconds: float) -> int:
+        time.sleep(seconds)  # the database thread is busy, as with a slow disk
+        return int(conn.execute("SELECT 40 + 2").fetchone()[0])
+
+    ticker = asyncio.create_task(ticking())
+    try:
+        await asyncio.sleep(0)
+        before = ticks
+        assert await db._run(lambda conn: slow(conn, 0.2)) == 42
+        assert ticks > before + 10, "the event loop was held while the query ran"
+        for seconds in (0.0, 0.05):
+
+            def broken(conn: sqlite3.Connection, seconds: float = seconds) -> None:
+                slow(conn, seconds)
+                conn.execute("SELECT * FROM no_such_table")
+
+            with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
+                await db._run(broken)
+        assert await db.fetchval("SELECT 1") == 1  # and the connection still works
+    finally:
+        ticker.cancel()
         await db.close()
 
 

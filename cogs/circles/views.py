@@ -230,14 +230,17 @@ DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
 )
 
 
-async def current_card(bot: CircleBot, circle: Circle) -> discord.Embed:
-    """The circle card as it should read now; reads the database only."""
+async def current_card(
+    bot: CircleBot, circle: Circle, *, head_count: int | None = None
+) -> discord.Embed:
+    """The circle card as it should read now (`head_count` when the caller read it already);
+    reads the database only."""
     return card_embed(
         circle,
         await circles.keepers(bot.db, circle.id),
         await circles.agreements(bot.db, circle.id),
         deck_title(bot, circle.deck_id, circle.language),
-        await circles.head_count(bot.db, circle.id),
+        head_count if head_count is not None else await circles.head_count(bot.db, circle.id),
         bot.library_for(circle.language).honest_limits,
         gated=(await get_config(bot.db, circle.guild_id)).gated,
     )
@@ -270,7 +273,7 @@ def deck_title(bot: CircleBot, deck_id: str, language: str = "en") -> str:
 class _Agreed:
     """What I agree did in the database: `joined` None when the agreements changed since
     they were shown (`shown`, the current ones); else whether the member is new, and the
-    card to redraw for a new member."""
+    card to redraw when the join changed what it says."""
 
     circle: Circle
     joined: bool | None
@@ -297,8 +300,13 @@ async def _agree(
         member_key=circles.removal_key(bot.settings.secret, member.id),
         now=discord.utils.utcnow(),
     )
-    # The card says how many are in a small circle.
-    card = await current_card(bot, circle) if existing is None else None
+    card = None
+    if existing is None:
+        # The card counts the people in a small circle only: once the circle is big enough
+        # to hide in, a join leaves it as it is.
+        count = await circles.head_count(bot.db, circle.id)
+        if circles.small_circle_note(count - 1) is not None:
+            card = await current_card(bot, circle, head_count=count)
     return _Agreed(circle, existing is None, card=card)
 
 
@@ -322,7 +330,7 @@ async def _join_thread(
                 "saved; please try again or ask a keeper."
             )
         ) from None
-    if new:
+    if agreed.card is not None:
         await refresh_card(bot, circle, agreed.card)
     welcome = tr(
         member_language(interaction),
