@@ -97,6 +97,32 @@ async def test_joining_happens_only_after_agreeing(world: World) -> None:
     assert added and added[0].path == f"/channels/{thread.id}/thread-members/{world.alice.id}"
 
 
+async def test_the_card_counts_people_only_while_the_circle_is_small(world: World) -> None:
+    """The card says how few people are in a small circle, and each join redraws it until
+    the circle is big enough to hide in; after that a join leaves the card untouched."""
+    thread, card = await open_circle(world)
+    newcomer = world.guild.add_member(world.env.create_user("nia", global_name="Nia N"))
+    edits_of_card = f"/messages/{card.id}"
+
+    def card_text() -> str:
+        now = next(m for m in world.general.history() if m.id == card.id)
+        return " ".join(str(f.value) for f in now.embeds[0].fields)
+
+    for count, member in enumerate((world.alice, world.bob, world.carol, world.admin), 1):
+        await join(world, member, card)
+        people = "1 person is" if count == 1 else f"{count} people are"
+        assert f"Only {people} in this circle" in card_text()
+    await join(world, world.mod, card)
+    assert "Only" not in card_text()
+    before = len(world.env.http_requests)
+    await join(world, newcomer, card)
+    assert await circles.head_count(world.db, 1) == 6
+    joined = world.env.http_requests[before:]
+    assert not [r for r in joined if r.method == "PATCH" and r.path.endswith(edits_of_card)]
+    added = f"/channels/{thread.id}/thread-members/{newcomer.id}"
+    assert [r.path for r in joined if r.method == "PUT"] == [added]
+
+
 async def test_not_now_joins_nothing_and_asks_nothing(world: World) -> None:
     """Not now closes the agreements without joining or asking why."""
     thread, card = await open_circle(world)
