@@ -605,13 +605,7 @@ class Prompts(commands.GroupCog, group_name="prompt"):
         here = await keeper_here(self.bot, interaction)
         seen = self._recorded.get(here.circle.id, 0)
         db, library = self.bot.db, self.bot.library_for(here.circle.language)
-        prompt = await prompt_service.next_prompt(db, library, here.circle)
-        session = (
-            await prompt_service.session_started_by(db, library, here.circle.id, prompt)
-            if prompt is not None
-            else None
-        )
-        return here, seen, (prompt, session)
+        return here, seen, await prompt_service.next_prompt_opening(db, library, here.circle)
 
     @app_commands.command(name="post")
     @app_commands.rename(prompt_id="id")

@@ -489,6 +489,44 @@ async def test_next_prompt_walks_the_deck_then_own_prompts(db: Database, library
     assert await prompt_service.next_prompt(db, library, circle) is None
 
 
+async def test_the_next_prompt_comes_with_the_session_it_opens(
+    db: Database, library: Library
+) -> None:
+    """next_prompt_opening gives what next_prompt and session_started_by give, together: the
+    session's title while nothing of it was posted, none inside a session begun, none for
+    the circle's own prompts."""
+    circle = await make_circle(db)
+    deck = library.deck("essay")
+    assert deck is not None
+    opening = deck.sessions[1].prompts[0]
+
+    async def both() -> tuple[object, object]:
+        prompt = await prompt_service.next_prompt(db, library, circle)
+        assert prompt is not None
+        return prompt, await prompt_service.session_started_by(db, library, circle.id, prompt)
+
+    assert await prompt_service.next_prompt_opening(db, library, circle) == (
+        deck.sessions[0].prompts[0],
+        deck.sessions[0],
+    )
+    for prompt in deck.sessions[0].prompts:
+        await prompt_service.record_posted(db, circle.id, prompt.id, None, NOW)
+    assert await prompt_service.next_prompt_opening(db, library, circle) == (
+        opening,
+        deck.sessions[1],
+    )
+    await prompt_service.record_posted(db, circle.id, opening.id, None, NOW)
+    inside = await prompt_service.next_prompt_opening(db, library, circle)
+    assert inside == (deck.sessions[1].prompts[1], None) == await both()
+    own = await prompt_service.add_custom_prompt(db, circle.id, "Our own?", None, NOW)
+    for prompt in deck.prompts():
+        await prompt_service.record_posted(db, circle.id, prompt.id, None, NOW)
+    assert await prompt_service.next_prompt_opening(db, library, circle) == (own, None)
+    assert await both() == (own, None)
+    await prompt_service.record_posted(db, circle.id, own.id, None, NOW)
+    assert await prompt_service.next_prompt_opening(db, library, circle) == (None, None)
+
+
 async def test_find_prompt_only_finds_this_circles_own(db: Database, library: Library) -> None:
     """find_prompt finds deck prompts and this circle's own "c<N>" prompts, nothing else."""
     circle = await make_circle(db)

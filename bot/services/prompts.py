@@ -83,7 +83,22 @@ async def next_prompt(db: Database, library: Library, circle: Circle) -> Prompt 
 
     None when every one has been posted.
     """
+    return await _first_unposted(db, library, circle, set(await posted_ids(db, circle.id)))
+
+
+async def next_prompt_opening(
+    db: Database, library: Library, circle: Circle
+) -> tuple[Prompt | None, Session | None]:
+    """`next_prompt`, and the session it opens (`session_started_by`), reading once what was
+    posted in the circle."""
     posted = set(await posted_ids(db, circle.id))
+    prompt = await _first_unposted(db, library, circle, posted)
+    return prompt, _session_opened(library, prompt, posted) if prompt is not None else None
+
+
+async def _first_unposted(
+    db: Database, library: Library, circle: Circle, posted: set[str]
+) -> Prompt | None:
     deck = library.deck(circle.deck_id)
     if deck is not None:
         for prompt in deck.prompts():
@@ -107,14 +122,17 @@ async def session_started_by(
 
     None for a circle's own prompts and for a prompt inside a session already begun.
     """
+    if not prompt.deck_id:
+        return None  # a circle's own prompt
+    return _session_opened(library, prompt, set(await posted_ids(db, circle_id)))
+
+
+def _session_opened(library: Library, prompt: Prompt, posted: set[str]) -> Session | None:
     deck = library.deck(prompt.deck_id) if prompt.deck_id else None
     if deck is None:
         return None
     session = next((s for s in deck.sessions if s.id == prompt.session_id), None)
-    if session is None:
-        return None
-    posted = set(await posted_ids(db, circle_id))
-    if any(p.id in posted for p in session.prompts):
+    if session is None or any(p.id in posted for p in session.prompts):
         return None
     return session
 
