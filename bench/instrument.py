@@ -69,13 +69,14 @@ class _TimedAsyncio(types.ModuleType):
 
 
 class HandlerClock:
-    """Handler time, handled interactions, database round trips and simcord's idle waits,
-    counted while `installed()`."""
+    """Handler time, handled interactions, database round trips (and the time handlers spent
+    in them) and simcord's idle waits, counted while `installed()`."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
         self.calls = 0
         self.db_round_trips = 0
+        self.db_seconds = 0.0
         self.idle_seconds = 0.0
         self._running = 0
 
@@ -83,6 +84,7 @@ class HandlerClock:
         self.seconds = 0.0
         self.calls = 0
         self.db_round_trips = 0
+        self.db_seconds = 0.0
         self.idle_seconds = 0.0
 
     def _timed(self, original: AsyncFunction) -> AsyncFunction:
@@ -103,7 +105,12 @@ class HandlerClock:
         @functools.wraps(original)
         async def counted(*args: Any, **kwargs: Any) -> Any:
             self.db_round_trips += 1
-            return await original(*args, **kwargs)
+            start = time.perf_counter()
+            try:
+                return await original(*args, **kwargs)
+            finally:
+                if self._running:
+                    self.db_seconds += time.perf_counter() - start
 
         return counted
 

@@ -51,6 +51,7 @@ class Sample:
     idle: float
     handlers: float
     db_round_trips: float
+    db_seconds: float  # of `handlers`, waiting for database round trips
 
     @property
     def net(self) -> float:
@@ -70,6 +71,7 @@ async def _measure(
         clock.idle_seconds / count,
         clock.seconds / count,
         clock.db_round_trips / count,
+        clock.db_seconds / count,
     )
 
 
@@ -139,6 +141,7 @@ async def interaction_cost(
         idle, idle_bare = both(lambda s: s.idle)
         net, net_bare = both(lambda s: s.net)
         own, own_bare = both(lambda s: s.handlers)
+        dry = median([s[key].handlers - s[key].db_seconds for s in ours])
         result.rows += [
             Row("Interaction", f"{flow}: end to end", ms(raw), ms(raw_bare), ratio(raw, raw_bare)),
             Row("Interaction", f"{flow}: simcord's idle waits in that", ms(idle), ms(idle_bare)),
@@ -157,6 +160,13 @@ async def interaction_cost(
                 ms(own_bare),
                 ratio(own, own_bare),
                 verdict(own / own_bare, HANDLER_TARGETS[key], at_most=True),
+            ),
+            Row(
+                "Interaction",
+                f"{flow}: bot handlers without their database round trips",
+                ms(dry),
+                ms(own_bare),
+                ratio(dry, own_bare),
             ),
         ]
         hops = median([s[key].db_round_trips for s in ours])
