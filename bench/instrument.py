@@ -5,8 +5,11 @@ command tree, a modal's submit, a view's button, a persistent dynamic button) an
 `time.perf_counter()` from entry to exit: the bot's handling including its REST calls into the
 simulated Discord, without the driver's side (building the interaction, the gateway round trip,
 simcord's settling). It counts round trips to aiosqlite's database thread, each a hop between
-threads and back: `Database._call`, the bot's one way there, and aiosqlite's own
-`Connection._execute`, which the bot uses only to open and close the connection.
+threads and back, where the bot makes them (`Database._call`, its one way there once the
+connection is open), and, of the time handlers wait for them, how much the statements and
+service code took on the database thread; the rest is handing the work over and back (the
+thread waiting for the interpreter lock while the event loop runs other work, the loop waking
+up again).
 
 It also times simcord's idle waits. After every member action simcord settles: it loops until
 none of the bot's work is left to run, and when the only thing left is a callback already queued
@@ -27,7 +30,6 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import aiosqlite
 import discord
 import simcord.env
 from discord import app_commands
@@ -69,14 +71,16 @@ class _TimedAsyncio(types.ModuleType):
 
 
 class HandlerClock:
-    """Handler time, handled interactions, database round trips (and the time handlers spent
-    in them) and simcord's idle waits, counted while `installed()`."""
+    """Handler time, handled interactions, database round trips (the time handlers waited for
+    them, and how much of it was the database thread's work) and simcord's idle waits,
+    counted while `installed()`."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
         self.calls = 0
         self.db_round_trips = 0
         self.db_seconds = 0.0
+        self.db_work_seconds = 0.0
         self.idle_seconds = 0.0
         self._running = 0
 
@@ -85,6 +89,7 @@ class HandlerClock:
         self.calls = 0
         self.db_round_trips = 0
         self.db_seconds = 0.0
+        self.db_work_seconds = 0.0
         self.idle_seconds = 0.0
 
     def _timed(self, original: AsyncFunction) -> AsyncFunction:
@@ -103,14 +108,24 @@ class HandlerClock:
 
     def _counted(self, original: AsyncFunction) -> AsyncFunction:
         @functools.wraps(original)
-        async def counted(*args: Any, **kwargs: Any) -> Any:
+        async def counted(db: Database, work: Callable[[Any], Any]) -> Any:
             self.db_round_trips += 1
+            ran = [0.0]
+
+            def timed(conn: Any) -> Any:
+                begun = time.perf_counter()
+                try:
+                    return work(conn)
+                finally:
+                    ran[0] = time.perf_counter() - begun
+
             start = time.perf_counter()
             try:
-                return await original(*args, **kwargs)
+                return await original(db, timed)
             finally:
                 if self._running:
                     self.db_seconds += time.perf_counter() - start
+                    self.db_work_seconds += ran[0]
 
         return counted
 
@@ -138,7 +153,6 @@ class HandlerClock:
         try:
             for owner, name in _HOOKS:
                 replace(owner, name, self._timed(getattr(owner, name)))
-            replace(aiosqlite.Connection, "_execute", self._counted(aiosqlite.Connection._execute))
             replace(Database, "_call", self._counted(Database._call))
             replace(simcord.env, "asyncio", _TimedAsyncio(self))
             yield self

@@ -19,13 +19,12 @@ import asyncio
 import logging
 import re
 import sqlite3
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar, copy_context
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -46,38 +45,6 @@ _UNIT: ContextVar[tuple[Database, sqlite3.Connection] | None] = ContextVar(
     "circlekeeper_unit", default=None
 )
 _SAVEPOINT = "circlekeeper_inner"
-
-
-# How long a query's caller waits for the database thread before giving the event loop back.
-HANDOFF_WAIT_SECONDS = 0.002
-
-
-class _Hop(Generic[T]):
-    """One call on the database thread: its result or error, and an event set when done.
-
-    `run` never raises, so the future aiosqlite resolves with it carries nothing that must
-    be retrieved; the outcome is read from here."""
-
-    __slots__ = ("_conn", "_error", "_result", "_work", "finished")
-
-    def __init__(self, work: Callable[[sqlite3.Connection], T], conn: sqlite3.Connection) -> None:
-        self._work = work
-        self._conn = conn
-        self._error: BaseException | None = None
-        self.finished = threading.Event()
-
-    def run(self) -> None:
-        try:
-            self._result = self._work(self._conn)
-        except BaseException as error:  # handed to the caller by outcome()
-            self._error = error
-        finally:
-            self.finished.set()
-
-    def outcome(self) -> T:
-        if self._error is not None:
-            raise self._error
-        return self._result
 
 
 class DatabaseError(Exception):
@@ -241,20 +208,8 @@ class Database:
     # has open, so its statements never become part of (or are rolled back with) that one.
 
     async def _call(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        # aiosqlite's own queue (its public cursor API costs a hop per step). The caller first
-        # waits for the thread without giving the event loop back, for at most
-        # HANDOFF_WAIT_SECONDS: a query takes well under that, and handing the loop to other
-        # work meanwhile would make the database thread wait for the interpreter lock and the
-        # loop wake up again, each costing more than the query. A query still running then
-        # (a slow disk, a lock another process holds) is awaited as usual.
-        if not self._conn._running:
-            raise ValueError("Connection closed")
-        hop = _Hop(work, self._conn._conn)
-        future = asyncio.get_running_loop().create_future()
-        self._conn._tx.put_nowait((future, hop.run))
-        if not hop.finished.wait(HANDOFF_WAIT_SECONDS):
-            await future
-        return hop.outcome()
+        # aiosqlite's own queue; its public cursor API costs a hop per step.
+        return cast(T, await self._conn._execute(work, self._conn._conn))
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         unit = _UNIT.get()

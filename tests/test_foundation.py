@@ -278,9 +278,9 @@ async def test_a_unit_runs_many_queries_in_one_round_trip_and_all_or_nothing(
 async def test_a_slow_query_gives_the_event_loop_back_and_errors_arrive_either_way(
     tmp_path: Path,
 ) -> None:
-    """A query is first waited for without giving the event loop back, but only briefly: one
-    that runs longer (a slow disk, another process's lock) lets other tasks run meanwhile and
-    still returns its result; an error reaches the caller whether the query was quick or slow."""
+    """A query runs on the database thread: one that takes long (a slow disk, another
+    process's lock) lets other tasks run meanwhile and still returns its result; an error
+    reaches the caller whether the query was quick or slow."""
     db = await Database.open(tmp_path / "handoff.db")
     ticks = 0
 
