@@ -56,6 +56,7 @@ async def post(
     now: datetime = NOW,
     delay: int = 0,
     rng: random.Random | None = None,
+    reply_to: int | None = None,
 ) -> anon.AnonPost:
     return await anon.submit(
         db,
@@ -63,7 +64,7 @@ async def post(
         key,
         text=text,
         content_note=None,
-        reply_to_message_id=None,
+        reply_to_message_id=reply_to,
         quote_link=None,
         now=now,
         delay_max_seconds=delay,
@@ -670,17 +671,7 @@ async def test_replies_to_an_author_s_posts_come_circle_by_circle_in_one_stateme
     message_ids = iter(range(70_000, 80_000))
 
     async def posted(circle: Circle, key: bytes, reply_to: int | None = None) -> anon.AnonPost:
-        made = await anon.submit(
-            db,
-            circle,
-            key,
-            text="Words.",
-            content_note=None,
-            reply_to_message_id=reply_to,
-            quote_link=None,
-            now=NOW,
-            delay_max_seconds=0,
-        )
+        made = await post(db, circle, key, reply_to=reply_to)
         message_id = next(message_ids)
         assert await anon.mark_posted(db, made.id, message_id, now=NOW)
         return await anon.get_post(db, made.token) or made
