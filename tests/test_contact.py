@@ -18,6 +18,7 @@ from bot.services.contact import ContactKeys, MemberMemory, TooManyConversations
 from tests.conftest import TEST_SECRET, World
 from tests.test_anonymous import (
     anonymous_posts,
+    assert_logs_clean,
     assert_new_rows_do_not_hold,
     assert_requests_do_not_unmask,
     circle_with_members,
@@ -310,6 +311,33 @@ async def test_anonymous_reply_reaches_its_authors_inbox_only(world: World) -> N
     assert "You are not alone" not in await inbox(world.bob, thread)
     assert "new repl" not in ((await world.alice.slash(thread, "anon mine")).response.content or "")
     assert "You are not alone" not in await inbox(world.alice, thread)
+
+
+async def test_replies_from_every_circle_reach_their_author_and_name_nobody(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An author with posts in two circles finds the replies to both in their inbox, the
+    first circle's first (read together, in one statement); the replier, who posted in both
+    too, finds none; no request, new row or log line of the exchange names either of them."""
+    first, _ = await circle_with_members(world)
+    second, _ = await circle_with_members(world, name="Thursday circle")
+    for thread in (first, second):
+        await post(world.alice, thread, f"My post in {thread.name}.")
+    before = await snapshot(world.db)
+    mark = len(world.env.http_requests)
+    for thread in (second, first):
+        [original] = anonymous_posts(thread)
+        shown = await world.bob.click(original, label="Reply anonymously")
+        await world.bob.submit_modal(
+            shown, {"message": f"Heard you in {thread.name}.", "content_note": ""}
+        )
+    seen = await inbox(world.alice, world.general)
+    assert seen.index("Heard you in Tuesday circle.") < seen.index("Heard you in Thursday")
+    assert "Heard you" not in await inbox(world.bob, world.general)
+    for member in (world.alice, world.bob):
+        assert_requests_do_not_unmask(world, mark, member)
+        assert_new_rows_do_not_hold(before, await snapshot(world.db), member)
+        assert_logs_clean(caplog, member, "Heard you in")
 
 
 async def test_keys_recompute_only_for_the_member() -> None:
