@@ -9,7 +9,9 @@ threads and back, where the bot makes them (`Database._call`, its one way there 
 connection is open), and, of the time handlers wait for them, how much the statements and
 service code took on the database thread; the rest is handing the work over and back (the
 thread waiting for the interpreter lock while the event loop runs other work, the loop waking
-up again).
+up again). Of that wait it also times the other work the event loop ran meanwhile (every
+`asyncio` callback that ran while the handler was suspended on the round trip: in these
+benchmarks, simcord's settling).
 
 It also times simcord's idle waits. After every member action simcord settles: it loops until
 none of the bot's work is left to run, and when the only thing left is a callback already queued
@@ -81,8 +83,12 @@ class HandlerClock:
         self.db_round_trips = 0
         self.db_seconds = 0.0
         self.db_work_seconds = 0.0
+        self.db_elsewhere_seconds = 0.0
         self.idle_seconds = 0.0
         self._running = 0
+        # Time in finished event-loop callbacks, and when the one running now began.
+        self._loop_seconds = 0.0
+        self._callback_began = 0.0
 
     def reset(self) -> None:
         self.seconds = 0.0
@@ -90,6 +96,7 @@ class HandlerClock:
         self.db_round_trips = 0
         self.db_seconds = 0.0
         self.db_work_seconds = 0.0
+        self.db_elsewhere_seconds = 0.0
         self.idle_seconds = 0.0
 
     def _timed(self, original: AsyncFunction) -> AsyncFunction:
@@ -120,14 +127,34 @@ class HandlerClock:
                     ran[0] = time.perf_counter() - begun
 
             start = time.perf_counter()
+            loop_before = self._loop_time(start)
             try:
                 return await original(db, timed)
             finally:
                 if self._running:
-                    self.db_seconds += time.perf_counter() - start
+                    end = time.perf_counter()
+                    self.db_seconds += end - start
                     self.db_work_seconds += ran[0]
+                    self.db_elsewhere_seconds += self._loop_time(end) - loop_before
 
         return counted
+
+    def _loop_time(self, now: float) -> float:
+        """Event-loop callback time so far, counting the running callback up to `now`."""
+        return self._loop_seconds + (now - self._callback_began)
+
+    def _timed_callback(self, original: Callable[[asyncio.Handle], None]) -> Any:
+        @functools.wraps(original)
+        def run(handle: asyncio.Handle) -> None:
+            began = self._callback_began = time.perf_counter()
+            try:
+                original(handle)
+            finally:
+                ended = time.perf_counter()
+                self._loop_seconds += ended - began
+                self._callback_began = ended
+
+        return run
 
     @contextmanager
     def idle_unless_busy(self) -> Iterator[list[bool]]:
@@ -154,6 +181,7 @@ class HandlerClock:
             for owner, name in _HOOKS:
                 replace(owner, name, self._timed(getattr(owner, name)))
             replace(Database, "_call", self._counted(Database._call))
+            replace(asyncio.Handle, "_run", self._timed_callback(asyncio.Handle._run))
             replace(simcord.env, "asyncio", _TimedAsyncio(self))
             yield self
         finally:

@@ -53,6 +53,7 @@ class Sample:
     db_round_trips: float
     db_seconds: float  # of `handlers`, waiting for database round trips
     db_work_seconds: float  # of that, the work on the database thread
+    db_elsewhere_seconds: float  # and the event loop's other work meanwhile
 
     @property
     def net(self) -> float:
@@ -74,6 +75,7 @@ async def _measure(
         clock.db_round_trips / count,
         clock.db_seconds / count,
         clock.db_work_seconds / count,
+        clock.db_elsewhere_seconds / count,
     )
 
 
@@ -145,6 +147,7 @@ async def interaction_cost(
         own, own_bare = both(lambda s: s.handlers)
         work = median([s[key].db_work_seconds for s in ours])
         handing = median([s[key].db_seconds - s[key].db_work_seconds for s in ours])
+        elsewhere = median([s[key].db_elsewhere_seconds for s in ours])
         result.rows += [
             Row("Interaction", f"{flow}: end to end", ms(raw), ms(raw_bare), ratio(raw, raw_bare)),
             Row("Interaction", f"{flow}: simcord's idle waits in that", ms(idle), ms(idle_bare)),
@@ -169,6 +172,12 @@ async def interaction_cost(
                 "Interaction",
                 f"{flow}: of the handlers, handing work to the database thread and back",
                 ms(handing),
+            ),
+            Row(
+                "Interaction",
+                f"{flow}: of the handlers, the event loop's other work while they waited for "
+                "the database (simcord's settling)",
+                ms(elsewhere),
             ),
         ]
         hops = median([s[key].db_round_trips for s in ours])

@@ -28,7 +28,7 @@ def assert_rows(result: Result, benchmark: str, count: int) -> None:
 
 async def test_interaction_cost_compares_with_the_bare_bot() -> None:
     result = await interaction_cost(runs=1, posts=2, prompts=2, joins=2)
-    assert_rows(result, "Interaction", 7 * len(FLOWS))
+    assert_rows(result, "Interaction", 8 * len(FLOWS))
     compared = [row for row in result.rows if "without simcord's idle waits" in row.measure]
     assert len(compared) == len(FLOWS)
     assert all(row.target.startswith("≤ 1.25") for row in compared)
