@@ -66,6 +66,15 @@ def english_left(text: str) -> list[str]:
     ]
 
 
+def labels_of(message: discord.Message) -> list[str]:
+    """The labels of a message's buttons, in order."""
+    return [
+        str(child.get("label", ""))
+        for row in message.components
+        for child in row.to_dict()["components"]
+    ]
+
+
 def message_text(message: discord.Message) -> str:
     """Every word a message shows: content, embeds (title, text, fields, footer, author) and
     the labels of its buttons."""

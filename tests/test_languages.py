@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 
-import discord
 import pytest
 
 from bot.i18n import language_of_locale
@@ -17,7 +16,7 @@ from bot.services import anonymous as anon
 from bot.services import circles, structure
 from bot.services.wordlists import label_words
 from tests.conftest import World
-from tests.languages import english_left, everything_in
+from tests.languages import english_left, everything_in, labels_of
 from tests.test_anonymous import (
     assert_logs_clean,
     assert_new_rows_do_not_hold,
@@ -28,14 +27,6 @@ from tests.test_circles import join, open_circle
 from tests.test_structure import turn_message
 
 TEXT = "Mi propio texto, tal como lo escribí."
-
-
-def labels_of(message: discord.Message) -> list[str]:
-    return [
-        str(child.get("label", ""))
-        for row in message.components
-        for child in row.to_dict()["components"]
-    ]
 
 
 async def test_spanish_member_and_english_member_in_a_spanish_circle(

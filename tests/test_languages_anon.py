@@ -19,7 +19,7 @@ import simcord
 from bot.i18n import tr
 from bot.layer.posting import PROBLEM_WORDS
 from tests.conftest import World
-from tests.languages import english_left, everything_in
+from tests.languages import english_left, everything_in, labels_of
 from tests.test_anonymous import (
     TEXT,
     anonymous_posts,
@@ -259,10 +259,7 @@ async def test_contact_channel_and_mod_log_follow_the_servers_language(world: Wo
     ]
     assert item.embeds[0].description == WORRY
     assert "Alguien del servidor escribió a la moderación" in (item.embeds[0].footer.text or "")
-    labels = [
-        str(child.get("label")) for row in item.components for child in row.to_dict()["components"]
-    ]
-    assert labels == ["Responder", "Cerrar", "Bloquear"]
+    assert labels_of(item) == ["Responder", "Cerrar", "Bloquear"]
     reply = await world.mod.click(item, label="Responder")
     assert reply.modal is not None and "Reply to" in str(reply.modal), "the moderator's own"
     await world.mod.submit_modal(reply, {"message": ANSWER})
@@ -314,11 +311,7 @@ async def test_mydata_in_the_members_language(world: World, locales: dict[int, s
     asked = await world.alice.slash(world.general, "mydata delete")
     assert asked.ephemeral
     assert (asked.response.content or "").endswith("¿Borrar?")
-    assert [
-        str(child.get("label"))
-        for row in asked.response.message.components
-        for child in row.to_dict()["components"]
-    ] == ["Borrar mis datos", "Conservarlos"]
+    assert labels_of(asked.response.message) == ["Borrar mis datos", "Conservarlos"]
     assert_spanish(asked)
     done = await world.alice.click(asked.response.message, label="Borrar mis datos")
     final = done.followups[-1] if done.followups else done.response

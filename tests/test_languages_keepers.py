@@ -18,21 +18,13 @@ from bot.i18n import tr
 from bot.services import circles, structure
 from bot.services.wordlists import label_words
 from tests.conftest import World
-from tests.languages import english_left, everything_in
+from tests.languages import english_left, everything_in, labels_of
 from tests.test_circles import open_circle
 from tests.test_structure import advance, turn_message
 
 QUESTION = "¿Cuándo nos vemos?"
 OPTIONS = "Mañanas | Tardes"
 SPANISH_NOUNS = {word for word, _ in label_words("es").nouns}
-
-
-def labels_of(message: discord.Message) -> list[str]:
-    return [
-        str(child.get("label", ""))
-        for row in message.components
-        for child in row.to_dict()["components"]
-    ]
 
 
 def public(messages: Iterable[discord.Message]) -> str:

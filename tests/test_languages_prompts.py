@@ -18,19 +18,11 @@ from bot.services import config as config_service
 from bot.services import prompts as prompt_service
 from bot.services.circles import Circle
 from tests.conftest import World
-from tests.languages import english_left, everything_in, message_text
+from tests.languages import english_left, everything_in, labels_of, message_text
 from tests.test_circles import open_circle
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 IDEA = "¿Qué te ayudaría a sentir que te creen cuando hablas de tu trabajo?"
-
-
-def labels(message: discord.Message) -> list[str]:
-    return [
-        str(child.get("label", ""))
-        for row in message.components
-        for child in row.to_dict()["components"]
-    ]
 
 
 def soon(world: World, minutes: int = 2) -> str:
@@ -92,7 +84,7 @@ async def test_spanish_keeper_reads_prompt_in_spanish_and_the_thread_stays_spani
     first = spanish.sessions[0]
     assert f"**Nueva sesión: {first.title}**" in (message.embeds[0].description or "")
     assert message.embeds[0].title == "Una pregunta para el círculo"
-    assert labels(message) == ["Responder de forma anónima", "Necesito un descanso"]
+    assert labels_of(message) == ["Responder de forma anónima", "Necesito un descanso"]
     assert not english_left(message_text(message)), message_text(message)
 
     again = await world.mod.slash(thread, "prompt post", id=first.prompts[0].id)
@@ -126,7 +118,7 @@ async def test_spanish_keeper_reads_prompt_in_spanish_and_the_thread_stays_spani
     await world.mod.slash(thread, "prompt post", id=heavy.id)
     message = thread.last_message
     assert message.embeds[0].title == "Una pregunta más intensa"
-    assert labels(message)[0] == "Mostrar pregunta"
+    assert labels_of(message)[0] == "Mostrar pregunta"
     assert heavy.text[:40] not in message_text(message)
     assert not english_left(message_text(message)), message_text(message)
     shown = await world.mod.click(message, label="Mostrar pregunta")
@@ -198,12 +190,12 @@ async def test_spanish_member_suggests_and_reads_spanish(
     # The Spanish keeper's private list; the English keeper's, of the same suggestions.
     listed = await world.mod.slash(thread, "prompt suggestions")
     assert everything_in(listed).startswith("2 sugerencias esperando:")
-    assert labels(listed.response.message) == ["Añadir a este círculo", "Rechazar"]
+    assert labels_of(listed.response.message) == ["Añadir a este círculo", "Rechazar"]
     assert "Sugerida de forma anónima" in everything_in(listed)
     replies.append(everything_in(listed))
     english = await world.bob.slash(thread, "prompt suggestions")
     assert everything_in(english).startswith("2 suggestions waiting:")
-    assert labels(english.response.message) == ["Add to this circle", "Decline"]
+    assert labels_of(english.response.message) == ["Add to this circle", "Decline"]
 
     shown_to_keeper = [listed.response, *listed.followups]
     first = next(m for m in shown_to_keeper if IDEA in str(m.embeds[0].description))
